@@ -1,0 +1,196 @@
+//! The `drover` command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::source::{SourceMap, Span};
+use crate::{check, parser};
+
+/// Orchestrate fleets of servers with declarative plans.
+#[derive(Parser, Debug)]
+#[command(name = "drover", version, about)]
+pub struct Cli {
+    /// Project root (default: the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check plans without running anything.
+    Check {
+        /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people: source snippets with carets.
+    Human,
+    /// For editors and CI.
+    Json,
+}
+
+/// Errors that are about how drover was called, not about plans (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    /// A path given on the command line does not exist.
+    #[error("no such file or directory: {0}")]
+    Missing(PathBuf),
+    /// Nothing to check.
+    #[error("no plans found: {0} has no `plans/` directory (give paths to check)")]
+    NoPlans(PathBuf),
+    /// A directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Parse the arguments and run; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let project = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
+    let result = match cli.command {
+        Command::Check { paths, format } => run_check(&project, &paths, format),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Whether to colour output on stderr.
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `drover check`: exit 0 clean (warnings allowed), 1 with errors.
+fn run_check(project: &Path, paths: &[PathBuf], format: Format) -> Result<u8, UsageError> {
+    let files = plan_files(project, paths)?;
+    let mut sources = SourceMap::new();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut asts = Vec::new();
+    for path in &files {
+        let bytes = std::fs::read(path).map_err(|source| UsageError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                let id = sources.add(name, text);
+                let parsed = parser::parse(&sources, id);
+                diags.extend(parsed.diagnostics);
+                asts.extend(parsed.file);
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let id = sources.add(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
+                diags.push(
+                    Diagnostic::error("invalid-utf8", Span::new(id, at, at + 1), "plan files must be UTF-8")
+                        .with_label("invalid byte here"),
+                );
+            }
+        }
+    }
+    diags.extend(check::check(&asts));
+    diagnostic::sort(&mut diags);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let plans: usize = asts.iter().map(|f| f.plans.len()).sum();
+    match format {
+        Format::Json => {
+            let out = json!({
+                "files": files.len(),
+                "plans": plans,
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": diags.iter().map(|d| d.to_json(&sources)).collect::<Vec<_>>(),
+            });
+            println!("{out}");
+        }
+        Format::Human => {
+            let color = color();
+            let mut err = std::io::stderr().lock();
+            for d in &diags {
+                let _ = write!(err, "{}", d.render(&sources, color, 100));
+            }
+            let _ = writeln!(
+                err,
+                "checked {plans} plan(s) in {} file(s): {errors} error(s), {warnings} warning(s)",
+                files.len()
+            );
+        }
+    }
+    Ok(if errors > 0 { 1 } else { 0 })
+}
+
+/// The `.plan` files under `paths`, or under the project's plan directories.
+pub fn plan_files(project: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, UsageError> {
+    let roots: Vec<PathBuf> = if paths.is_empty() {
+        let mut dirs = vec![project.join("plans")];
+        if let Ok(modules) = std::fs::read_dir(project.join("modules")) {
+            let mut found: Vec<PathBuf> = modules.flatten().map(|m| m.path().join("plans")).collect();
+            found.sort();
+            dirs.extend(found);
+        }
+        let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.is_dir()).collect();
+        if dirs.is_empty() {
+            return Err(UsageError::NoPlans(project.to_path_buf()));
+        }
+        dirs
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for root in roots {
+        if root.is_dir() {
+            collect(&root, &mut files)?;
+        } else if root.is_file() {
+            files.push(root);
+        } else {
+            return Err(UsageError::Missing(root));
+        }
+    }
+    Ok(files)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
+    let io = |source| UsageError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "plan") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+//! Turns pest's failure into a diagnostic a person can act on: the real
+//! position (pest's furthest attempt), what was expected there without
+//! whitespace and comment noise, and help for the common mistakes.
+
+use std::collections::BTreeSet;
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use crate::delimiters::Trivia;
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::parser::{DURATION_UNITS, Rule};
+use crate::source::{FileId, Span};
+
+/// Words that may start a statement or continue an `if`/`try`.
+pub const STATEMENT_KEYWORDS: [&str; 14] = [
+    "if", "elsif", "else", "unless", "foreach", "with", "try", "catch", "finally", "async",
+    "await", "return", "break", "continue",
+];
+
+const OPERATORS: [&str; 17] = [
+    "||", "&&", "==", "!=", "=~", "!~", "in", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", ".",
+];
+
+/// Translate a failed parse of `text` into one diagnostic.
+pub fn translate(file: FileId, text: &str, trivia: &Trivia, err: &Error<Rule>) -> Diagnostic {
+    let (pos, expected) = expectations(err);
+    let pos = pos.min(text.len());
+    let ctx = Context {
+        file,
+        text,
+        trivia,
+        pos,
+        expected,
+    };
+    ctx.special_case().unwrap_or_else(|| ctx.generic())
+}
+
+/// The furthest position pest reached and what it would have accepted there.
+fn expectations(err: &Error<Rule>) -> (usize, BTreeSet<String>) {
+    let mut expected = BTreeSet::new();
+    let pos = if let Some(attempts) = err.parse_attempts() {
+        // pest does not export its token type; its Display is the literal,
+        // or `A..Z` for the range that starts a type name.
+        for token in attempts.expected_tokens() {
+            match token.to_string().as_str() {
+                "A..Z" => expected.insert("a type".to_string()),
+                literal => expected.insert(format!("`{literal}`")),
+            };
+        }
+        for stack in attempts.call_stacks() {
+            if let Some(&rule) = stack.deepest.get_rule()
+                && let Some(name) = rule_name(rule)
+            {
+                expected.insert(name.to_string());
+            }
+        }
+        attempts.max_position
+    } else {
+        if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+            expected.extend(positives.iter().filter_map(|r| rule_name(*r)).map(String::from));
+        }
+        match err.location {
+            InputLocation::Pos(p) | InputLocation::Span((p, _)) => p,
+        }
+    };
+    for noise in ["` `", "`\t`", "`\n`", "`\r`", "`#`", "`/*`", "`\u{feff}`"] {
+        expected.remove(noise);
+    }
+    (pos, expected)
+}
+
+/// Names for the rules that appear as the deepest failed attempt.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::expr | Rule::interp_expr => "an expression",
+        Rule::type_expr | Rule::type_name => "a type",
+        Rule::variable => "a variable",
+        Rule::block | Rule::lambda_body => "`{`",
+        Rule::call_args => "`(`",
+        Rule::word | Rule::name | Rule::qname => "a name",
+        Rule::number => "a number",
+        _ => return None,
+    })
+}
+
+struct Context<'a> {
+    file: FileId,
+    text: &'a str,
+    trivia: &'a Trivia,
+    pos: usize,
+    expected: BTreeSet<String>,
+}
+
+impl Context<'_> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    fn expects(&self, token: &str) -> bool {
+        self.expected.contains(&format!("`{token}`"))
+    }
+
+    /// The token at the failure position: a word, a string, a symbol or EOF.
+    fn found(&self) -> (String, Span) {
+        let rest = &self.text[self.pos..];
+        let Some(c) = rest.chars().next() else {
+            return ("end of file".into(), self.span(self.pos, self.pos));
+        };
+        let len = if c.is_alphanumeric() || c == '_' || c == '$' {
+            rest.char_indices()
+                .skip(1)
+                .find(|&(_, c)| !(c.is_alphanumeric() || c == '_'))
+                .map_or(rest.len(), |(i, _)| i)
+        } else {
+            let two = rest.get(..2).unwrap_or("");
+            if ["==", "!=", "=~", "!~", "<=", ">=", "=>", "&&", "||", "::"].contains(&two) {
+                2
+            } else {
+                c.len_utf8()
+            }
+        };
+        let word = &rest[..len];
+        let shown = match c {
+            '"' | '\'' => "a string".to_string(),
+            _ => format!("`{word}`"),
+        };
+        (shown, self.span(self.pos, self.pos + len))
+    }
+
+    /// Where the previous token ends: skip back over whitespace and comments.
+    fn previous_end(&self, mut pos: usize) -> usize {
+        loop {
+            let trimmed = self.text[..pos].trim_end();
+            pos = trimmed.len();
+            match self.trivia.comments.iter().find(|&&(s, e)| s < pos && pos <= e) {
+                Some(&(s, _)) => pos = s,
+                None => return pos,
+            }
+        }
+    }
+
+    /// The word that ends at `end`, if any.
+    fn word_before(&self, end: usize) -> Option<(&str, usize)> {
+        let before = &self.text[..end];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        (start < end).then(|| (&before[start..], start))
+    }
+
+    fn line_of(&self, pos: usize) -> usize {
+        self.text[..pos].bytes().filter(|&b| b == b'\n').count()
+    }
+
+    fn special_case(&self) -> Option<Diagnostic> {
+        let (found, found_span) = self.found();
+        let rest = &self.text[self.pos..];
+        let prev_end = self.previous_end(self.pos);
+        let prev = self.word_before(prev_end);
+
+        // `else if` instead of `elsif`.
+        if found == "`if`" && prev.is_some_and(|(w, _)| w == "else") {
+            let (_, start) = prev.expect("checked");
+            return Some(
+                Diagnostic::error("syntax", self.span(start, found_span.end as usize), "`else if` is written `elsif`")
+                    .with_label("use `elsif` here")
+                    .with_help("write `elsif condition { ... }`"),
+            );
+        }
+
+        // `name = value` in an argument list.
+        if self.expects("=>") && rest.starts_with('=') && !rest.starts_with("==") {
+            return Some(
+                Diagnostic::error("syntax", self.span(self.pos, self.pos + 1), "named arguments take `=>`, not `=`")
+                    .with_label("expected `=>`")
+                    .with_help("write `name => value`"),
+            );
+        }
+
+        // A parameter without a type.
+        if self.expected.contains("a type") && rest.starts_with('$') {
+            return Some(
+                Diagnostic::error("syntax", found_span, format!("parameter {found} has no type"))
+                    .with_label("expected a type before the name")
+                    .with_help(format!("declare one, e.g. `Any {0}` or `String {0}`", &found[1..found.len() - 1])),
+            );
+        }
+
+        // `5 m`: a duration written with a space.
+        if let Some(unit) = DURATION_UNITS.iter().map(|(u, _)| *u).find(|u| found == format!("`{u}`"))
+            && let Some((digits, start)) = prev
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && prev_end < self.pos
+        {
+            return Some(
+                Diagnostic::error("bad-duration", self.span(start, found_span.end as usize), "a duration is written without a space")
+                    .with_label(format!("write `{digits}{unit}`"))
+                    .with_help("durations are a number directly followed by ms, s, m, h or d"),
+            );
+        }
+
+        // A `;` where a statement should start, usually after a block.
+        if found == "`;`" && self.expected.contains("an expression") {
+            let help = if self.text[..prev_end].ends_with('}') {
+                "block statements (`if`, `foreach`, `with`, `try`, `async { }`) do not end with `;`"
+            } else {
+                "remove the extra `;`"
+            };
+            return Some(
+                Diagnostic::error("syntax", found_span, "unexpected `;`")
+                    .with_label("expected a statement")
+                    .with_help(help),
+            );
+        }
+
+        // A bare word where a statement starts: an unknown keyword.
+        if self.expects("(")
+            && let Some((word, start)) = prev
+            && start < prev_end
+            && !self.text[..start].ends_with([':', '.', '$'])
+            && self.starts_statement(start)
+        {
+            let word_span = self.span(start, prev_end);
+            let suggestion = did_you_mean(word, STATEMENT_KEYWORDS);
+            return Some(match suggestion {
+                Some(s) => Diagnostic::error("unknown-keyword", word_span, format!("unknown keyword `{word}`"))
+                    .with_label("not a keyword")
+                    .with_help(format!("did you mean `{s}`?")),
+                None => Diagnostic::error("syntax", word_span, format!("expected a statement, found `{word}`"))
+                    .with_label("not a keyword or a call")
+                    .with_help(format!("a function call needs parentheses: `{word}(...)`")),
+            });
+        }
+
+        // A missing `;` at the end of a line: point where it belongs.
+        if self.expects(";") && self.line_of(prev_end) < self.line_of(self.pos) {
+            return Some(
+                Diagnostic::error("syntax", self.span(prev_end, prev_end), "missing `;`")
+                    .with_label("expected `;` here")
+                    .with_help("end the statement with `;`"),
+            );
+        }
+
+        // Something after the last plan.
+        if self.expects("plan") && self.expected.len() == 1 {
+            return Some(
+                Diagnostic::error("syntax", found_span, format!("expected `plan` or the end of the file, found {found}"))
+                    .with_label("unexpected here")
+                    .with_help("only `plan` definitions and comments may stand outside a plan"),
+            );
+        }
+        None
+    }
+
+    /// True when the word at `start` is the first token of a statement.
+    fn starts_statement(&self, start: usize) -> bool {
+        let before = self.previous_end(start);
+        before == 0 || self.text[..before].ends_with(['{', '}', ';'])
+    }
+
+    fn generic(&self) -> Diagnostic {
+        let (found, span) = self.found();
+        let mut items: Vec<String> = Vec::new();
+        let operators: Vec<&str> = OPERATORS
+            .iter()
+            .copied()
+            .filter(|op| self.expects(op))
+            .collect();
+        if self.expects("foreach") {
+            items.push("a statement".into());
+        }
+        for e in &self.expected {
+            let bare = e.trim_matches('`');
+            let is_op = operators.len() > 3 && operators.contains(&bare);
+            let is_kw = self.expects("foreach") && (STATEMENT_KEYWORDS.contains(&bare) || e == "an expression");
+            if !is_op && !is_kw && !items.contains(e) {
+                items.push(e.clone());
+            }
+        }
+        if operators.len() > 3 {
+            items.push("an operator".into());
+        }
+        let list = match items.as_slice() {
+            [] => "something else".to_string(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        };
+        Diagnostic::error("syntax", span, format!("expected {list}, found {found}"))
+            .with_label(format!("expected {list}"))
+    }
+}
