@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::source::{SourceMap, Span};
-use crate::{check, parser};
 
 /// Orchestrate fleets of servers with declarative plans.
 #[derive(Parser, Debug)]
@@ -87,32 +86,25 @@ fn color() -> bool {
 fn run_check(project: &Path, paths: &[PathBuf], format: Format) -> Result<u8, UsageError> {
     let files = plan_files(project, paths)?;
     let mut sources = SourceMap::new();
-    let mut diags: Vec<Diagnostic> = Vec::new();
-    let mut asts = Vec::new();
+    let mut encoding_errors = Vec::new();
     for path in &files {
         let bytes = std::fs::read(path).map_err(|source| UsageError::Io {
             path: path.clone(),
             source,
         })?;
         let name = path.display().to_string();
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                let id = sources.add(name, text);
-                let parsed = parser::parse(&sources, id);
-                diags.extend(parsed.diagnostics);
-                asts.extend(parsed.file);
-            }
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                let id = sources.add(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
-                diags.push(
-                    Diagnostic::error("invalid-utf8", Span::new(id, at, at + 1), "plan files must be UTF-8")
-                        .with_label("invalid byte here"),
-                );
-            }
+        // A file that is not UTF-8 is reported, and checked as decoded lossily.
+        let id = sources.add(name, String::from_utf8_lossy(&bytes).into_owned());
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            let at = e.valid_up_to();
+            encoding_errors.push(
+                Diagnostic::error("invalid-utf8", Span::new(id, at, at + 1), "plan files must be UTF-8")
+                    .with_label("invalid byte here"),
+            );
         }
     }
-    diags.extend(check::check(&asts));
+    let (asts, mut diags) = crate::check_sources(&sources);
+    diags.extend(encoding_errors);
     diagnostic::sort(&mut diags);
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;

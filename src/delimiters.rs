@@ -28,6 +28,8 @@ enum Frame {
 pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
     let bytes = text.as_bytes();
     let span = |a: usize, b: usize| Span::new(file, a, b);
+    // Labels for "the file ends here" go after the last visible character.
+    let eof = text.trim_end().len();
     let mut trivia = Trivia::default();
     let mut stack: Vec<Frame> = Vec::new();
     // Every string literal seen, as (start, end); used to spot a missing quote.
@@ -83,7 +85,7 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
                         "unclosed block comment",
                     )
                     .with_label("this comment is never closed")
-                    .with_secondary(span(bytes.len(), bytes.len()), "the file ends here")
+                    .with_secondary(span(eof, eof), "the file ends here")
                     .with_help("close the comment with `*/`"));
                 };
                 let end = i + 2 + n + 2;
@@ -181,8 +183,8 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
             )
             .with_label("this is never closed")
             .with_secondary(
-                span(bytes.len(), bytes.len()),
-                format!("expected `{}` before the end of the file", closer(ch) as char),
+                span(eof, eof),
+                format!("the file ends here without its `{}`", closer(ch) as char),
             )
             .with_help(format!("add the missing `{}`", closer(ch) as char)))
         }

@@ -10,5 +10,25 @@ pub mod cli;
 pub mod delimiters;
 pub mod diagnostic;
 pub mod parser;
+pub mod pretty;
 pub mod source;
 pub mod syntax_error;
+
+use diagnostic::Diagnostic;
+use source::SourceMap;
+
+/// Parse and check every file of `sources` together (plan names are global).
+/// Returns the ASTs of the files that parsed and every diagnostic, sorted by
+/// position.
+pub fn check_sources(sources: &SourceMap) -> (Vec<ast::File>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    for (id, _) in sources.iter() {
+        let parsed = parser::parse(sources, id);
+        diags.extend(parsed.diagnostics);
+        files.extend(parsed.file);
+    }
+    diags.extend(check::check(&files));
+    diagnostic::sort(&mut diags);
+    (files, diags)
+}

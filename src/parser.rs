@@ -286,16 +286,7 @@ impl<'s> Builder<'s> {
         }
         let stmts = pair
             .into_inner()
-            .map(|p| match p.as_rule() {
-                // The trailing expression of a lambda body.
-                Rule::expr => {
-                    let e = self.expr(p);
-                    let span = e.span;
-                    Spanned::new(StmtKind::Expr(e), span)
-
-                }
-                _ => self.stmt(p),
-            })
+            .map(|p| self.stmt(p))
             .collect();
         self.depth -= 1;
         Block { stmts, span }
@@ -311,7 +302,9 @@ impl<'s> Builder<'s> {
                 let value = self.expr(inner.next().expect("value"));
                 StmtKind::Assign { name, value }
             }
-            Rule::expr_stmt => StmtKind::Expr(self.expr(inner.next().expect("expr"))),
+            Rule::expr_stmt | Rule::lambda_expr_stmt => {
+                StmtKind::Expr(self.expr(inner.next().expect("expr")))
+            }
             Rule::return_stmt => StmtKind::Return(inner.nth(1).map(|p| self.expr(p))),
             Rule::break_stmt => StmtKind::Break,
             Rule::continue_stmt => StmtKind::Continue,
@@ -791,13 +784,25 @@ pub const DURATION_UNITS: [(&str, u64); 5] = [
 
 type NumberError = (&'static str, String, String);
 
+/// A literal as quoted in a message: long ones are cut in the middle.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 24 {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(10).collect();
+    let tail: String = text.chars().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("{head}…{tail}")
+}
+
 fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
     let sign = if negative { "-" } else { "" };
+
+    let shown = shorten(text);
     if let Some(digits) = text.strip_suffix('%') {
         digits.replace('_', "").parse::<u32>().map_err(|_| {
             (
                 "bad-percentage",
-                format!("invalid percentage `{text}`"),
+                format!("invalid percentage `{shown}`"),
                 "a percentage is a whole number followed by `%`".to_string(),
             )
         })?;
@@ -810,10 +815,14 @@ fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
     let numeric = numeric.replace('_', "");
     if suffix.is_empty() {
         if numeric.contains('.') {
-            let f: f64 = format!("{sign}{numeric}").parse().map_err(|_| {
-                ("bad-number", format!("invalid number `{text}`"), String::new())
-            })?;
-            return Ok(Number::Float(f));
+            return match format!("{sign}{numeric}").parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Number::Float(f)),
+                _ => Err((
+                    "bad-number",
+                    format!("invalid number `{shown}`"),
+                    "a float is digits, a point and digits, such as `1.5`".to_string(),
+                )),
+            };
         }
         return format!("{sign}{numeric}")
             .parse()
@@ -821,7 +830,7 @@ fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
             .map_err(|_| {
                 (
                     "integer-overflow",
-                    format!("integer `{sign}{text}` does not fit in 64 bits"),
+                    format!("integer `{sign}{shown}` does not fit in 64 bits"),
                     format!("integers range from {} to {}", i64::MIN, i64::MAX),
                 )
             });
@@ -832,7 +841,7 @@ fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
         } else {
             "duration"
         };
-        ("bad-duration", format!("invalid {what} `{text}`"), help)
+        ("bad-duration", format!("invalid {what} `{shown}`"), help)
     })
 }
 

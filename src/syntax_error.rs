@@ -17,8 +17,16 @@ pub const STATEMENT_KEYWORDS: [&str; 14] = [
     "await", "return", "break", "continue",
 ];
 
-const OPERATORS: [&str; 17] = [
+const OPERATORS: [&str; 18] = [
     "||", "&&", "==", "!=", "=~", "!~", "in", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", ".",
+    "[",
+];
+
+/// Tokens that can start an expression; at a statement start they are
+/// summarised as "a statement".
+const EXPRESSION_STARTS: [&str; 16] = [
+    "`!`", "`\"`", "`$`", "`'`", "`(`", "`-`", "`[`", "`{`", "`false`", "`true`", "`undef`",
+    "a name", "a number", "an expression", "a variable", "`await`",
 ];
 
 /// Translate a failed parse of `text` into one diagnostic.
@@ -65,6 +73,12 @@ fn expectations(err: &Error<Rule>) -> (usize, BTreeSet<String>) {
     };
     for noise in ["` `", "`\t`", "`\n`", "`\r`", "`#`", "`/*`", "`\u{feff}`"] {
         expected.remove(noise);
+    }
+    // Character ranges say what kind of token was wanted.
+    for (range, name) in [("`a..z`", "a name"), ("`_`", "a name"), ("`0..9`", "a number")] {
+        if expected.remove(range) {
+            expected.insert(name.to_string());
+        }
     }
     (pos, expected)
 }
@@ -177,6 +191,15 @@ impl Context<'_> {
             );
         }
 
+        // `key: value` in a hash.
+        if self.expects("=>") && rest.starts_with(':') && !rest.starts_with("::") {
+            return Some(
+                Diagnostic::error("syntax", self.span(self.pos, self.pos + 1), "hash entries take `=>`, not `:`")
+                    .with_label("expected `=>`")
+                    .with_help("write `{ key => value }`"),
+            );
+        }
+
         // A parameter without a type.
         if self.expected.contains("a type") && rest.starts_with('$') {
             return Some(
@@ -199,8 +222,18 @@ impl Context<'_> {
             );
         }
 
+        // `$Count`: variable names are lower case.
+        if self.text[..self.pos].ends_with('$') && rest.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let word = &found[1..found.len() - 1];
+            return Some(
+                Diagnostic::error("syntax", found_span, "variable names start with a lower-case letter or `_`")
+                    .with_label("upper-case letter")
+                    .with_help(format!("write `${}`", word.to_lowercase())),
+            );
+        }
+
         // A `;` where a statement should start, usually after a block.
-        if found == "`;`" && self.expected.contains("an expression") {
+        if found == "`;`" && self.expects("foreach") {
             let help = if self.text[..prev_end].ends_with('}') {
                 "block statements (`if`, `foreach`, `with`, `try`, `async { }`) do not end with `;`"
             } else {
@@ -221,6 +254,17 @@ impl Context<'_> {
             && self.starts_statement(start)
         {
             let word_span = self.span(start, prev_end);
+            if let Some(parent) = match word {
+                "elsif" | "else" => Some("an `if` or `unless` block"),
+                "catch" | "finally" => Some("a `try` block"),
+                _ => None,
+            } {
+                return Some(
+                    Diagnostic::error("syntax", word_span, format!("`{word}` without {parent}"))
+                        .with_label(format!("`{word}` must directly follow {parent}"))
+                        .with_help("check the braces above: the block may have been closed early"),
+                );
+            }
             let suggestion = did_you_mean(word, STATEMENT_KEYWORDS);
             return Some(match suggestion {
                 Some(s) => Diagnostic::error("unknown-keyword", word_span, format!("unknown keyword `{word}`"))
@@ -230,6 +274,21 @@ impl Context<'_> {
                     .with_label("not a keyword or a call")
                     .with_help(format!("a function call needs parentheses: `{word}(...)`")),
             });
+        }
+
+        // A bare word where a value belongs.
+        if self.expects("(")
+            && let Some((word, start)) = prev
+            && start < prev_end
+            && !self.text[..start].ends_with([':', '.', '$'])
+            && !word.starts_with(|c: char| c.is_ascii_digit())
+            && !self.expects(";")
+        {
+            return Some(
+                Diagnostic::error("syntax", self.span(start, prev_end), format!("bare word `{word}` is not a value"))
+                    .with_label("expected a value")
+                    .with_help(format!("quote it as a string (`\"{word}\"`), or call a function: `{word}(...)`")),
+            );
         }
 
         // A missing `;` at the end of a line: point where it belongs.
@@ -269,11 +328,15 @@ impl Context<'_> {
         if self.expects("foreach") {
             items.push("a statement".into());
         }
+        let after_operand = operators.len() > 3;
         for e in &self.expected {
             let bare = e.trim_matches('`');
-            let is_op = operators.len() > 3 && operators.contains(&bare);
-            let is_kw = self.expects("foreach") && (STATEMENT_KEYWORDS.contains(&bare) || e == "an expression");
-            if !is_op && !is_kw && !items.contains(e) {
+            let is_op = after_operand && operators.contains(&bare);
+            let is_kw = self.expects("foreach")
+                && (STATEMENT_KEYWORDS.contains(&bare) || EXPRESSION_STARTS.contains(&e.as_str()));
+            // After a complete operand, "an expression" only means "more of it".
+            let is_noise = after_operand && e == "an expression";
+            if !is_op && !is_kw && !is_noise && !items.contains(e) {
                 items.push(e.clone());
             }
         }
