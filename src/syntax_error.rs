@@ -157,8 +157,9 @@ impl Context<'_> {
     fn word_before(&self, end: usize) -> Option<(&str, usize)> {
         let before = &self.text[..end];
         let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         (start < end).then(|| (&before[start..], start))
     }
 

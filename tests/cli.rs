@@ -1,0 +1,130 @@
+//! `drover check` as a user runs it: exit codes, every file reported, JSON.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn drover() -> Command {
+    let mut cmd = Command::cargo_bin("drover").unwrap();
+    cmd.current_dir(common::root()).env("NO_COLOR", "1");
+    cmd
+}
+
+fn json_check(args: &[&str]) -> (i32, Value) {
+    let out = drover().arg("check").args(args).args(["--format", "json"]).output().unwrap();
+    let code = out.status.code().unwrap();
+    (code, serde_json::from_slice(&out.stdout).expect("JSON on stdout"))
+}
+
+#[test]
+fn the_spec_examples_pass_check() {
+    // The project's copies are the spec's examples, byte for byte, when the spec is beside us.
+    let spec = common::root().join("../shared/spec/examples");
+    if spec.is_dir() {
+        for entry in std::fs::read_dir(&spec).unwrap() {
+            let path = entry.unwrap().path();
+            let ours = match path.extension().and_then(|e| e.to_str()) {
+                Some("plan") => common::root().join("plans/examples").join(path.file_name().unwrap()),
+                Some("yaml") => common::root().join(path.file_name().unwrap()),
+                _ => continue,
+            };
+            assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&ours).unwrap(), "{} differs", ours.display());
+        }
+    }
+    let (code, out) = json_check(&["plans/examples"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["files"], 5);
+    assert_eq!(out["plans"], 5);
+    assert_eq!(out["errors"], 0);
+    assert_eq!(out["warnings"], 0);
+}
+
+#[test]
+fn default_paths_are_the_project_plan_directories() {
+    drover().arg("check").assert().code(0).stderr(predicates::str::contains("5 plan(s) in 5 file(s)"));
+    let empty = std::env::temp_dir().join(format!("drover-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    drover().arg("check").arg("--project").arg(&empty).assert().code(2).stderr(predicates::str::contains("no plans found"));
+}
+
+#[test]
+fn every_error_of_every_file_is_reported() {
+    let (code, out) = json_check(&["tests/diagnostics"]);
+    assert_eq!(code, 1);
+    let diags = out["diagnostics"].as_array().unwrap();
+    let files: std::collections::BTreeSet<&str> = diags.iter().map(|d| d["file"].as_str().unwrap()).collect();
+    // Every fixture has at least one finding (each defines `plan t`, so all
+    // but the first also repeat a plan name).
+    assert_eq!(files.len(), common::plans_under("tests/diagnostics").len());
+    for d in diags {
+        for key in ["file", "line", "column", "severity", "code", "message"] {
+            assert!(!d[key].is_null(), "{key} missing in {d}");
+        }
+    }
+    // Several errors in one file are all reported.
+    let dir = tempdir();
+    std::fs::write(dir.join("many.plan"), "plan a(Strng $x, Integer $x) {\n  log::info($y);\n  break;\n}\n").unwrap();
+    let (code, out) = json_check(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let codes: Vec<&str> = out["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["unknown-type", "duplicate-parameter", "undefined-variable", "break-outside-loop"]);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("drover-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn duplicate_plans_across_files() {
+    let dir = tempdir();
+    std::fs::write(dir.join("a.plan"), "plan same() {\n}\n").unwrap();
+    std::fs::write(dir.join("b.plan"), "plan other() {\n}\n\nplan same() {\n}\n").unwrap();
+    let (code, out) = json_check(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let d = &out["diagnostics"][0];
+    assert_eq!(d["code"], "duplicate-plan");
+    assert!(d["file"].as_str().unwrap().ends_with("b.plan"));
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(4), Some(6)));
+    assert!(d["related"][0]["file"].as_str().unwrap().ends_with("a.plan"));
+}
+
+#[test]
+fn warnings_alone_exit_zero() {
+    let (code, out) = json_check(&["tests/diagnostics/unused_variable.plan"]);
+    assert_eq!(code, 0);
+    assert_eq!(out["warnings"], 1);
+}
+
+#[test]
+fn human_output_names_file_line_and_column() {
+    drover()
+        .args(["check", "tests/diagnostics/missing_semicolon.plan"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("missing_semicolon.plan:4:11"))
+        .stderr(predicates::str::contains("missing `;`"))
+        .stderr(predicates::str::contains("1 error(s)"));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    drover().args(["check", "no/such/dir"]).assert().code(2).stderr(predicates::str::contains("no such file"));
+    drover().args(["check", "--format", "xml"]).assert().code(2);
+    drover().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn files_that_are_not_utf8_are_reported() {
+    let dir = tempdir();
+    std::fs::write(dir.join("bad.plan"), b"plan a() {\n  log::info(\"\xff\");\n}\n").unwrap();
+    let (code, out) = json_check(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let d = &out["diagnostics"][0];
+    assert_eq!(d["code"], "invalid-utf8");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(2), Some(14)));
+}
