@@ -6,14 +6,35 @@
 
 use std::collections::HashMap;
 
+// Scopes are hashed on every variable use; FxHash is much cheaper than SipHash
+// for short names, and plans are not adversarial input to a hash table.
+use rustc_hash::FxHashMap;
+
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 
 /// Type names a plan may use.
 pub const TYPE_NAMES: [&str; 20] = [
-    "Any", "Array", "Boolean", "Duration", "Enum", "Error", "Float", "Future", "Hash", "Integer",
-    "Numeric", "Optional", "Result", "ResultSet", "Sensitive", "String", "Target", "TargetSpec",
-    "Undef", "Variant",
+    "Any",
+    "Array",
+    "Boolean",
+    "Duration",
+    "Enum",
+    "Error",
+    "Float",
+    "Future",
+    "Hash",
+    "Integer",
+    "Numeric",
+    "Optional",
+    "Result",
+    "ResultSet",
+    "Sensitive",
+    "String",
+    "Target",
+    "TargetSpec",
+    "Undef",
+    "Variant",
 ];
 
 /// Options of a `with` block.
@@ -41,7 +62,7 @@ pub fn check(files: &[File]) -> Vec<Diagnostic> {
         let mut checker = Checker {
             diags: &mut diags,
             scopes: Vec::new(),
-            gone: HashMap::new(),
+            gone: Vec::new(),
         };
         checker.plan(plan);
     }
@@ -71,14 +92,15 @@ struct Var {
 struct Scope {
     frame: Frame,
     span: Span,
-    vars: HashMap<String, Var>,
+    vars: FxHashMap<String, Var>,
 }
 
 struct Checker<'d> {
     diags: &'d mut Vec<Diagnostic>,
     scopes: Vec<Scope>,
-    /// Variables whose scope has ended, for "assigned only inside a block" help.
-    gone: HashMap<String, Span>,
+    /// Variables whose scope has ended, for "assigned only inside a block"
+    /// help; searched only when reporting.
+    gone: Vec<(String, Span)>,
 }
 
 impl Checker<'_> {
@@ -86,7 +108,7 @@ impl Checker<'_> {
         self.scopes.push(Scope {
             frame,
             span,
-            vars: HashMap::new(),
+            vars: FxHashMap::default(),
         });
     }
 
@@ -111,9 +133,8 @@ impl Checker<'_> {
                 )),
             );
         }
-        for (name, var) in scope.vars {
-            self.gone.entry(name).or_insert(var.span);
-        }
+        self.gone
+            .extend(scope.vars.into_iter().map(|(name, var)| (name, var.span)));
     }
 
     fn declare(&mut self, name: &Spanned<String>, param: bool) {
@@ -158,25 +179,44 @@ impl Checker<'_> {
         let Type { name, args } = &ty.node;
         if !TYPE_NAMES.contains(&name.node.as_str()) {
             self.diags.push(
-                Diagnostic::error("unknown-type", name.span, format!("unknown type `{}`", name.node))
-                    .with_label("not a type")
-                    .with_help_opt(
-                        did_you_mean(&name.node, TYPE_NAMES).map(|s| format!("did you mean `{s}`?")),
-                    ),
+                Diagnostic::error(
+                    "unknown-type",
+                    name.span,
+                    format!("unknown type `{}`", name.node),
+                )
+                .with_label("not a type")
+                .with_help_opt(
+                    did_you_mean(&name.node, TYPE_NAMES).map(|s| format!("did you mean `{s}`?")),
+                ),
             );
             return;
         }
-        let type_args = args.iter().filter(|a| matches!(a.node, TypeArg::Type(_))).count();
+        let type_args = args
+            .iter()
+            .filter(|a| matches!(a.node, TypeArg::Type(_)))
+            .count();
         let (ok, expectation) = match name.node.as_str() {
-            "Optional" => (args.len() == 1 && type_args == 1, "one type, as in `Optional[String]`"),
-            "Array" | "Sensitive" | "Future" => (args.len() <= 1 && type_args == args.len(), "at most one type"),
+            "Optional" => (
+                args.len() == 1 && type_args == 1,
+                "one type, as in `Optional[String]`",
+            ),
+            "Array" | "Sensitive" | "Future" => (
+                args.len() <= 1 && type_args == args.len(),
+                "at most one type",
+            ),
             "Hash" => (
                 (args.is_empty() || args.len() == 2) && type_args == args.len(),
                 "no arguments or a key and a value type, as in `Hash[String, Integer]`",
             ),
-            "Variant" => (!args.is_empty() && type_args == args.len(), "one or more types"),
+            "Variant" => (
+                !args.is_empty() && type_args == args.len(),
+                "one or more types",
+            ),
             "Enum" => (
-                !args.is_empty() && args.iter().all(|a| matches!(a.node, TypeArg::Str(_) | TypeArg::Word(_))),
+                !args.is_empty()
+                    && args
+                        .iter()
+                        .all(|a| matches!(a.node, TypeArg::Str(_) | TypeArg::Word(_))),
                 "one or more strings or bare words, as in `Enum[start, stop]`",
             ),
             "Integer" | "Float" | "Numeric" => (
@@ -253,7 +293,11 @@ impl Checker<'_> {
                 }
             }
             StmtKind::Break | StmtKind::Continue => {
-                let word = if stmt.node == StmtKind::Break { "break" } else { "continue" };
+                let word = if stmt.node == StmtKind::Break {
+                    "break"
+                } else {
+                    "continue"
+                };
                 let (message, help) = match self.loop_frame() {
                     Some(Frame::Loop) => return,
                     None => (
@@ -269,7 +313,8 @@ impl Checker<'_> {
                     ),
                     Some(_) => (
                         format!("`{word}` inside a lambda"),
-                        "a lambda cannot leave the loop around it; use `filter` or a `foreach`".into(),
+                        "a lambda cannot leave the loop around it; use `filter` or a `foreach`"
+                            .into(),
                     ),
                 };
                 self.diags.push(
@@ -279,7 +324,10 @@ impl Checker<'_> {
                 );
             }
             StmtKind::AwaitAll => {}
-            StmtKind::If { branches, otherwise } => {
+            StmtKind::If {
+                branches,
+                otherwise,
+            } => {
                 for (cond, body) in branches {
                     self.expr(cond);
                     self.block_in(body, Frame::Block);
@@ -288,7 +336,11 @@ impl Checker<'_> {
                     self.block_in(b, Frame::Block);
                 }
             }
-            StmtKind::Unless { cond, body, otherwise } => {
+            StmtKind::Unless {
+                cond,
+                body,
+                otherwise,
+            } => {
                 self.expr(cond);
                 self.block_in(body, Frame::Block);
                 if let Some(b) = otherwise {
@@ -310,10 +362,12 @@ impl Checker<'_> {
                                 format!("unknown `with` option `{key}`"),
                             )
                             .with_label("not an option")
-                            .with_help(match did_you_mean(key, WITH_OPTIONS) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None => "the options are retry, delay, timeout and lock".into(),
-                            }),
+                            .with_help(
+                                match did_you_mean(key, WITH_OPTIONS) {
+                                    Some(s) => format!("did you mean `{s}`?"),
+                                    None => "the options are retry, delay, timeout and lock".into(),
+                                },
+                            ),
                         );
                     } else if let Some(first) = seen.insert(key, o.key.span) {
                         self.diags.push(
@@ -329,13 +383,21 @@ impl Checker<'_> {
                 if seen.contains_key("delay") && !seen.contains_key("retry") {
                     let span = seen["delay"];
                     self.diags.push(
-                        Diagnostic::warning("delay-without-retry", span, "`delay` has no effect without `retry`")
-                            .with_label("ignored"),
+                        Diagnostic::warning(
+                            "delay-without-retry",
+                            span,
+                            "`delay` has no effect without `retry`",
+                        )
+                        .with_label("ignored"),
                     );
                 }
                 self.block_in(body, Frame::Block);
             }
-            StmtKind::Try { body, catch, finally } => {
+            StmtKind::Try {
+                body,
+                catch,
+                finally,
+            } => {
                 self.block_in(body, Frame::Block);
                 if let Some(c) = catch {
                     self.push(Frame::Block, c.body.span);
@@ -401,7 +463,9 @@ impl Checker<'_> {
                     format!("a percentage is not allowed after `{clause}`"),
                 )
                 .with_label("percentage here")
-                .with_help("percentages are allowed after `serial` and `max_failures`; give a number"),
+                .with_help(
+                    "percentages are allowed after `serial` and `max_failures`; give a number",
+                ),
             ),
             Count::Percent(p) if *p < min as u32 || *p > 100 => self.diags.push(
                 Diagnostic::error(
@@ -420,13 +484,17 @@ impl Checker<'_> {
                 };
                 if let Some(n) = literal.filter(|&n| n < min) {
                     self.diags.push(
-                        Diagnostic::error("bad-count", count.span, format!("`{clause} {n}` is out of range"))
-                            .with_label(format!("must be at least {min}"))
-                            .with_help(if clause == "max_failures" {
-                                "`max_failures` counts tolerated failures: 0 or more".to_string()
-                            } else {
-                                format!("`{clause}` needs at least 1 iteration at a time")
-                            }),
+                        Diagnostic::error(
+                            "bad-count",
+                            count.span,
+                            format!("`{clause} {n}` is out of range"),
+                        )
+                        .with_label(format!("must be at least {min}"))
+                        .with_help(if clause == "max_failures" {
+                            "`max_failures` counts tolerated failures: 0 or more".to_string()
+                        } else {
+                            format!("`{clause}` needs at least 1 iteration at a time")
+                        }),
                     );
                 }
                 self.expr(e);
@@ -445,7 +513,10 @@ impl Checker<'_> {
                         Diagnostic::error(
                             "concurrent-assignment",
                             name.span,
-                            format!("cannot assign to `${}` of an enclosing scope inside {what}", name.node),
+                            format!(
+                                "cannot assign to `${}` of an enclosing scope inside {what}",
+                                name.node
+                            ),
                         )
                         .with_label("assigns an outer variable")
                         .with_secondary(declared, "declared outside here")
@@ -478,15 +549,20 @@ impl Checker<'_> {
             format!("undefined variable `${name}`"),
         )
         .with_label("not assigned before this use");
-        if let Some(gone) = self.gone.get(name) {
+        if let Some((_, gone)) = self.gone.iter().find(|(n, _)| n == name) {
             d = d
                 .with_secondary(*gone, "assigned only in this inner scope")
                 .with_help(format!(
                     "blocks open a scope: assign `${name}` before the block (e.g. `${name} = undef;`)"
                 ));
         } else {
-            let visible = self.scopes.iter().flat_map(|s| s.vars.keys().map(String::as_str));
-            d = d.with_help_opt(did_you_mean(name, visible).map(|s| format!("did you mean `${s}`?")));
+            let visible = self
+                .scopes
+                .iter()
+                .flat_map(|s| s.vars.keys().map(String::as_str));
+            d = d.with_help_opt(
+                did_you_mean(name, visible).map(|s| format!("did you mean `${s}`?")),
+            );
         }
         self.diags.push(d);
     }

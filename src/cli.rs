@@ -98,8 +98,12 @@ fn run_check(project: &Path, paths: &[PathBuf], format: Format) -> Result<u8, Us
         if let Err(e) = std::str::from_utf8(&bytes) {
             let at = e.valid_up_to();
             encoding_errors.push(
-                Diagnostic::error("invalid-utf8", Span::new(id, at, at + 1), "plan files must be UTF-8")
-                    .with_label("invalid byte here"),
+                Diagnostic::error(
+                    "invalid-utf8",
+                    Span::new(id, at, at + 1),
+                    "plan files must be UTF-8",
+                )
+                .with_label("invalid byte here"),
             );
         }
     }
@@ -141,7 +145,8 @@ pub fn plan_files(project: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Usa
     let roots: Vec<PathBuf> = if paths.is_empty() {
         let mut dirs = vec![project.join("plans")];
         if let Ok(modules) = std::fs::read_dir(project.join("modules")) {
-            let mut found: Vec<PathBuf> = modules.flatten().map(|m| m.path().join("plans")).collect();
+            let mut found: Vec<PathBuf> =
+                modules.flatten().map(|m| m.path().join("plans")).collect();
             found.sort();
             dirs.extend(found);
         }

@@ -25,7 +25,7 @@ enum Frame {
 }
 
 /// Check delimiters, strings and comments of `text`.
-pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
+pub fn scan(file: FileId, text: &str) -> Result<Trivia, Box<Diagnostic>> {
     let bytes = text.as_bytes();
     let span = |a: usize, b: usize| Span::new(file, a, b);
     // Labels for "the file ends here" go after the last visible character.
@@ -61,7 +61,7 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
                 b'$' if bytes.get(i + 1) == Some(&b'{') => {
                     stack.push(Frame::Interp { pos: i });
                     if stack.len() > MAX_NESTING {
-                        return Err(too_deep(i));
+                        return Err(Box::new(too_deep(i)));
                     }
                     i += 1;
                 }
@@ -79,14 +79,16 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let Some(n) = text[i + 2..].find("*/") else {
-                    return Err(Diagnostic::error(
-                        "unclosed-comment",
-                        span(i, i + 2),
-                        "unclosed block comment",
-                    )
-                    .with_label("this comment is never closed")
-                    .with_secondary(span(eof, eof), "the file ends here")
-                    .with_help("close the comment with `*/`"));
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "unclosed-comment",
+                            span(i, i + 2),
+                            "unclosed block comment",
+                        )
+                        .with_label("this comment is never closed")
+                        .with_secondary(span(eof, eof), "the file ends here")
+                        .with_help("close the comment with `*/`"),
+                    ));
                 };
                 let end = i + 2 + n + 2;
                 trivia.comments.push((i, end));
@@ -96,7 +98,7 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
             b'"' => {
                 stack.push(Frame::Str { pos: i });
                 if stack.len() > MAX_NESTING {
-                    return Err(too_deep(i));
+                    return Err(Box::new(too_deep(i)));
                 }
             }
             b'\'' => {
@@ -106,7 +108,7 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
                 }
                 if j >= bytes.len() {
                     let at = suspicious_string(text, &strings).unwrap_or(i);
-                    return Err(unclosed_string(file, text, at));
+                    return Err(Box::new(unclosed_string(file, text, at)));
                 }
                 strings.push((i, j + 1));
                 i = j;
@@ -114,7 +116,7 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
             b'(' | b'[' | b'{' => {
                 stack.push(Frame::Open { ch: b, pos: i });
                 if stack.len() > MAX_NESTING {
-                    return Err(too_deep(i));
+                    return Err(Box::new(too_deep(i)));
                 }
             }
             b')' | b']' | b'}' => match stack.pop() {
@@ -126,25 +128,27 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
                 Some(Frame::Interp { .. }) if b == b'}' => {}
                 Some(Frame::Open { ch, pos }) => {
                     if let Some(at) = suspicious_string(text, &strings) {
-                        return Err(unclosed_string(file, text, at));
+                        return Err(Box::new(unclosed_string(file, text, at)));
                     }
-                    return Err(mismatched(file, text, ch, pos, i));
+                    return Err(Box::new(mismatched(file, text, ch, pos, i)));
                 }
                 Some(Frame::Interp { pos }) => {
-                    return Err(mismatched(file, text, b'{', pos + 1, i));
+                    return Err(Box::new(mismatched(file, text, b'{', pos + 1, i)));
                 }
                 Some(Frame::Str { .. }) => unreachable!("strings are handled above"),
                 None => {
                     if let Some(at) = suspicious_string(text, &strings) {
-                        return Err(unclosed_string(file, text, at));
+                        return Err(Box::new(unclosed_string(file, text, at)));
                     }
-                    return Err(Diagnostic::error(
-                        "unexpected-delimiter",
-                        span(i, i + 1),
-                        format!("unexpected closing `{}`", b as char),
-                    )
-                    .with_label("nothing is open here")
-                    .with_help("remove it, or look for a missing opening bracket above"));
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "unexpected-delimiter",
+                            span(i, i + 1),
+                            format!("unexpected closing `{}`", b as char),
+                        )
+                        .with_label("nothing is open here")
+                        .with_help("remove it, or look for a missing opening bracket above"),
+                    ));
                 }
             },
             _ => {}
@@ -156,11 +160,11 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
         None => Ok(trivia),
         Some(Frame::Str { pos }) => {
             let at = suspicious_string(text, &strings).unwrap_or(*pos);
-            Err(unclosed_string(file, text, at))
+            Err(Box::new(unclosed_string(file, text, at)))
         }
         Some(_) => {
             if let Some(at) = suspicious_string(text, &strings) {
-                return Err(unclosed_string(file, text, at));
+                return Err(Box::new(unclosed_string(file, text, at)));
             }
             let (ch, pos) = match stack.last() {
                 Some(Frame::Open { ch, pos }) => (*ch, *pos),
@@ -176,17 +180,19 @@ pub fn scan(file: FileId, text: &str) -> Result<Trivia, Diagnostic> {
                         && indent_of(text, open) != indent_of(text, close)
                 })
                 .map_or((ch, pos), |&(open, _)| (b'{', open));
-            Err(Diagnostic::error(
-                "unclosed-delimiter",
-                span(pos, pos + 1),
-                format!("unclosed `{}`", ch as char),
-            )
-            .with_label("this is never closed")
-            .with_secondary(
-                span(eof, eof),
-                format!("the file ends here without its `{}`", closer(ch) as char),
-            )
-            .with_help(format!("add the missing `{}`", closer(ch) as char)))
+            Err(Box::new(
+                Diagnostic::error(
+                    "unclosed-delimiter",
+                    span(pos, pos + 1),
+                    format!("unclosed `{}`", ch as char),
+                )
+                .with_label("this is never closed")
+                .with_secondary(
+                    span(eof, eof),
+                    format!("the file ends here without its `{}`", closer(ch) as char),
+                )
+                .with_help(format!("add the missing `{}`", closer(ch) as char)),
+            ))
         }
     }
 }
@@ -217,9 +223,7 @@ fn suspicious_string(text: &str, strings: &[(usize, usize)]) -> Option<usize> {
     strings.iter().find_map(|&(start, end)| {
         let body = &text[start + 1..end.saturating_sub(1).max(start + 1)];
         let first_line = body.split('\n').next()?;
-        let looks_like_code = first_line
-            .trim_end()
-            .ends_with([';', ')', '{', ',', '(']);
+        let looks_like_code = first_line.trim_end().ends_with([';', ')', '{', ',', '(']);
         (body.contains('\n') && looks_like_code).then_some(start)
     })
 }
@@ -236,10 +240,7 @@ fn unclosed_string(file: FileId, text: &str, at: usize) -> Diagnostic {
         Span::new(file, line_end, line_end),
         "the closing quote is probably missing here",
     )
-    .with_help(format!(
-        "end the string with `{}`",
-        &text[at..at + 1]
-    ))
+    .with_help(format!("end the string with `{}`", &text[at..at + 1]))
 }
 
 fn mismatched(file: FileId, text: &str, open: u8, open_pos: usize, close_pos: usize) -> Diagnostic {
@@ -255,7 +256,10 @@ fn mismatched(file: FileId, text: &str, open: u8, open_pos: usize, close_pos: us
             format!("unclosed `{}`", open as char),
         )
         .with_label("this is never closed")
-        .with_secondary(close_span, format!("`{close}` found before the `{expected}`"))
+        .with_secondary(
+            close_span,
+            format!("`{close}` found before the `{expected}`"),
+        )
         .with_help(format!("add the missing `{expected}`"))
     } else {
         Diagnostic::error(

@@ -4,6 +4,9 @@
 //! and [`syntax_error`] for precise messages), [`ast`], [`check`] for the
 //! name-level checks and [`diagnostic`] for reporting.
 
+// pest_derive without "std" names `alloc::` paths.
+extern crate alloc;
+
 pub mod ast;
 pub mod check;
 pub mod cli;

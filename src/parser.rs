@@ -38,7 +38,7 @@ pub fn parse(sources: &SourceMap, id: FileId) -> Parsed {
     };
     let trivia = match delimiters::scan(id, text) {
         Ok(t) => t,
-        Err(d) => return failed(d),
+        Err(d) => return failed(*d),
     };
     match Grammar::parse(Rule::file, text) {
         Ok(mut pairs) => {
@@ -87,6 +87,8 @@ struct Builder<'s> {
     too_deep: bool,
 }
 
+type Items<'s> = std::iter::Peekable<Pairs<'s, Rule>>;
+
 fn is_prefix(rule: Rule) -> bool {
     matches!(rule, Rule::op_not | Rule::op_neg | Rule::kw_await)
 }
@@ -95,26 +97,29 @@ fn is_postfix(rule: Rule) -> bool {
     matches!(rule, Rule::method | Rule::index)
 }
 
-fn binary_op(rule: Rule) -> Option<BinaryOp> {
+/// The operator of an `infix_op` pair.
+fn binary_op(pair: &Pair<Rule>) -> Option<BinaryOp> {
     use BinaryOp::*;
-    Some(match rule {
-        Rule::op_or => Or,
-        Rule::op_and => And,
-        Rule::op_eq => Eq,
-        Rule::op_ne => Ne,
-        Rule::op_match => Match,
-        Rule::op_nomatch => NoMatch,
-        Rule::op_in => In,
-        Rule::op_lt => Lt,
-        Rule::op_le => Le,
-        Rule::op_gt => Gt,
-        Rule::op_ge => Ge,
-        Rule::op_add => Add,
-        Rule::op_sub => Sub,
-        Rule::op_mul => Mul,
-        Rule::op_div => Div,
-        Rule::op_mod => Mod,
-        _ => return None,
+    if pair.as_rule() != Rule::infix_op {
+        return None;
+    }
+    Some(match pair.as_str() {
+        "||" => Or,
+        "&&" => And,
+        "==" => Eq,
+        "!=" => Ne,
+        "=~" => Match,
+        "!~" => NoMatch,
+        "in" => In,
+        "<" => Lt,
+        "<=" => Le,
+        ">" => Gt,
+        ">=" => Ge,
+        "+" => Add,
+        "-" => Sub,
+        "*" => Mul,
+        "/" => Div,
+        _ => Mod,
     })
 }
 
@@ -284,10 +289,7 @@ impl<'s> Builder<'s> {
                 span,
             };
         }
-        let stmts = pair
-            .into_inner()
-            .map(|p| self.stmt(p))
-            .collect();
+        let stmts = pair.into_inner().map(|p| self.stmt(p)).collect();
         self.depth -= 1;
         Block { stmts, span }
     }
@@ -336,7 +338,9 @@ impl<'s> Builder<'s> {
                 inner.next();
                 let cond = self.expr(inner.next().expect("condition"));
                 let body = self.block(inner.next().expect("block"));
-                let otherwise = inner.next().map(|c| self.block(c.into_inner().nth(1).expect("block")));
+                let otherwise = inner
+                    .next()
+                    .map(|c| self.block(c.into_inner().nth(1).expect("block")));
                 StmtKind::Unless {
                     cond,
                     body,
@@ -467,16 +471,16 @@ impl<'s> Builder<'s> {
     /// An `expr` or `interp_expr`: a flat operator sequence climbed by precedence.
     fn expr(&mut self, pair: Pair<'s, Rule>) -> Expr {
         let span = self.span(&pair);
-        let items: Vec<Pair<Rule>> = pair.into_inner().collect();
+        let items = pair.into_inner();
         let operators = items
-            .iter()
+            .clone()
             .filter(|p| {
                 let r = p.as_rule();
-                is_prefix(r) || is_postfix(r) || binary_op(r).is_some()
+                is_prefix(r) || is_postfix(r) || r == Rule::infix_op
             })
             .count();
         let expr = if self.enter(operators + 1, span) {
-            let mut items = items.into_iter().peekable();
+            let mut items = items.peekable();
             self.climb(&mut items, 0)
         } else {
             Spanned::new(ExprKind::Undef, span)
@@ -485,13 +489,9 @@ impl<'s> Builder<'s> {
         expr
     }
 
-    fn climb(
-        &mut self,
-        items: &mut std::iter::Peekable<std::vec::IntoIter<Pair<'s, Rule>>>,
-        min_prec: u8,
-    ) -> Expr {
+    fn climb(&mut self, items: &mut Items<'s>, min_prec: u8) -> Expr {
         let mut lhs = self.operand(items);
-        while let Some(op) = items.peek().and_then(|p| binary_op(p.as_rule())) {
+        while let Some(op) = items.peek().and_then(binary_op) {
             if op.precedence() < min_prec {
                 break;
             }
@@ -504,7 +504,7 @@ impl<'s> Builder<'s> {
     }
 
     /// Prefix operators, a primary and its postfix operators.
-    fn operand(&mut self, items: &mut std::iter::Peekable<std::vec::IntoIter<Pair<'s, Rule>>>) -> Expr {
+    fn operand(&mut self, items: &mut Items<'s>) -> Expr {
         let mut prefixes = Vec::new();
         while let Some(p) = items.next_if(|p| is_prefix(p.as_rule())) {
             prefixes.push(p);
@@ -516,9 +516,10 @@ impl<'s> Builder<'s> {
         }
         // `-42` is one literal, so that i64::MIN can be written.
         let mut expr = match prefixes.last() {
-            Some(neg) if neg.as_rule() == Rule::op_neg
-                && primary.as_rule() == Rule::number
-                && postfixes.is_empty() =>
+            Some(neg)
+                if neg.as_rule() == Rule::op_neg
+                    && primary.as_rule() == Rule::number
+                    && postfixes.is_empty() =>
             {
                 let neg = prefixes.pop().expect("checked");
                 let span = self.span(&neg).to(self.span(&primary));
@@ -597,7 +598,9 @@ impl<'s> Builder<'s> {
                     })
                     .collect(),
             ),
-            Rule::async_expr => ExprKind::Async(self.block(pair.into_inner().nth(1).expect("block"))),
+            Rule::async_expr => {
+                ExprKind::Async(self.block(pair.into_inner().nth(1).expect("block")))
+            }
             Rule::paren => return self.expr(pair.into_inner().next().expect("inner")),
             Rule::call => {
                 let mut c = pair.into_inner();
@@ -790,7 +793,14 @@ fn shorten(text: &str) -> String {
         return text.to_string();
     }
     let head: String = text.chars().take(10).collect();
-    let tail: String = text.chars().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(10)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("{head}…{tail}")
 }
 
@@ -848,7 +858,9 @@ fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
 /// Parse `250ms`, `30s`, `1h30m`; the error is a help line.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     let help = |extra: &str| {
-        format!("a duration is whole numbers with units ms, s, m, h or d, such as `30s` or `1h30m`{extra}")
+        format!(
+            "a duration is whole numbers with units ms, s, m, h or d, such as `30s` or `1h30m`{extra}"
+        )
     };
     let mut rest = text;
     let mut total: u64 = 0;
@@ -880,7 +892,9 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
             });
         };
         rest = &rest[unit_end..];
-        let n: u64 = digits.parse().map_err(|_| help(": the number is too large"))?;
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| help(": the number is too large"))?;
         total = n
             .checked_mul(ms)
             .and_then(|v| total.checked_add(v))

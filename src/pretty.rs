@@ -29,7 +29,13 @@ pub fn duration(ms: u64) -> String {
     }
     let mut rest = ms;
     let mut out = String::new();
-    for (unit, len) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, len) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= len {
             out.push_str(&format!("{}{unit}", rest / len));
             rest %= len;
@@ -55,7 +61,7 @@ impl Printer {
     fn plan(&mut self, plan: &Plan) {
         if let Some(d) = &plan.description {
             for l in d.lines() {
-                self.out.push_str(&format!("# {l}").trim_end().to_string());
+                self.out.push_str(format!("# {l}").trim_end());
                 self.out.push('\n');
             }
         }
@@ -132,7 +138,10 @@ impl Printer {
                 self.out.push_str("async ");
                 self.block(b);
             }
-            StmtKind::If { branches, otherwise } => {
+            StmtKind::If {
+                branches,
+                otherwise,
+            } => {
                 for (i, (cond, body)) in branches.iter().enumerate() {
                     self.out.push_str(if i == 0 { "if " } else { " elsif " });
                     self.expr(cond);
@@ -144,7 +153,11 @@ impl Printer {
                     self.block(b);
                 }
             }
-            StmtKind::Unless { cond, body, otherwise } => {
+            StmtKind::Unless {
+                cond,
+                body,
+                otherwise,
+            } => {
                 self.out.push_str("unless ");
                 self.expr(cond);
                 self.out.push(' ');
@@ -192,7 +205,11 @@ impl Printer {
                 self.out.push(' ');
                 self.block(body);
             }
-            StmtKind::Try { body, catch, finally } => {
+            StmtKind::Try {
+                body,
+                catch,
+                finally,
+            } => {
                 self.out.push_str("try ");
                 self.block(body);
                 if let Some(c) = catch {
@@ -266,7 +283,9 @@ impl Printer {
                     }
                     match &k.node {
                         ExprKind::Str(parts) if bare_word(parts) => {
-                            let [StrPart::Lit(w)] = parts.as_slice() else { unreachable!() };
+                            let [StrPart::Lit(w)] = parts.as_slice() else {
+                                unreachable!()
+                            };
                             self.out.push_str(w);
                         }
                         // A bare `true` key would read back as the string "true".
@@ -310,8 +329,7 @@ impl Printer {
             }
             ExprKind::Binary(op, l, r) => {
                 let prec = op.precedence();
-                let binds_looser =
-                    |e: &Expr, tie: bool| matches!(&e.node, ExprKind::Binary(o, ..) if o.precedence() < prec || (tie && o.precedence() == prec));
+                let binds_looser = |e: &Expr, tie: bool| matches!(&e.node, ExprKind::Binary(o, ..) if o.precedence() < prec || (tie && o.precedence() == prec));
                 self.operand(l, binds_looser(l, false));
                 self.out.push_str(&format!(" {} ", op.symbol()));
                 self.operand(r, binds_looser(r, true));
@@ -386,7 +404,10 @@ impl Printer {
 }
 
 fn is_number(e: &Expr) -> bool {
-    matches!(e.node, ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Duration(_))
+    matches!(
+        e.node,
+        ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Duration(_)
+    )
 }
 
 fn needs_parens_as_receiver(e: &Expr) -> bool {
@@ -400,8 +421,12 @@ fn needs_parens_as_receiver(e: &Expr) -> bool {
 
 /// A hash key that can be written without quotes.
 fn bare_word(parts: &[StrPart]) -> bool {
-    let [StrPart::Lit(w)] = parts else { return false };
+    let [StrPart::Lit(w)] = parts else {
+        return false;
+    };
     let mut chars = w.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

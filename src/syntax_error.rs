@@ -17,16 +17,25 @@ pub const STATEMENT_KEYWORDS: [&str; 14] = [
     "await", "return", "break", "continue",
 ];
 
-const OPERATORS: [&str; 18] = [
-    "||", "&&", "==", "!=", "=~", "!~", "in", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", ".",
-    "[",
-];
-
 /// Tokens that can start an expression; at a statement start they are
 /// summarised as "a statement".
 const EXPRESSION_STARTS: [&str; 16] = [
-    "`!`", "`\"`", "`$`", "`'`", "`(`", "`-`", "`[`", "`{`", "`false`", "`true`", "`undef`",
-    "a name", "a number", "an expression", "a variable", "`await`",
+    "`!`",
+    "`\"`",
+    "`$`",
+    "`'`",
+    "`(`",
+    "`-`",
+    "`[`",
+    "`{`",
+    "`false`",
+    "`true`",
+    "`undef`",
+    "a name",
+    "a number",
+    "an expression",
+    "a variable",
+    "`await`",
 ];
 
 /// Translate a failed parse of `text` into one diagnostic.
@@ -65,17 +74,56 @@ fn expectations(err: &Error<Rule>) -> (usize, BTreeSet<String>) {
         attempts.max_position
     } else {
         if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
-            expected.extend(positives.iter().filter_map(|r| rule_name(*r)).map(String::from));
+            expected.extend(
+                positives
+                    .iter()
+                    .filter_map(|r| rule_name(*r))
+                    .map(String::from),
+            );
         }
         match err.location {
             InputLocation::Pos(p) | InputLocation::Span((p, _)) => p,
         }
     };
-    for noise in ["` `", "`\t`", "`\n`", "`\r`", "`#`", "`/*`", "`\u{feff}`"] {
+    // Whitespace and comments (with the first-character test of COMMENT).
+    for noise in [
+        "` `",
+        "`\t..\r`",
+        "`\t..#`",
+        "`/../`",
+        "`#`",
+        "`/*`",
+        "`\u{feff}`",
+    ] {
         expected.remove(noise);
     }
+    // A one-character range such as `[..[` (a dispatch test) is that character.
+    let single: Vec<String> = expected
+        .iter()
+        .filter(|t| t.len() == 6 && t.as_bytes()[1] == t.as_bytes()[4] && &t[2..4] == "..")
+        .cloned()
+        .collect();
+    for t in single {
+        expected.remove(&t);
+        expected.insert(format!("`{}`", &t[1..2]));
+    }
+    // The first-character guard of `infix_op` stands for every operator, and
+    // where an operator may follow, so may `.method` and `[index]`.
+    let guard = [
+        "`!`", "`%..&`", "`*..+`", "`-`", "`/`", "`<..>`", "`i`", "`|`",
+    ];
+    if expected.contains("`<..>`") {
+        for token in guard.iter().chain(&["`.`", "`[`"]) {
+            expected.remove(*token);
+        }
+        expected.insert("an operator".to_string());
+    }
     // Character ranges say what kind of token was wanted.
-    for (range, name) in [("`a..z`", "a name"), ("`_`", "a name"), ("`0..9`", "a number")] {
+    for (range, name) in [
+        ("`a..z`", "a name"),
+        ("`_`", "a name"),
+        ("`0..9`", "a number"),
+    ] {
         if expected.remove(range) {
             expected.insert(name.to_string());
         }
@@ -146,7 +194,12 @@ impl Context<'_> {
         loop {
             let trimmed = self.text[..pos].trim_end();
             pos = trimmed.len();
-            match self.trivia.comments.iter().find(|&&(s, e)| s < pos && pos <= e) {
+            match self
+                .trivia
+                .comments
+                .iter()
+                .find(|&&(s, e)| s < pos && pos <= e)
+            {
                 Some(&(s, _)) => pos = s,
                 None => return pos,
             }
@@ -177,59 +230,91 @@ impl Context<'_> {
         if found == "`if`" && prev.is_some_and(|(w, _)| w == "else") {
             let (_, start) = prev.expect("checked");
             return Some(
-                Diagnostic::error("syntax", self.span(start, found_span.end as usize), "`else if` is written `elsif`")
-                    .with_label("use `elsif` here")
-                    .with_help("write `elsif condition { ... }`"),
+                Diagnostic::error(
+                    "syntax",
+                    self.span(start, found_span.end as usize),
+                    "`else if` is written `elsif`",
+                )
+                .with_label("use `elsif` here")
+                .with_help("write `elsif condition { ... }`"),
             );
         }
 
         // `name = value` in an argument list.
         if self.expects("=>") && rest.starts_with('=') && !rest.starts_with("==") {
             return Some(
-                Diagnostic::error("syntax", self.span(self.pos, self.pos + 1), "named arguments take `=>`, not `=`")
-                    .with_label("expected `=>`")
-                    .with_help("write `name => value`"),
+                Diagnostic::error(
+                    "syntax",
+                    self.span(self.pos, self.pos + 1),
+                    "named arguments take `=>`, not `=`",
+                )
+                .with_label("expected `=>`")
+                .with_help("write `name => value`"),
             );
         }
 
         // `key: value` in a hash.
         if self.expects("=>") && rest.starts_with(':') && !rest.starts_with("::") {
             return Some(
-                Diagnostic::error("syntax", self.span(self.pos, self.pos + 1), "hash entries take `=>`, not `:`")
-                    .with_label("expected `=>`")
-                    .with_help("write `{ key => value }`"),
+                Diagnostic::error(
+                    "syntax",
+                    self.span(self.pos, self.pos + 1),
+                    "hash entries take `=>`, not `:`",
+                )
+                .with_label("expected `=>`")
+                .with_help("write `{ key => value }`"),
             );
         }
 
         // A parameter without a type.
         if self.expected.contains("a type") && rest.starts_with('$') {
             return Some(
-                Diagnostic::error("syntax", found_span, format!("parameter {found} has no type"))
-                    .with_label("expected a type before the name")
-                    .with_help(format!("declare one, e.g. `Any {0}` or `String {0}`", &found[1..found.len() - 1])),
+                Diagnostic::error(
+                    "syntax",
+                    found_span,
+                    format!("parameter {found} has no type"),
+                )
+                .with_label("expected a type before the name")
+                .with_help(format!(
+                    "declare one, e.g. `Any {0}` or `String {0}`",
+                    &found[1..found.len() - 1]
+                )),
             );
         }
 
         // `5 m`: a duration written with a space.
-        if let Some(unit) = DURATION_UNITS.iter().map(|(u, _)| *u).find(|u| found == format!("`{u}`"))
+        if let Some(unit) = DURATION_UNITS
+            .iter()
+            .map(|(u, _)| *u)
+            .find(|u| found == format!("`{u}`"))
             && let Some((digits, start)) = prev
             && digits.bytes().all(|b| b.is_ascii_digit())
             && prev_end < self.pos
         {
             return Some(
-                Diagnostic::error("bad-duration", self.span(start, found_span.end as usize), "a duration is written without a space")
-                    .with_label(format!("write `{digits}{unit}`"))
-                    .with_help("durations are a number directly followed by ms, s, m, h or d"),
+                Diagnostic::error(
+                    "bad-duration",
+                    self.span(start, found_span.end as usize),
+                    "a duration is written without a space",
+                )
+                .with_label(format!("write `{digits}{unit}`"))
+                .with_help("durations are a number directly followed by ms, s, m, h or d"),
             );
         }
 
         // `$Count`: variable names are lower case.
-        if self.text[..self.pos].ends_with('$') && rest.starts_with(|c: char| c.is_ascii_uppercase()) {
+        if self.text[..self.pos].ends_with('$')
+            && rest.starts_with(|c: char| c.is_ascii_uppercase())
+        {
             let word = &found[1..found.len() - 1];
             return Some(
-                Diagnostic::error("syntax", found_span, "variable names start with a lower-case letter or `_`")
-                    .with_label("upper-case letter")
-                    .with_help(format!("write `${}`", word.to_lowercase())),
+                Diagnostic::error(
+                    "syntax",
+                    found_span,
+                    "variable names start with a lower-case letter or `_`",
+                )
+                .with_label("upper-case letter")
+                .with_help(format!("write `${}`", word.to_lowercase())),
             );
         }
 
@@ -268,12 +353,20 @@ impl Context<'_> {
             }
             let suggestion = did_you_mean(word, STATEMENT_KEYWORDS);
             return Some(match suggestion {
-                Some(s) => Diagnostic::error("unknown-keyword", word_span, format!("unknown keyword `{word}`"))
-                    .with_label("not a keyword")
-                    .with_help(format!("did you mean `{s}`?")),
-                None => Diagnostic::error("syntax", word_span, format!("expected a statement, found `{word}`"))
-                    .with_label("not a keyword or a call")
-                    .with_help(format!("a function call needs parentheses: `{word}(...)`")),
+                Some(s) => Diagnostic::error(
+                    "unknown-keyword",
+                    word_span,
+                    format!("unknown keyword `{word}`"),
+                )
+                .with_label("not a keyword")
+                .with_help(format!("did you mean `{s}`?")),
+                None => Diagnostic::error(
+                    "syntax",
+                    word_span,
+                    format!("expected a statement, found `{word}`"),
+                )
+                .with_label("not a keyword or a call")
+                .with_help(format!("a function call needs parentheses: `{word}(...)`")),
             });
         }
 
@@ -286,9 +379,15 @@ impl Context<'_> {
             && !self.expects(";")
         {
             return Some(
-                Diagnostic::error("syntax", self.span(start, prev_end), format!("bare word `{word}` is not a value"))
-                    .with_label("expected a value")
-                    .with_help(format!("quote it as a string (`\"{word}\"`), or call a function: `{word}(...)`")),
+                Diagnostic::error(
+                    "syntax",
+                    self.span(start, prev_end),
+                    format!("bare word `{word}` is not a value"),
+                )
+                .with_label("expected a value")
+                .with_help(format!(
+                    "quote it as a string (`\"{word}\"`), or call a function: `{word}(...)`"
+                )),
             );
         }
 
@@ -304,9 +403,13 @@ impl Context<'_> {
         // Something after the last plan.
         if self.expects("plan") && self.expected.len() == 1 {
             return Some(
-                Diagnostic::error("syntax", found_span, format!("expected `plan` or the end of the file, found {found}"))
-                    .with_label("unexpected here")
-                    .with_help("only `plan` definitions and comments may stand outside a plan"),
+                Diagnostic::error(
+                    "syntax",
+                    found_span,
+                    format!("expected `plan` or the end of the file, found {found}"),
+                )
+                .with_label("unexpected here")
+                .with_help("only `plan` definitions and comments may stand outside a plan"),
             );
         }
         None
@@ -321,27 +424,21 @@ impl Context<'_> {
     fn generic(&self) -> Diagnostic {
         let (found, span) = self.found();
         let mut items: Vec<String> = Vec::new();
-        let operators: Vec<&str> = OPERATORS
-            .iter()
-            .copied()
-            .filter(|op| self.expects(op))
-            .collect();
         if self.expects("foreach") {
             items.push("a statement".into());
         }
-        let after_operand = operators.len() > 3;
+        let after_operand = self.expected.contains("an operator");
         for e in &self.expected {
             let bare = e.trim_matches('`');
-            let is_op = after_operand && operators.contains(&bare);
             let is_kw = self.expects("foreach")
                 && (STATEMENT_KEYWORDS.contains(&bare) || EXPRESSION_STARTS.contains(&e.as_str()));
             // After a complete operand, "an expression" only means "more of it".
             let is_noise = after_operand && e == "an expression";
-            if !is_op && !is_kw && !is_noise && !items.contains(e) {
+            if !is_kw && !is_noise && !items.contains(e) && e != "an operator" {
                 items.push(e.clone());
             }
         }
-        if operators.len() > 3 {
+        if after_operand {
             items.push("an operator".into());
         }
         let list = match items.as_slice() {

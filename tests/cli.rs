@@ -12,9 +12,17 @@ fn drover() -> Command {
 }
 
 fn json_check(args: &[&str]) -> (i32, Value) {
-    let out = drover().arg("check").args(args).args(["--format", "json"]).output().unwrap();
+    let out = drover()
+        .arg("check")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     let code = out.status.code().unwrap();
-    (code, serde_json::from_slice(&out.stdout).expect("JSON on stdout"))
+    (
+        code,
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout"),
+    )
 }
 
 #[test]
@@ -25,11 +33,18 @@ fn the_spec_examples_pass_check() {
         for entry in std::fs::read_dir(&spec).unwrap() {
             let path = entry.unwrap().path();
             let ours = match path.extension().and_then(|e| e.to_str()) {
-                Some("plan") => common::root().join("plans/examples").join(path.file_name().unwrap()),
+                Some("plan") => common::root()
+                    .join("plans/examples")
+                    .join(path.file_name().unwrap()),
                 Some("yaml") => common::root().join(path.file_name().unwrap()),
                 _ => continue,
             };
-            assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&ours).unwrap(), "{} differs", ours.display());
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                std::fs::read(&ours).unwrap(),
+                "{} differs",
+                ours.display()
+            );
         }
     }
     let (code, out) = json_check(&["plans/examples"]);
@@ -42,10 +57,20 @@ fn the_spec_examples_pass_check() {
 
 #[test]
 fn default_paths_are_the_project_plan_directories() {
-    drover().arg("check").assert().code(0).stderr(predicates::str::contains("5 plan(s) in 5 file(s)"));
+    drover()
+        .arg("check")
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("5 plan(s) in 5 file(s)"));
     let empty = std::env::temp_dir().join(format!("drover-empty-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
-    drover().arg("check").arg("--project").arg(&empty).assert().code(2).stderr(predicates::str::contains("no plans found"));
+    drover()
+        .arg("check")
+        .arg("--project")
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no plans found"));
 }
 
 #[test]
@@ -53,7 +78,8 @@ fn every_error_of_every_file_is_reported() {
     let (code, out) = json_check(&["tests/diagnostics"]);
     assert_eq!(code, 1);
     let diags = out["diagnostics"].as_array().unwrap();
-    let files: std::collections::BTreeSet<&str> = diags.iter().map(|d| d["file"].as_str().unwrap()).collect();
+    let files: std::collections::BTreeSet<&str> =
+        diags.iter().map(|d| d["file"].as_str().unwrap()).collect();
     // Every fixture has at least one finding (each defines `plan t`, so all
     // but the first also repeat a plan name).
     assert_eq!(files.len(), common::plans_under("tests/diagnostics").len());
@@ -64,17 +90,38 @@ fn every_error_of_every_file_is_reported() {
     }
     // Several errors in one file are all reported.
     let dir = tempdir();
-    std::fs::write(dir.join("many.plan"), "plan a(Strng $x, Integer $x) {\n  log::info($y);\n  break;\n}\n").unwrap();
+    std::fs::write(
+        dir.join("many.plan"),
+        "plan a(Strng $x, Integer $x) {\n  log::info($y);\n  break;\n}\n",
+    )
+    .unwrap();
     let (code, out) = json_check(&[dir.to_str().unwrap()]);
     assert_eq!(code, 1);
-    let codes: Vec<&str> = out["diagnostics"].as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["unknown-type", "duplicate-parameter", "undefined-variable", "break-outside-loop"]);
+    let codes: Vec<&str> = out["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "unknown-type",
+            "duplicate-parameter",
+            "undefined-variable",
+            "break-outside-loop"
+        ]
+    );
 }
 
 fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!("drover-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "drover-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -83,14 +130,26 @@ fn tempdir() -> std::path::PathBuf {
 fn duplicate_plans_across_files() {
     let dir = tempdir();
     std::fs::write(dir.join("a.plan"), "plan same() {\n}\n").unwrap();
-    std::fs::write(dir.join("b.plan"), "plan other() {\n}\n\nplan same() {\n}\n").unwrap();
+    std::fs::write(
+        dir.join("b.plan"),
+        "plan other() {\n}\n\nplan same() {\n}\n",
+    )
+    .unwrap();
     let (code, out) = json_check(&[dir.to_str().unwrap()]);
     assert_eq!(code, 1);
     let d = &out["diagnostics"][0];
     assert_eq!(d["code"], "duplicate-plan");
     assert!(d["file"].as_str().unwrap().ends_with("b.plan"));
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(4), Some(6)));
-    assert!(d["related"][0]["file"].as_str().unwrap().ends_with("a.plan"));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(4), Some(6))
+    );
+    assert!(
+        d["related"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("a.plan")
+    );
 }
 
 #[test]
@@ -113,7 +172,11 @@ fn human_output_names_file_line_and_column() {
 
 #[test]
 fn usage_errors_exit_two() {
-    drover().args(["check", "no/such/dir"]).assert().code(2).stderr(predicates::str::contains("no such file"));
+    drover()
+        .args(["check", "no/such/dir"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no such file"));
     drover().args(["check", "--format", "xml"]).assert().code(2);
     drover().args(["frobnicate"]).assert().code(2);
 }
@@ -121,10 +184,17 @@ fn usage_errors_exit_two() {
 #[test]
 fn files_that_are_not_utf8_are_reported() {
     let dir = tempdir();
-    std::fs::write(dir.join("bad.plan"), b"plan a() {\n  log::info(\"\xff\");\n}\n").unwrap();
+    std::fs::write(
+        dir.join("bad.plan"),
+        b"plan a() {\n  log::info(\"\xff\");\n}\n",
+    )
+    .unwrap();
     let (code, out) = json_check(&[dir.to_str().unwrap()]);
     assert_eq!(code, 1);
     let d = &out["diagnostics"][0];
     assert_eq!(d["code"], "invalid-utf8");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(2), Some(14)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(2), Some(14))
+    );
 }

@@ -30,7 +30,10 @@ fn golden_diagnostics() {
             path.display()
         );
         seen.insert(path.file_name().unwrap().to_owned());
-        let rendered: String = diags.iter().map(|d| d.render(&sources, false, 100)).collect();
+        let rendered: String = diags
+            .iter()
+            .map(|d| d.render(&sources, false, 100))
+            .collect();
         insta::assert_snapshot!(rendered);
     });
     assert!(seen.len() >= 40, "only {} golden diagnostics", seen.len());
@@ -45,10 +48,16 @@ fn every_golden_is_a_distinct_mistake() {
         let key: Vec<String> = diags
             .iter()
             .map(|d| {
-                let (line, col) = sources.get(d.primary.span.file).line_col(d.primary.span.start);
+                let (line, col) = sources
+                    .get(d.primary.span.file)
+                    .line_col(d.primary.span.start);
                 format!("{} at {line}:{col}", d.message)
             })
             .collect();
-        assert!(outcomes.insert(key.clone()), "{} repeats {key:?}", path.display());
+        assert!(
+            outcomes.insert(key.clone()),
+            "{} repeats {key:?}",
+            path.display()
+        );
     }
 }

@@ -28,7 +28,11 @@ fn parse_ok(name: &str, text: &str) -> drover::ast::File {
         parsed.diagnostics.is_empty(),
         "{name} does not parse:\n{}\n{}",
         text,
-        parsed.diagnostics.iter().map(|d| d.render(&sources, false, 100)).collect::<String>()
+        parsed
+            .diagnostics
+            .iter()
+            .map(|d| d.render(&sources, false, 100))
+            .collect::<String>()
     );
     parsed.file.unwrap()
 }
@@ -36,7 +40,11 @@ fn parse_ok(name: &str, text: &str) -> drover::ast::File {
 #[test]
 fn every_example_and_fixture_round_trips() {
     let mut checked = 0;
-    let files = [common::plans_under("plans"), common::plans_under("tests/fixtures"), common::plans_under("tests/diagnostics")];
+    let files = [
+        common::plans_under("plans"),
+        common::plans_under("tests/fixtures"),
+        common::plans_under("tests/diagnostics"),
+    ];
     for path in files.iter().flatten() {
         let text = std::fs::read_to_string(path).unwrap();
         let name = path.display().to_string();
@@ -47,9 +55,17 @@ fn every_example_and_fixture_round_trips() {
         };
         let printed = pretty::file(&original);
         let reparsed = parse_ok(&name, &printed);
-        assert_eq!(shape(&original), shape(&reparsed), "{name} changed when printed:\n{printed}");
+        assert_eq!(
+            shape(&original),
+            shape(&reparsed),
+            "{name} changed when printed:\n{printed}"
+        );
         // The printed form is a fixed point.
-        assert_eq!(printed, pretty::file(&reparsed), "{name}: printing is not stable");
+        assert_eq!(
+            printed,
+            pretty::file(&reparsed),
+            "{name}: printing is not stable"
+        );
         checked += 1;
     }
     assert!(checked >= 25, "only {checked} files round-tripped");
@@ -73,5 +89,9 @@ fn tricky_literals_round_trip() {
     }"#;
     let original = parse_ok("t.plan", plan);
     let printed = pretty::file(&original);
-    assert_eq!(shape(&original), shape(&parse_ok("printed.plan", &printed)), "{printed}");
+    assert_eq!(
+        shape(&original),
+        shape(&parse_ok("printed.plan", &printed)),
+        "{printed}"
+    );
 }
