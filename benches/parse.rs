@@ -53,7 +53,17 @@ fn main() {
     println!("| lines | bytes | best of 5 | MB/s | time vs 5,000 lines |");
     println!("|---:|---:|---:|---:|---:|");
     let mut base = None;
-    for lines in [5_000, 10_000, 20_000, 50_000] {
+    // `cargo bench --bench parse -- 5000` measures one size (e.g. under callgrind).
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![5_000, 10_000, 20_000, 50_000]
+    } else {
+        sizes
+    };
+    for lines in sizes {
         let text = generate(lines);
         let took = measure(&text);
         let mbps = text.len() as f64 / took.as_secs_f64() / 1e6;

@@ -85,18 +85,6 @@ fn expectations(err: &Error<Rule>) -> (usize, BTreeSet<String>) {
             InputLocation::Pos(p) | InputLocation::Span((p, _)) => p,
         }
     };
-    // Whitespace and comments (with the first-character test of COMMENT).
-    for noise in [
-        "` `",
-        "`\t..\r`",
-        "`\t..#`",
-        "`/../`",
-        "`#`",
-        "`/*`",
-        "`\u{feff}`",
-    ] {
-        expected.remove(noise);
-    }
     // A one-character range such as `[..[` (a dispatch test) is that character.
     let single: Vec<String> = expected
         .iter()
@@ -106,6 +94,18 @@ fn expectations(err: &Error<Rule>) -> (usize, BTreeSet<String>) {
     for t in single {
         expected.remove(&t);
         expected.insert(format!("`{}`", &t[1..2]));
+    }
+    // Whitespace and comments (with the first-character test of COMMENT).
+    for noise in [
+        "` `",
+        "`\t..\r`",
+        "`\t..#`",
+        "`/`",
+        "`#`",
+        "`/*`",
+        "`\u{feff}`",
+    ] {
+        expected.remove(noise);
     }
     // The first-character guard of `infix_op` stands for every operator, and
     // where an operator may follow, so may `.method` and `[index]`.
@@ -117,6 +117,16 @@ fn expectations(err: &Error<Rule>) -> (usize, BTreeSet<String>) {
             expected.remove(*token);
         }
         expected.insert("an operator".to_string());
+    }
+    // Where any expression may start, say so once rather than list its first tokens.
+    if ["`$`", "`(`", "`[`"].iter().all(|t| expected.contains(*t)) {
+        for token in EXPRESSION_STARTS
+            .iter()
+            .chain(&["`a`", "`_`", "`0..9`", "`a..z`"])
+        {
+            expected.remove(*token);
+        }
+        expected.insert("an expression".to_string());
     }
     // Character ranges say what kind of token was wanted.
     for (range, name) in [
@@ -431,7 +441,7 @@ impl Context<'_> {
         for e in &self.expected {
             let bare = e.trim_matches('`');
             let is_kw = self.expects("foreach")
-                && (STATEMENT_KEYWORDS.contains(&bare) || EXPRESSION_STARTS.contains(&e.as_str()));
+                && (STATEMENT_KEYWORDS.contains(&bare) || e == "an expression");
             // After a complete operand, "an expression" only means "more of it".
             let is_noise = after_operand && e == "an expression";
             if !is_kw && !is_noise && !items.contains(e) && e != "an operator" {
