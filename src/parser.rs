@@ -56,11 +56,7 @@ pub fn parse(sources: &SourceMap, id: FileId) -> Parsed {
             }
         }
         Err(first) => {
-            // Parse again collecting what was expected at the furthest position;
-            // this costs time, so only failed files pay it.
-            pest::set_error_detail(true);
-            let detailed = Grammar::parse(Rule::file, text).err();
-            pest::set_error_detail(false);
+            let detailed = parse_with_detail(text);
             failed(syntax_error::translate(
                 id,
                 text,
@@ -69,6 +65,22 @@ pub fn parse(sources: &SourceMap, id: FileId) -> Parsed {
             ))
         }
     }
+}
+
+/// Parse again collecting what was expected at the furthest position. This
+/// costs time, so only failed files pay it. pest's switch for it is global:
+/// count the threads that need it, so one never turns it off under another.
+fn parse_with_detail(text: &str) -> Option<pest::error::Error<Rule>> {
+    static DETAILED: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+    let switch = |delta: isize| {
+        let mut active = DETAILED.lock().unwrap_or_else(|e| e.into_inner());
+        *active = active.saturating_add_signed(delta);
+        pest::set_error_detail(*active > 0);
+    };
+    switch(1);
+    let result = Grammar::parse(Rule::file, text).err();
+    switch(-1);
+    result
 }
 
 /// Parse `text` as a standalone file named `name` (tests and tools).
@@ -806,6 +818,11 @@ fn shorten(text: &str) -> String {
 
 fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
     let sign = if negative { "-" } else { "" };
+    // Plain digits are most numbers: no allocation for them.
+    if text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = text.parse().expect("at most 18 digits fit in i64");
+        return Ok(Number::Int(if negative { -n } else { n }));
+    }
 
     let shown = shorten(text);
     if let Some(digits) = text.strip_suffix('%') {

@@ -17,8 +17,8 @@ pub const STATEMENT_KEYWORDS: [&str; 14] = [
     "await", "return", "break", "continue",
 ];
 
-/// Tokens that can start an expression; at a statement start they are
-/// summarised as "a statement".
+/// Tokens that can start an expression, summarised as "an expression" (and at
+/// a statement start as "a statement").
 const EXPRESSION_STARTS: [&str; 16] = [
     "`!`",
     "`\"`",
