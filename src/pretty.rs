@@ -143,29 +143,17 @@ impl Printer {
                 otherwise,
             } => {
                 for (i, (cond, body)) in branches.iter().enumerate() {
-                    self.out.push_str(if i == 0 { "if " } else { " elsif " });
-                    self.expr(cond);
-                    self.out.push(' ');
-                    self.block(body);
+                    self.guarded(if i == 0 { "if " } else { " elsif " }, cond, body);
                 }
-                if let Some(b) = otherwise {
-                    self.out.push_str(" else ");
-                    self.block(b);
-                }
+                self.otherwise(otherwise.as_ref());
             }
             StmtKind::Unless {
                 cond,
                 body,
                 otherwise,
             } => {
-                self.out.push_str("unless ");
-                self.expr(cond);
-                self.out.push(' ');
-                self.block(body);
-                if let Some(b) = otherwise {
-                    self.out.push_str(" else ");
-                    self.block(b);
-                }
+                self.guarded("unless ", cond, body);
+                self.otherwise(otherwise.as_ref());
             }
             StmtKind::Foreach(f) => {
                 self.out.push_str("foreach ");
@@ -224,6 +212,21 @@ impl Printer {
                     self.block(f);
                 }
             }
+        }
+    }
+
+    /// `keyword cond { body }`
+    fn guarded(&mut self, keyword: &str, cond: &Expr, body: &Block) {
+        self.out.push_str(keyword);
+        self.expr(cond);
+        self.out.push(' ');
+        self.block(body);
+    }
+
+    fn otherwise(&mut self, block: Option<&Block>) {
+        if let Some(b) = block {
+            self.out.push_str(" else ");
+            self.block(b);
         }
     }
 
