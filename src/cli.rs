@@ -23,6 +23,22 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a plan: `drover run NAME key=value ...`.
+    Run {
+        /// A plan name (`web::reboot`) or a path to a `.plan` file.
+        plan: String,
+        /// Parameters as `key=value`; a value that parses as JSON is JSON.
+        params: Vec<String>,
+        /// Parameters as one JSON object.
+        #[arg(long = "params", value_name = "JSON")]
+        params_json: Option<String>,
+        /// Which plan of the file to run (default: the one named like the file).
+        #[arg(long = "plan", value_name = "NAME")]
+        plan_name: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Parse and check plans without running anything.
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
@@ -51,6 +67,9 @@ pub enum UsageError {
     /// Nothing to check.
     #[error("no plans found: {0} has no `plans/` directory (give paths to check)")]
     NoPlans(PathBuf),
+    /// A file defines several plans and none is named like the file.
+    #[error("{path} defines several plans ({plans}); choose one with --plan", path = .0.display(), plans = .1.join(", "))]
+    Ambiguous(PathBuf, Vec<String>),
     /// A directory could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -67,6 +86,20 @@ pub fn main() -> ExitCode {
     let project = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
     let result = match cli.command {
         Command::Check { paths, format } => run_check(&project, &paths, format),
+        Command::Run {
+            plan,
+            params,
+            params_json,
+            plan_name,
+            format,
+        } => crate::run::run(&crate::run::RunOptions {
+            project: project.clone(),
+            plan,
+            params,
+            params_json,
+            plan_name,
+            format,
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -78,7 +111,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Whether to colour output on stderr.
-fn color() -> bool {
+pub fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 

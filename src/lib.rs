@@ -8,14 +8,19 @@
 extern crate alloc;
 
 pub mod ast;
+pub mod builtins;
 pub mod check;
 pub mod cli;
 pub mod delimiters;
 pub mod diagnostic;
+pub mod eval;
 pub mod parser;
 pub mod pretty;
+pub mod run;
 pub mod source;
 pub mod syntax_error;
+pub mod types;
+pub mod value;
 
 use diagnostic::Diagnostic;
 use source::SourceMap;

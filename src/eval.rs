@@ -1,0 +1,656 @@
+//! The evaluator: runs plans on tokio. Sequential semantics live here; the
+//! built-in functions and methods are in `builtins`.
+//!
+//! Evaluation is async from the start so that actions, `sleep` and `with
+//! timeout` suspend rather than block, and so that concurrent bodies can be
+//! polled side by side. Every recursive step returns a boxed future.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use indexmap::IndexMap;
+use rustc_hash::FxHashMap;
+
+use crate::ast::*;
+use crate::builtins;
+use crate::source::SourceMap;
+use crate::types;
+use crate::value::{ErrorValue, Hash, Value};
+
+/// A boxed, non-`Send` future: evaluation of one node.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Why evaluation left the normal path.
+#[derive(Debug)]
+pub enum Flow {
+    /// An error was raised.
+    Error(Box<ErrorValue>),
+    /// `return`.
+    Return(Value),
+    /// `break`.
+    Break,
+    /// `continue`.
+    Continue,
+}
+
+/// The result of evaluating a node.
+pub type Eval<T> = Result<T, Flow>;
+
+/// Where log lines and messages of a run go.
+pub trait Events {
+    /// `log::debug|info|warn|error(msg)`.
+    fn log(&self, level: &str, message: &str, location: &str);
+    /// `out::message(msg)`.
+    fn message(&self, text: &str, location: &str);
+}
+
+/// Parsed and checked plans, with their sources for locations.
+pub struct Program {
+    /// The plan files' text.
+    pub sources: SourceMap,
+    /// Their syntax trees.
+    pub files: Vec<File>,
+}
+
+impl Program {
+    /// The plan with this name.
+    pub fn plan(&self, name: &str) -> Option<&Plan> {
+        self.files
+            .iter()
+            .flat_map(|f| &f.plans)
+            .find(|p| p.name.node == name)
+    }
+
+    /// Every plan name, for did-you-mean.
+    pub fn plan_names(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .flat_map(|f| &f.plans)
+            .map(|p| p.name.node.as_str())
+    }
+
+    /// `file:line:column` of a span.
+    pub fn location(&self, span: Span) -> String {
+        let file = self.sources.get(span.file);
+        let (line, col) = file.line_col(span.start);
+        format!("{}:{line}:{col}", file.name)
+    }
+}
+
+/// Variables of one plan invocation: a stack of block scopes.
+#[derive(Default)]
+pub struct Frame {
+    scopes: Vec<FxHashMap<String, Value>>,
+}
+
+impl Frame {
+    fn lookup(&self, name: &str) -> Option<&Value> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    /// Update the nearest variable of this name, else create it here.
+    fn assign(&mut self, name: &str, value: Value) {
+        for scope in self.scopes.iter_mut().rev() {
+            if let Some(slot) = scope.get_mut(name) {
+                *slot = value;
+                return;
+            }
+        }
+        self.declare(name, value);
+    }
+
+    fn declare(&mut self, name: &str, value: Value) {
+        self.scopes
+            .last_mut()
+            .expect("a scope is open")
+            .insert(name.to_string(), value);
+    }
+}
+
+/// Runs plans of one program.
+pub struct Interpreter<'p> {
+    /// The plans.
+    pub program: &'p Program,
+    /// Where logs and messages go.
+    pub events: &'p dyn Events,
+    /// `with lock` holders of this run.
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Compiled regular expressions by source.
+    pub(crate) regexes: Mutex<HashMap<String, Arc<regex::Regex>>>,
+    /// How deep `run_plan` calls nest, to stop runaway recursion.
+    depth: std::cell::Cell<usize>,
+}
+
+/// Error kind of a plan call whose arguments do not fit the plan.
+pub const BAD_PARAMETERS: &str = "drover/bad-parameters";
+
+/// Deepest nesting of `run_plan` calls.
+pub const MAX_PLAN_DEPTH: usize = 64;
+
+impl<'p> Interpreter<'p> {
+    /// An interpreter for `program` reporting to `events`.
+    pub fn new(program: &'p Program, events: &'p dyn Events) -> Self {
+        Interpreter {
+            program,
+            events,
+            locks: Mutex::new(HashMap::new()),
+            regexes: Mutex::new(HashMap::new()),
+            depth: std::cell::Cell::new(0),
+        }
+    }
+
+    /// An error raised at `span`.
+    pub fn error(&self, kind: &str, message: impl Into<String>, span: Span) -> Flow {
+        let mut e = ErrorValue::new(kind, message);
+        e.location = self.program.location(span);
+        Flow::Error(Box::new(e))
+    }
+
+    /// Run plan `name` with named arguments (already values). Checks the
+    /// arguments against the plan's signature first.
+    pub fn run_plan<'a>(
+        &'a self,
+        name: &'a str,
+        args: IndexMap<String, Value>,
+        call: Option<Span>,
+    ) -> BoxFuture<'a, Result<Value, Box<ErrorValue>>> {
+        Box::pin(async move {
+            // Top-level binding errors have no location: the command line
+            // reports them as bad usage.
+            let fail = |message: String| {
+                let mut e = ErrorValue::new(BAD_PARAMETERS, message);
+                if let Some(span) = call {
+                    e.location = self.program.location(span);
+                }
+                Box::new(e)
+            };
+            let Some(plan) = self.program.plan(name) else {
+                let hint = crate::diagnostic::did_you_mean(name, self.program.plan_names())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(fail(format!("unknown plan `{name}`{hint}")));
+            };
+            if self.depth.get() >= MAX_PLAN_DEPTH {
+                return Err(fail(format!(
+                    "plans nest deeper than {MAX_PLAN_DEPTH} calls"
+                )));
+            }
+            let mut frame = Frame::default();
+            frame.scopes.push(FxHashMap::default());
+            let mut args = args;
+            for p in &plan.params {
+                let value = match args.shift_remove(&p.name.node) {
+                    Some(v) => v,
+                    None => match &p.default {
+                        Some(d) => match self.expr(&mut frame, d).await {
+                            Ok(v) => v,
+                            Err(Flow::Error(e)) => return Err(e),
+                            Err(_) => Value::Undef,
+                        },
+                        None if p.ty.node.name.node == "Optional" => Value::Undef,
+                        None => {
+                            return Err(fail(format!(
+                                "plan `{name}` needs parameter `{}` ({})",
+                                p.name.node,
+                                types::type_text(&p.ty.node)
+                            )));
+                        }
+                    },
+                };
+                let value = types::coerce(value, &p.ty.node).map_err(|why| {
+                    fail(format!(
+                        "parameter `{}` of plan `{name}`: {why}",
+                        p.name.node
+                    ))
+                })?;
+                frame.declare(&p.name.node, value);
+            }
+            if let Some((unknown, _)) = args.first() {
+                let known = plan.params.iter().map(|p| p.name.node.as_str());
+                let hint = crate::diagnostic::did_you_mean(unknown, known)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(fail(format!(
+                    "plan `{name}` has no parameter `{unknown}`{hint}"
+                )));
+            }
+            self.depth.set(self.depth.get() + 1);
+            let result = self.block(&mut frame, &plan.body).await;
+            self.depth.set(self.depth.get() - 1);
+            match result {
+                Ok(()) => Ok(Value::Undef),
+                Err(Flow::Return(v)) => Ok(v),
+                Err(Flow::Error(e)) => Err(e),
+                Err(Flow::Break | Flow::Continue) => Ok(Value::Undef),
+            }
+        })
+    }
+
+    fn block<'a>(&'a self, frame: &'a mut Frame, block: &'p Block) -> BoxFuture<'a, Eval<()>> {
+        Box::pin(async move {
+            frame.scopes.push(FxHashMap::default());
+            let mut result = Ok(());
+            for stmt in &block.stmts {
+                result = self.stmt(frame, stmt).await;
+                if result.is_err() {
+                    break;
+                }
+            }
+            frame.scopes.pop();
+            result
+        })
+    }
+
+    fn unsupported(&self, what: &str, span: Span) -> Flow {
+        self.error(
+            "drover/unsupported",
+            format!("{what} is not supported by this version of drover yet"),
+            span,
+        )
+    }
+
+    fn stmt<'a>(&'a self, frame: &'a mut Frame, stmt: &'p Stmt) -> BoxFuture<'a, Eval<()>> {
+        Box::pin(async move {
+            match &stmt.node {
+                StmtKind::Assign { name, value } => {
+                    let v = self.expr(frame, value).await?;
+                    frame.assign(&name.node, v);
+                }
+                StmtKind::Expr(e) => {
+                    self.expr(frame, e).await?;
+                }
+                StmtKind::Return(e) => {
+                    let v = match e {
+                        Some(e) => self.expr(frame, e).await?,
+                        None => Value::Undef,
+                    };
+                    return Err(Flow::Return(v));
+                }
+                StmtKind::Break => return Err(Flow::Break),
+                StmtKind::Continue => return Err(Flow::Continue),
+                StmtKind::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (cond, body) in branches {
+                        if self.expr(frame, cond).await?.truthy() {
+                            return self.block(frame, body).await;
+                        }
+                    }
+                    if let Some(b) = otherwise {
+                        return self.block(frame, b).await;
+                    }
+                }
+                StmtKind::Unless {
+                    cond,
+                    body,
+                    otherwise,
+                } => {
+                    if !self.expr(frame, cond).await?.truthy() {
+                        return self.block(frame, body).await;
+                    } else if let Some(b) = otherwise {
+                        return self.block(frame, b).await;
+                    }
+                }
+                StmtKind::Foreach(f) => return self.foreach(frame, f, stmt.span).await,
+                StmtKind::With { options, body } => {
+                    return self.with(frame, options, body, stmt.span).await;
+                }
+                StmtKind::Try {
+                    body,
+                    catch,
+                    finally,
+                } => {
+                    let mut result = self.block(frame, body).await;
+                    if let (Err(Flow::Error(e)), Some(c)) = (&result, catch) {
+                        let error = Value::Error(Arc::new((**e).clone()));
+                        frame.scopes.push(FxHashMap::default());
+                        if let Some(var) = &c.var {
+                            frame.declare(&var.node, error);
+                        }
+                        result = self.block(frame, &c.body).await;
+                        frame.scopes.pop();
+                    }
+                    if let Some(f) = finally {
+                        // An error in `finally` replaces the outcome of the block.
+                        self.block(frame, f).await?;
+                    }
+                    return result;
+                }
+                StmtKind::Async(_) => return Err(self.unsupported("`async`", stmt.span)),
+                StmtKind::AwaitAll => return Err(self.unsupported("`await`", stmt.span)),
+            }
+            Ok(())
+        })
+    }
+
+    async fn foreach(&self, frame: &mut Frame, f: &'p Foreach, span: Span) -> Eval<()> {
+        if f.mode.is_concurrent() {
+            return Err(self.unsupported("a `parallel` or `serial` loop", span));
+        }
+        let items: Vec<(Value, Value)> = match self.expr(frame, &f.iterable).await? {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Hash(h) => h.iter().map(|(k, v)| (Value::str(k), v.clone())).collect(),
+            Value::Undef => Vec::new(),
+            other => {
+                return Err(self.error(
+                    "drover/type-error",
+                    format!(
+                        "`foreach` needs an Array or a Hash, got {}",
+                        types::describe(&other)
+                    ),
+                    f.iterable.span,
+                ));
+            }
+        };
+        for (key, value) in items {
+            frame.scopes.push(FxHashMap::default());
+            if let Some(k) = &f.key {
+                frame.declare(&k.node, key);
+            }
+            frame.declare(&f.value.node, value);
+            let result = self.block(frame, &f.body).await;
+            frame.scopes.pop();
+            match result {
+                Ok(()) | Err(Flow::Continue) => {}
+                Err(Flow::Break) => break,
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
+    async fn with(
+        &self,
+        frame: &mut Frame,
+        options: &'p [WithOption],
+        body: &'p Block,
+        span: Span,
+    ) -> Eval<()> {
+        let (mut retry, mut delay, mut timeout, mut lock) = (0i64, 0u64, None, None);
+        for o in options {
+            let v = self.expr(frame, &o.value).await?;
+            match (o.key.node.as_str(), v) {
+                ("retry", Value::Int(n)) if n >= 0 => retry = n,
+                ("delay", Value::Duration(ms)) => delay = ms,
+                ("timeout", Value::Duration(ms)) => timeout = Some(ms),
+                ("lock", Value::Str(s)) => lock = Some(s),
+                (key, v) => {
+                    let wanted = match key {
+                        "retry" => "a non-negative Integer",
+                        "lock" => "a String",
+                        _ => "a Duration",
+                    };
+                    return Err(self.error(
+                        "drover/type-error",
+                        format!("`with {key}` needs {wanted}, got {}", types::describe(&v)),
+                        o.value.span,
+                    ));
+                }
+            }
+        }
+        // The lock is held across every attempt.
+        let guard = match &lock {
+            Some(name) => {
+                let mutex = self
+                    .locks
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(name.to_string())
+                    .or_default()
+                    .clone();
+                Some(mutex.lock_owned().await)
+            }
+            None => None,
+        };
+        let mut attempt = 0;
+        let result = loop {
+            let run = self.block(frame, body);
+            let result = match timeout {
+                Some(ms) => {
+                    match tokio::time::timeout(std::time::Duration::from_millis(ms), run).await {
+                        Ok(r) => r,
+                        Err(_) => Err(self.error(
+                            "drover/timeout",
+                            format!(
+                                "the block did not finish within {}",
+                                crate::pretty::duration(ms)
+                            ),
+                            span,
+                        )),
+                    }
+                }
+                None => run.await,
+            };
+            match result {
+                Err(Flow::Error(_)) if attempt < retry => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                }
+                other => break other,
+            }
+        };
+        drop(guard);
+        result
+    }
+
+    /// Evaluate an expression.
+    pub fn expr<'a>(&'a self, frame: &'a mut Frame, expr: &'p Expr) -> BoxFuture<'a, Eval<Value>> {
+        Box::pin(async move {
+            Ok(match &expr.node {
+                ExprKind::Undef => Value::Undef,
+                ExprKind::Bool(b) => Value::Bool(*b),
+                ExprKind::Int(n) => Value::Int(*n),
+                ExprKind::Float(f) => Value::Float(*f),
+                ExprKind::Duration(ms) => Value::Duration(*ms),
+                ExprKind::Str(parts) => {
+                    let mut s = String::new();
+                    for part in parts {
+                        match part {
+                            StrPart::Lit(text) => s.push_str(text),
+                            StrPart::Interp(e) => {
+                                s.push_str(&self.expr(frame, e).await?.to_display())
+                            }
+                        }
+                    }
+                    Value::str(s)
+                }
+                ExprKind::Array(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        out.push(self.expr(frame, item).await?);
+                    }
+                    Value::array(out)
+                }
+                ExprKind::Hash(entries) => {
+                    let mut h = Hash::with_capacity(entries.len());
+                    for (k, v) in entries {
+                        let key = match self.expr(frame, k).await? {
+                            Value::Str(s) => s.to_string(),
+                            other @ (Value::Int(_) | Value::Bool(_)) => other.to_display(),
+                            other => {
+                                return Err(self.error(
+                                    "drover/type-error",
+                                    format!(
+                                        "hash keys are strings, got {}",
+                                        types::describe(&other)
+                                    ),
+                                    k.span,
+                                ));
+                            }
+                        };
+                        let value = self.expr(frame, v).await?;
+                        h.insert(key, value);
+                    }
+                    Value::hash(h)
+                }
+                ExprKind::Var(name) => match frame.lookup(name) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(self.error(
+                            "drover/undefined-variable",
+                            format!("undefined variable `${name}`"),
+                            expr.span,
+                        ));
+                    }
+                },
+                ExprKind::Call(call) => return self.call(frame, call, expr.span).await,
+                ExprKind::Method(m) => {
+                    let recv = self.expr(frame, &m.recv).await?;
+                    let args = self.args(frame, &m.args).await?;
+                    return builtins::method(self, frame, recv, m, args, expr.span).await;
+                }
+                ExprKind::Index(recv, index) => {
+                    let r = self.expr(frame, recv).await?;
+                    let i = self.expr(frame, index).await?;
+                    builtins::index(self, r, i, expr.span)?
+                }
+                ExprKind::Unary(UnaryOp::Not, e) => {
+                    Value::Bool(!self.expr(frame, e).await?.truthy())
+                }
+                ExprKind::Unary(UnaryOp::Neg, e) => match self.expr(frame, e).await? {
+                    Value::Int(n) => Value::Int(n.checked_neg().ok_or_else(|| {
+                        self.error("drover/overflow", "integer overflow in negation", expr.span)
+                    })?),
+                    Value::Float(f) => Value::Float(-f),
+                    other => {
+                        return Err(self.error(
+                            "drover/type-error",
+                            format!("cannot negate {}", types::describe(&other)),
+                            expr.span,
+                        ));
+                    }
+                },
+                ExprKind::Unary(UnaryOp::Await, _) => {
+                    return Err(self.unsupported("`await`", expr.span));
+                }
+                ExprKind::Binary(BinaryOp::And, a, b) => Value::Bool(
+                    self.expr(frame, a).await?.truthy() && self.expr(frame, b).await?.truthy(),
+                ),
+                ExprKind::Binary(BinaryOp::Or, a, b) => Value::Bool(
+                    self.expr(frame, a).await?.truthy() || self.expr(frame, b).await?.truthy(),
+                ),
+                ExprKind::Binary(op, a, b) => {
+                    let l = self.expr(frame, a).await?;
+                    let r = self.expr(frame, b).await?;
+                    builtins::binary(self, *op, l, r, expr.span)?
+                }
+                ExprKind::Async(_) => return Err(self.unsupported("`async`", expr.span)),
+            })
+        })
+    }
+
+    async fn args(&self, frame: &mut Frame, args: &'p [Arg]) -> Eval<builtins::Args> {
+        let mut out = builtins::Args::default();
+        for a in args {
+            match a {
+                Arg::Positional(e) => out.positional.push((self.expr(frame, e).await?, e.span)),
+                Arg::Named(n, e) => {
+                    let v = self.expr(frame, e).await?;
+                    out.named.insert(n.node.clone(), (v, n.span));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn call(&self, frame: &mut Frame, call: &'p Call, span: Span) -> Eval<Value> {
+        let args = self.args(frame, &call.args).await?;
+        if call.name.node == "run_plan" {
+            return self.call_plan(args, span).await;
+        }
+        if call.lambda.is_some() {
+            return Err(self.unsupported(&format!("`{}` with a lambda", call.name.node), span));
+        }
+        builtins::function(self, &call.name, args, span).await
+    }
+
+    async fn call_plan(&self, args: builtins::Args, span: Span) -> Eval<Value> {
+        let name = match args.positional.first() {
+            Some((Value::Str(s), _)) => s.to_string(),
+            _ => {
+                return Err(self.error(
+                    "drover/type-error",
+                    "`run_plan` needs a plan name first",
+                    span,
+                ));
+            }
+        };
+        if args.positional.len() > 1 {
+            return Err(self.error(
+                "drover/type-error",
+                "`run_plan` takes its parameters as `name => value`",
+                span,
+            ));
+        }
+        let params = args.named.into_iter().map(|(k, (v, _))| (k, v)).collect();
+        self.run_plan(&name, params, Some(span))
+            .await
+            .map_err(Flow::Error)
+    }
+
+    /// Call a lambda with arguments, returning the value of its last expression statement.
+    pub fn call_lambda<'a>(
+        &'a self,
+        frame: &'a mut Frame,
+        lambda: &'p Lambda,
+        args: Vec<Value>,
+    ) -> BoxFuture<'a, Eval<Value>> {
+        Box::pin(async move {
+            if args.len() < lambda.params.len() {
+                return Err(self.error(
+                    "drover/type-error",
+                    format!(
+                        "the lambda takes {} parameter(s), {} given",
+                        lambda.params.len(),
+                        args.len()
+                    ),
+                    lambda.span,
+                ));
+            }
+            frame.scopes.push(FxHashMap::default());
+            let mut result = Ok(Value::Undef);
+            for ((ty, name), value) in lambda.params.iter().zip(args) {
+                let value = match ty {
+                    Some(t) => match types::coerce(value, &t.node) {
+                        Ok(v) => v,
+                        Err(why) => {
+                            result = Err(self.error(
+                                "drover/type-error",
+                                format!("lambda parameter `${}`: {why}", name.node),
+                                name.span,
+                            ));
+                            break;
+                        }
+                    },
+                    None => value,
+                };
+                frame.declare(&name.node, value);
+            }
+            if result.is_ok() {
+                frame.scopes.push(FxHashMap::default());
+                for stmt in &lambda.body.stmts {
+                    result = match &stmt.node {
+                        StmtKind::Expr(e) => self.expr(frame, e).await,
+                        _ => self.stmt(frame, stmt).await.map(|()| Value::Undef),
+                    };
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                frame.scopes.pop();
+            }
+            frame.scopes.pop();
+            match result {
+                Err(Flow::Return(v)) => Ok(v),
+                other => other,
+            }
+        })
+    }
+}

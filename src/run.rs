@@ -1,0 +1,241 @@
+//! `drover run`: find the plan, load and check the project's plans, turn
+//! command-line parameters into values, run, and report (spec §8).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indexmap::IndexMap;
+use serde_json::json;
+
+use crate::cli::{Format, UsageError, plan_files};
+use crate::diagnostic::Diagnostic;
+use crate::eval::{BAD_PARAMETERS, Events, Interpreter, Program};
+use crate::source::SourceMap;
+use crate::value::Value;
+
+/// What `drover run` was asked to do.
+pub struct RunOptions {
+    /// The project root.
+    pub project: PathBuf,
+    /// Plan name or `.plan` path.
+    pub plan: String,
+    /// `key=value` parameters.
+    pub params: Vec<String>,
+    /// `--params` JSON object.
+    pub params_json: Option<String>,
+    /// `--plan NAME` for a file with several plans.
+    pub plan_name: Option<String>,
+    /// Output format.
+    pub format: Format,
+}
+
+/// Prints logs and messages as the run goes: JSON Lines or plain lines.
+struct Printer {
+    format: Format,
+}
+
+impl Events for Printer {
+    fn log(&self, level: &str, message: &str, location: &str) {
+        match self.format {
+            Format::Json => println!(
+                "{}",
+                json!({"type": "log", "level": level, "message": message, "location": location})
+            ),
+            Format::Human => eprintln!("[{level}] {message}  ({location})"),
+        }
+    }
+
+    fn message(&self, text: &str, location: &str) {
+        match self.format {
+            Format::Json => println!(
+                "{}",
+                json!({"type": "message", "message": text, "location": location})
+            ),
+            Format::Human => println!("{text}"),
+        }
+    }
+}
+
+/// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
+pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
+    let started = Instant::now();
+    let (program, name) = match load(opts) {
+        Ok(loaded) => loaded,
+        Err(Loaded::Usage(e)) => return Err(e),
+        Err(Loaded::Diagnostics(sources, diags)) => {
+            let color = crate::cli::color();
+            for d in &diags {
+                eprint!("{}", d.render(&sources, color, 100));
+            }
+            eprintln!(
+                "the plan does not check: {} error(s)",
+                diags.iter().filter(|d| d.is_error()).count()
+            );
+            return Ok(2);
+        }
+    };
+    let args = match parameters(opts) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(2);
+        }
+    };
+    let printer = Printer {
+        format: opts.format,
+    };
+    let interpreter = Interpreter::new(&program, &printer);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|source| UsageError::Io {
+            path: opts.project.clone(),
+            source,
+        })?;
+    let result = runtime.block_on(interpreter.run_plan(&name, args, None));
+    let duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(e) = &result
+        && e.kind == BAD_PARAMETERS
+        && e.location.is_empty()
+    {
+        eprintln!("error: {}", e.message);
+        return Ok(2);
+    }
+    let ok = result.is_ok();
+    match opts.format {
+        Format::Json => {
+            let line = match &result {
+                Ok(v) => {
+                    json!({"type": "plan_result", "plan": name, "status": "success", "value": v.to_json(), "error": null, "duration_ms": duration_ms})
+                }
+                Err(e) => {
+                    json!({"type": "plan_result", "plan": name, "status": "failure", "value": null, "error": e.to_json(), "duration_ms": duration_ms})
+                }
+            };
+            println!("{line}");
+        }
+        Format::Human => {
+            let mut err = std::io::stderr().lock();
+            match &result {
+                Ok(v) => {
+                    if !matches!(v, Value::Undef) {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&v.to_json()).unwrap_or_default()
+                        );
+                    }
+                    let _ = writeln!(
+                        err,
+                        "plan {name} succeeded in {:.1}s",
+                        duration_ms as f64 / 1000.0
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(
+                        err,
+                        "plan {name} failed: {} ({})\n  at {}",
+                        e.message, e.kind, e.location
+                    );
+                }
+            }
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+enum Loaded {
+    Usage(UsageError),
+    Diagnostics(SourceMap, Vec<Diagnostic>),
+}
+
+/// Parse and check the project's plans (and the given file), and pick the plan.
+fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
+    let as_path = Path::new(&opts.plan);
+    let is_file = opts.plan.ends_with(".plan") || as_path.is_file();
+    let mut files = plan_files(&opts.project, &[]).unwrap_or_default();
+    let given = if is_file {
+        if !as_path.is_file() {
+            return Err(Loaded::Usage(UsageError::Missing(as_path.to_path_buf())));
+        }
+        let canonical = as_path.canonicalize().ok();
+        files.retain(|f| f.canonicalize().ok() != canonical);
+        files.insert(0, as_path.to_path_buf());
+        Some(as_path)
+    } else {
+        None
+    };
+    let mut sources = SourceMap::new();
+    for path in &files {
+        let text = std::fs::read(path).map_err(|source| {
+            Loaded::Usage(UsageError::Io {
+                path: path.clone(),
+                source,
+            })
+        })?;
+        sources.add(
+            path.display().to_string(),
+            String::from_utf8_lossy(&text).into_owned(),
+        );
+    }
+    let (asts, diags) = crate::check_sources(&sources);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Loaded::Diagnostics(sources, diags));
+    }
+    let name = match (given, &opts.plan_name) {
+        (_, Some(n)) => n.clone(),
+        (Some(path), None) => {
+            // The plan whose last name segment is the file's stem, or the only one.
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let plans = &asts[0].plans;
+            let found = plans
+                .iter()
+                .find(|p| p.name.node.rsplit("::").next() == Some(stem));
+            match (found, plans.as_slice()) {
+                (Some(p), _) | (None, [p]) => p.name.node.clone(),
+                _ => {
+                    return Err(Loaded::Usage(UsageError::Ambiguous(
+                        path.to_path_buf(),
+                        plans.iter().map(|p| p.name.node.clone()).collect(),
+                    )));
+                }
+            }
+        }
+        (None, None) => opts.plan.clone(),
+    };
+    Ok((
+        Program {
+            sources,
+            files: asts,
+        },
+        name,
+    ))
+}
+
+/// `key=value` arguments and `--params` as values; later ones win.
+fn parameters(opts: &RunOptions) -> Result<IndexMap<String, Value>, String> {
+    let mut args = IndexMap::new();
+    if let Some(json) = &opts.params_json {
+        match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(map)) => {
+                args.extend(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))));
+            }
+            Ok(_) => return Err("--params takes a JSON object".into()),
+            Err(e) => return Err(format!("--params is not valid JSON: {e}")),
+        }
+    }
+    for p in &opts.params {
+        let Some((key, raw)) = p.split_once('=') else {
+            return Err(format!("parameter `{p}` is not `key=value`"));
+        };
+        let value = match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(j) => Value::from_json(&j),
+            Err(_) => Value::str(raw),
+        };
+        args.insert(key.to_string(), value);
+    }
+    Ok(args)
+}

@@ -1,0 +1,175 @@
+//! Type checks and conversions for declared types (plan parameters, lambda
+//! parameters), spec §3.
+
+use std::sync::Arc;
+
+use crate::ast::{Type, TypeArg};
+use crate::value::{Secret, Value};
+
+/// Render a type as written: `Optional[Array[String]]`.
+pub fn type_text(ty: &Type) -> String {
+    if ty.args.is_empty() {
+        return ty.name.node.clone();
+    }
+    let args: Vec<String> = ty
+        .args
+        .iter()
+        .map(|a| match &a.node {
+            TypeArg::Type(t) => type_text(t),
+            TypeArg::Str(s) => format!("{s:?}"),
+            TypeArg::Word(w) => w.clone(),
+            TypeArg::Int(n) => n.to_string(),
+        })
+        .collect();
+    format!("{}[{}]", ty.name.node, args.join(", "))
+}
+
+fn type_args(ty: &Type) -> Vec<&Type> {
+    ty.args
+        .iter()
+        .filter_map(|a| match &a.node {
+            TypeArg::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+fn int_bounds(ty: &Type) -> (i64, i64) {
+    let ints: Vec<i64> = ty
+        .args
+        .iter()
+        .filter_map(|a| match a.node {
+            TypeArg::Int(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    (
+        ints.first().copied().unwrap_or(i64::MIN),
+        ints.get(1).copied().unwrap_or(i64::MAX),
+    )
+}
+
+/// Convert `value` to `ty` where the language converts implicitly, or say
+/// why it does not fit. Strings convert to Duration (`"90s"`), Float from
+/// Integer, Sensitive wraps; target types accept names (resolved later).
+pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
+    let mismatch = |v: &Value| Err(format!("expected {}, got {}", type_text(ty), describe(v)));
+    let name = ty.name.node.as_str();
+    match (name, value) {
+        ("Any", v) => Ok(v),
+        ("Optional", Value::Undef) => Ok(Value::Undef),
+        ("Optional", v) => match type_args(ty).first() {
+            Some(inner) => coerce(v, inner),
+            None => Ok(v),
+        },
+        ("Undef", Value::Undef) => Ok(Value::Undef),
+        ("Sensitive", Value::Sensitive(s)) => Ok(Value::Sensitive(s)),
+        ("Sensitive", v) => {
+            let inner = match type_args(ty).first() {
+                Some(t) => coerce(v, t)?,
+                None => v,
+            };
+            Ok(Value::Sensitive(Secret::new(inner)))
+        }
+        ("String", Value::Str(s)) => {
+            let (min, max) = int_bounds(ty);
+            let len = s.chars().count() as i64;
+            if len < min || len > max {
+                return Err(format!(
+                    "expected {}, got a string of length {len}",
+                    type_text(ty)
+                ));
+            }
+            Ok(Value::Str(s))
+        }
+        ("Integer", Value::Int(n)) => {
+            let (min, max) = int_bounds(ty);
+            if n < min || n > max {
+                return Err(format!("expected {}, got {n}", type_text(ty)));
+            }
+            Ok(Value::Int(n))
+        }
+        ("Float", Value::Float(f)) => Ok(Value::Float(f)),
+        ("Float", Value::Int(n)) => Ok(Value::Float(n as f64)),
+        ("Numeric", v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
+        ("Boolean", v @ Value::Bool(_)) => Ok(v),
+        ("Duration", v @ Value::Duration(_)) => Ok(v),
+        ("Duration", Value::Str(s)) => match crate::parser::parse_duration(&s) {
+            Ok(ms) => Ok(Value::Duration(ms)),
+            Err(help) => Err(format!("`{s}` is not a duration: {help}")),
+        },
+        ("Array", Value::Array(items)) => match type_args(ty).first() {
+            None => Ok(Value::Array(items)),
+            Some(elem) => {
+                let converted = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| coerce(v.clone(), elem).map_err(|e| format!("element {i}: {e}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Value::array(converted))
+            }
+        },
+        ("Hash", Value::Hash(h)) => match type_args(ty).as_slice() {
+            [_, value_ty] => {
+                let converted = h
+                    .iter()
+                    .map(|(k, v)| {
+                        coerce(v.clone(), value_ty)
+                            .map(|v| (k.clone(), v))
+                            .map_err(|e| format!("key {k:?}: {e}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(Value::Hash(Arc::new(converted)))
+            }
+            _ => Ok(Value::Hash(h)),
+        },
+        ("Enum", Value::Str(s)) => {
+            let allowed: Vec<&str> = ty
+                .args
+                .iter()
+                .filter_map(|a| match &a.node {
+                    TypeArg::Str(s) | TypeArg::Word(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if allowed.contains(&s.as_ref()) {
+                Ok(Value::Str(s))
+            } else {
+                Err(format!(
+                    "expected one of {}, got {:?}",
+                    allowed.join(", "),
+                    s.as_ref()
+                ))
+            }
+        }
+        ("Variant", v) => {
+            let mut reasons = Vec::new();
+            for t in type_args(ty) {
+                match coerce(v.clone(), t) {
+                    Ok(ok) => return Ok(ok),
+                    Err(e) => reasons.push(e),
+                }
+            }
+            Err(format!("expected {}, got {}", type_text(ty), describe(&v)))
+        }
+        // Targets arrive as names until the inventory resolves them.
+        ("Target" | "TargetSpec", v @ Value::Str(_)) => Ok(v),
+        ("TargetSpec", v @ Value::Array(_)) => Ok(v),
+        ("Error", v @ Value::Error(_)) => Ok(v),
+        (_, v) => mismatch(&v),
+    }
+}
+
+/// A value described for an error message, never revealing secrets.
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Str(s) if s.chars().count() <= 40 => format!("String {:?}", s.as_ref()),
+        Value::Str(_) => "a long String".into(),
+        Value::Int(n) => format!("Integer {n}"),
+        Value::Float(f) => format!("Float {}", crate::value::float_text(*f)),
+        Value::Bool(b) => format!("Boolean {b}"),
+        Value::Undef => "undef".into(),
+        Value::Duration(ms) => format!("Duration {}", crate::pretty::duration(*ms)),
+        other => format!("a {}", other.type_name()),
+    }
+}

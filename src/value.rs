@@ -1,0 +1,305 @@
+//! Runtime values (spec §3). Compound values sit behind `Arc`, so copying a
+//! scope for a concurrent body is cheap and values can cross threads.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::json;
+
+use crate::pretty;
+
+/// An ordered hash with string keys.
+pub type Hash = IndexMap<String, Value>;
+
+/// A value of the plan language.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// `undef`
+    Undef,
+    /// `true`, `false`
+    Bool(bool),
+    /// 64-bit integer.
+    Int(i64),
+    /// 64-bit float.
+    Float(f64),
+    /// A string.
+    Str(Arc<str>),
+    /// A duration in milliseconds.
+    Duration(u64),
+    /// An array.
+    Array(Arc<Vec<Value>>),
+    /// A hash in insertion order.
+    Hash(Arc<Hash>),
+    /// A raised or caught error.
+    Error(Arc<ErrorValue>),
+    /// A secret: prints as `[sensitive]`, `.unwrap` gives the value to code.
+    Sensitive(Secret),
+}
+
+/// The inside of a Sensitive value. Its `Debug` is redacted too, so not even
+/// a debug log can reveal it; only [`Secret::reveal`] gives it to code.
+#[derive(Clone, PartialEq)]
+pub struct Secret(Arc<Value>);
+
+impl Secret {
+    /// Wrap a value.
+    pub fn new(v: Value) -> Self {
+        Secret(Arc::new(v))
+    }
+
+    /// The secret itself, for code that needs it (never for output).
+    pub fn reveal(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[sensitive]")
+    }
+}
+
+/// An `Error` value (spec §4.4).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorValue {
+    /// Such as `drover/plan-failure` or `site/disk-full`.
+    pub kind: String,
+    /// What happened.
+    pub message: String,
+    /// Structured details.
+    pub details: Hash,
+    /// The target it concerns, if any.
+    pub target: Option<String>,
+    /// `file:line:column` of the statement that raised it.
+    pub location: String,
+}
+
+impl ErrorValue {
+    /// An error without details, target or location (filled in when raised).
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorValue {
+            kind: kind.into(),
+            message: message.into(),
+            details: Hash::new(),
+            target: None,
+            location: String::new(),
+        }
+    }
+
+    /// JSON as spec §8 gives it: `{kind, message, details}` (plus location).
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "kind": self.kind,
+            "message": self.message,
+            "details": Value::Hash(Arc::new(self.details.clone())).to_json(),
+            "location": self.location,
+        })
+    }
+}
+
+impl PartialEq for Value {
+    /// Structural equality; integers and floats compare by value.
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Undef, Undef) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a == b,
+            (Int(a), Float(b)) | (Float(b), Int(a)) => (*a as f64) == *b,
+            (Str(a), Str(b)) => a == b,
+            (Duration(a), Duration(b)) => a == b,
+            (Array(a), Array(b)) => a == b,
+            (Hash(a), Hash(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v)),
+            (Error(a), Error(b)) => a == b,
+            (Sensitive(a), Sensitive(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: impl AsRef<str>) -> Value {
+        Value::Str(Arc::from(s.as_ref()))
+    }
+
+    /// An array value.
+    pub fn array(items: Vec<Value>) -> Value {
+        Value::Array(Arc::new(items))
+    }
+
+    /// A hash value.
+    pub fn hash(h: Hash) -> Value {
+        Value::Hash(Arc::new(h))
+    }
+
+    /// The name of the value's type, as plans write it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Undef => "Undef",
+            Value::Bool(_) => "Boolean",
+            Value::Int(_) => "Integer",
+            Value::Float(_) => "Float",
+            Value::Str(_) => "String",
+            Value::Duration(_) => "Duration",
+            Value::Array(_) => "Array",
+            Value::Hash(_) => "Hash",
+            Value::Error(_) => "Error",
+            Value::Sensitive(_) => "Sensitive",
+        }
+    }
+
+    /// Puppet's truth: only `false` and `undef` are false.
+    pub fn truthy(&self) -> bool {
+        !matches!(self, Value::Undef | Value::Bool(false))
+    }
+
+    /// Ordering for `<`, `sort` and `min`/`max`: numbers, strings and durations
+    /// among their own kind; `None` for anything else.
+    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+        use Value::*;
+        match (self, other) {
+            (Int(a), Int(b)) => Some(a.cmp(b)),
+            (Int(a), Float(b)) => (*a as f64).partial_cmp(b),
+            (Float(a), Int(b)) => a.partial_cmp(&(*b as f64)),
+            (Float(a), Float(b)) => a.partial_cmp(b),
+            (Str(a), Str(b)) => Some(a.cmp(b)),
+            (Duration(a), Duration(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
+    /// The text of a value as interpolation and `to_s` give it. Sensitive
+    /// values are redacted here, so no output path can reveal them.
+    pub fn to_display(&self) -> String {
+        let mut out = String::new();
+        self.write_display(&mut out, false);
+        out
+    }
+
+    fn write_display(&self, out: &mut String, nested: bool) {
+        match self {
+            Value::Undef if nested => out.push_str("undef"),
+            Value::Undef => {}
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::Float(f) => out.push_str(&float_text(*f)),
+            Value::Str(s) if nested => {
+                let _ = write!(out, "{:?}", s.as_ref());
+            }
+            Value::Str(s) => out.push_str(s),
+            Value::Duration(ms) => out.push_str(&pretty::duration(*ms)),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write_display(out, true);
+                }
+                out.push(']');
+            }
+            Value::Hash(h) => {
+                out.push('{');
+                for (i, (k, v)) in h.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    let _ = write!(out, "{k:?} => ");
+                    v.write_display(out, true);
+                }
+                out.push('}');
+            }
+            Value::Error(e) => {
+                let _ = write!(out, "{} ({})", e.message, e.kind);
+            }
+            Value::Sensitive(_) => out.push_str("[sensitive]"),
+        }
+    }
+
+    /// JSON as spec §8 gives it; Sensitive values are `"[sensitive]"`.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Undef => serde_json::Value::Null,
+            Value::Bool(b) => json!(b),
+            Value::Int(n) => json!(n),
+            Value::Float(f) => json!(f),
+            Value::Str(s) => json!(s.as_ref()),
+            Value::Duration(ms) => json!(pretty::duration(*ms)),
+            Value::Array(items) => items.iter().map(Value::to_json).collect(),
+            Value::Hash(h) => {
+                serde_json::Value::Object(h.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+            Value::Error(e) => e.to_json(),
+            Value::Sensitive(_) => json!("[sensitive]"),
+        }
+    }
+
+    /// A value from JSON (`from_json`, task output, `--params`).
+    pub fn from_json(j: &serde_json::Value) -> Value {
+        match j {
+            serde_json::Value::Null => Value::Undef,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::str(s),
+            serde_json::Value::Array(items) => {
+                Value::array(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(map) => Value::hash(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A float as plans print it: always with a point, never with an exponent.
+pub fn float_text(f: f64) -> String {
+    if !f.is_finite() {
+        return f.to_string();
+    }
+    let mut s = f.to_string();
+    if !s.contains('.') {
+        s.push_str(".0");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_values_never_show() {
+        let secret = Value::Sensitive(Secret::new(Value::str("hunter2")));
+        let nested = Value::array(vec![
+            secret.clone(),
+            Value::hash(Hash::from([("k".into(), secret.clone())])),
+        ]);
+        assert_eq!(
+            nested.to_display(),
+            r#"[[sensitive], {"k" => [sensitive]}]"#
+        );
+        assert!(!nested.to_json().to_string().contains("hunter2"));
+        assert!(!format!("{nested:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn truth_and_equality() {
+        assert!(Value::Int(0).truthy() && Value::str("").truthy());
+        assert!(!Value::Undef.truthy() && !Value::Bool(false).truthy());
+        assert_eq!(Value::Int(1), Value::Float(1.0));
+        assert_ne!(Value::str("a"), Value::str("A"));
+        assert_eq!(Value::Duration(90_000).to_display(), "1m30s");
+        assert_eq!(Value::Float(2.0).to_display(), "2.0");
+    }
+}
