@@ -167,11 +167,16 @@ fn random_soup(rng: &mut fastrand::Rng) -> String {
 
 #[test]
 fn one_hundred_thousand_mutated_and_random_inputs() {
-    let seeds: Vec<String> = ["plans", "tests/fixtures", "tests/diagnostics"]
-        .iter()
-        .flat_map(|d| common::plans_under(d))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
+    let seeds: Vec<String> = [
+        "plans",
+        "tests/fixtures",
+        "tests/diagnostics",
+        "tests/conformance",
+    ]
+    .iter()
+    .flat_map(|d| common::plans_under(d))
+    .map(|p| std::fs::read_to_string(p).unwrap())
+    .collect();
     assert!(seeds.len() > 40);
     common::on_small_stack(move || {
         // DROVER_FUZZ_SEED explores other inputs; CI uses the fixed default.
