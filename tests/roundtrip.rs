@@ -44,6 +44,7 @@ fn every_example_and_fixture_round_trips() {
         common::plans_under("plans"),
         common::plans_under("tests/fixtures"),
         common::plans_under("tests/diagnostics"),
+        common::plans_under("tests/conformance"),
     ];
     for path in files.iter().flatten() {
         let text = std::fs::read_to_string(path).unwrap();
@@ -68,7 +69,7 @@ fn every_example_and_fixture_round_trips() {
         );
         checked += 1;
     }
-    assert!(checked >= 25, "only {checked} files round-tripped");
+    assert!(checked >= 85, "only {checked} files round-tripped");
 }
 
 #[test]
