@@ -39,7 +39,16 @@ pub const FUNCTIONS: [&str; 14] = [
 ];
 
 /// Names of the built-in methods.
-pub const METHODS: [&str; 36] = [
+pub const METHODS: [&str; 45] = [
+    "name",
+    "host",
+    "port",
+    "user",
+    "uri",
+    "vars",
+    "facts",
+    "groups",
+    "transport",
     "length",
     "map",
     "filter",
@@ -250,6 +259,33 @@ pub async fn function(
                 )),
             }
         }
+        "get_targets" => {
+            args.expect_count(it, &what, 1, 1, span)?;
+            let (spec, sspan) = &args.positional[0];
+            Ok(Value::array(
+                targets(it, spec, *sspan)?
+                    .into_iter()
+                    .map(Value::Target)
+                    .collect(),
+            ))
+        }
+        "get_target" => {
+            args.expect_count(it, &what, 1, 1, span)?;
+            let (spec, sspan) = &args.positional[0];
+            let mut found = targets(it, spec, *sspan)?;
+            if found.len() != 1 {
+                return Err(it.error(
+                    "drover/unknown-target",
+                    format!(
+                        "`get_target` needs exactly one target, {} names {}",
+                        describe(spec),
+                        found.len()
+                    ),
+                    *sspan,
+                ));
+            }
+            Ok(Value::Target(found.remove(0)))
+        }
         "sleep" => {
             args.expect_count(it, &what, 1, 1, span)?;
             match args.positional[0].0 {
@@ -275,6 +311,48 @@ pub async fn function(
             ))
         }
     }
+}
+
+/// The targets a TargetSpec value names: a target, a name, a group, a glob,
+/// a comma list, or an array of these.
+pub fn targets(
+    it: &Interpreter,
+    spec: &Value,
+    span: Span,
+) -> Eval<Vec<Arc<crate::inventory::Target>>> {
+    let mut out: Vec<Arc<crate::inventory::Target>> = Vec::new();
+    let mut add = |t: Arc<crate::inventory::Target>| {
+        if !out.iter().any(|o| o.name == t.name) {
+            out.push(t);
+        }
+    };
+    match spec {
+        Value::Target(t) => add(t.clone()),
+        Value::Str(s) => {
+            for t in it
+                .inventory
+                .resolve(s)
+                .map_err(|m| it.error("drover/unknown-target", m, span))?
+            {
+                add(t);
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter() {
+                for t in targets(it, item, span)? {
+                    add(t);
+                }
+            }
+        }
+        other => {
+            return Err(type_error(
+                it,
+                format!("expected a TargetSpec, got {}", describe(other)),
+                span,
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// `recv[index]`: arrays by position (negative from the end), hashes by key,
@@ -742,6 +820,15 @@ pub async fn method<'p>(
                 ));
             }
         },
+        ("name", Value::Target(t)) => Value::str(&t.name),
+        ("host", Value::Target(t)) => Value::str(&t.host),
+        ("port", Value::Target(t)) => t.port.map_or(Value::Undef, |p| Value::Int(p.into())),
+        ("user", Value::Target(t)) => t.user.as_ref().map_or(Value::Undef, Value::str),
+        ("uri", Value::Target(t)) => Value::str(&t.uri),
+        ("vars", Value::Target(t)) => Value::hash(t.vars.clone()),
+        ("facts", Value::Target(t)) => Value::hash(t.facts.clone()),
+        ("groups", Value::Target(t)) => Value::array(t.groups.iter().map(Value::str).collect()),
+        ("transport", Value::Target(t)) => Value::str(t.transport.as_str()),
         ("unwrap", Value::Sensitive(s)) => s.reveal().clone(),
         ("unwrap", _) => recv.clone(),
         ("kind", Value::Error(e)) => Value::str(&e.kind),

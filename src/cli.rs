@@ -23,6 +23,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Show the inventory's targets.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
     /// Run a plan: `drover run NAME key=value ...`.
     Run {
         /// A plan name (`web::reboot`) or a path to a `.plan` file.
@@ -35,6 +40,9 @@ enum Command {
         /// Which plan of the file to run (default: the one named like the file).
         #[arg(long = "plan", value_name = "NAME")]
         plan_name: Option<String>,
+        /// The inventory file (default: inventory.yaml in the project).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -43,6 +51,22 @@ enum Command {
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
         paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum InventoryCommand {
+    /// List targets with their transport, URI and groups.
+    Show {
+        /// Only the targets of this spec (names, groups, globs, comma lists).
+        #[arg(short = 't', long = "targets", value_name = "SPEC")]
+        targets: Option<String>,
+        /// The inventory file (default: inventory.yaml in the project).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -86,11 +110,20 @@ pub fn main() -> ExitCode {
     let project = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
     let result = match cli.command {
         Command::Check { paths, format } => run_check(&project, &paths, format),
+        Command::Inventory {
+            command:
+                InventoryCommand::Show {
+                    targets,
+                    inventory,
+                    format,
+                },
+        } => show_inventory(&project, inventory, targets.as_deref(), format),
         Command::Run {
             plan,
             params,
             params_json,
             plan_name,
+            inventory,
             format,
         } => crate::run::run(&crate::run::RunOptions {
             project: project.clone(),
@@ -99,6 +132,7 @@ pub fn main() -> ExitCode {
             params_json,
             plan_name,
             format,
+            inventory,
         }),
     };
     match result {
@@ -113,6 +147,88 @@ pub fn main() -> ExitCode {
 /// Whether to colour output on stderr.
 pub fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Load the inventory: `-i FILE`, else `inventory.yaml` in the project, else
+/// an empty one. Diagnostics are printed; `None` means it did not load.
+pub fn load_inventory(
+    project: &Path,
+    file: Option<PathBuf>,
+) -> Result<Option<crate::inventory::Inventory>, UsageError> {
+    let path = match file {
+        Some(f) if !f.is_file() => return Err(UsageError::Missing(f)),
+        Some(f) => f,
+        None if project.join("inventory.yaml").is_file() => project.join("inventory.yaml"),
+        None => return Ok(Some(crate::inventory::Inventory::default())),
+    };
+    let mut sources = SourceMap::new();
+    match crate::inventory::Inventory::load(&path, &mut sources) {
+        Ok(inv) => Ok(Some(inv)),
+        Err(diags) => {
+            for d in &diags {
+                eprint!("{}", d.render(&sources, color(), 100));
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn show_inventory(
+    project: &Path,
+    file: Option<PathBuf>,
+    spec: Option<&str>,
+    format: Format,
+) -> Result<u8, UsageError> {
+    let Some(inventory) = load_inventory(project, file)? else {
+        return Ok(2);
+    };
+    let targets = match spec {
+        Some(spec) => match inventory.resolve(spec) {
+            Ok(t) => t,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Ok(2);
+            }
+        },
+        None => inventory.targets().to_vec(),
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = targets
+                .iter()
+                .map(|t| {
+                    json!({
+                        "name": t.name, "uri": t.uri, "host": t.host, "port": t.port, "user": t.user,
+                        "transport": t.transport.as_str(), "groups": t.groups,
+                        "vars": crate::value::Value::hash(t.vars.clone()).to_json(),
+                        "facts": crate::value::Value::hash(t.facts.clone()).to_json(),
+                        "config": crate::inventory::redacted(&t.config),
+                    })
+                })
+                .collect();
+            println!("{}", json!({ "targets": list, "count": targets.len() }));
+        }
+        Format::Human => {
+            let width = targets
+                .iter()
+                .map(|t| t.name.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            println!("{:width$}  {:9}  {:30}  groups", "name", "transport", "uri");
+            for t in &targets {
+                println!(
+                    "{:width$}  {:9}  {:30}  {}",
+                    t.name,
+                    t.transport.as_str(),
+                    t.uri,
+                    t.groups.join(", ")
+                );
+            }
+            println!("{} target(s)", targets.len());
+        }
+    }
+    Ok(0)
 }
 
 /// `drover check`: exit 0 clean (warnings allowed), 1 with errors.

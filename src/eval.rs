@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 
 use crate::ast::*;
 use crate::builtins;
+use crate::inventory::Inventory;
 use crate::source::SourceMap;
 use crate::types;
 use crate::value::{ErrorValue, Hash, Value};
@@ -115,6 +116,8 @@ pub struct Interpreter<'p> {
     pub program: &'p Program,
     /// Where logs and messages go.
     pub events: &'p dyn Events,
+    /// The targets.
+    pub inventory: &'p Inventory,
     /// `with lock` holders of this run.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Compiled regular expressions by source.
@@ -131,10 +134,11 @@ pub const MAX_PLAN_DEPTH: usize = 64;
 
 impl<'p> Interpreter<'p> {
     /// An interpreter for `program` reporting to `events`.
-    pub fn new(program: &'p Program, events: &'p dyn Events) -> Self {
+    pub fn new(program: &'p Program, inventory: &'p Inventory, events: &'p dyn Events) -> Self {
         Interpreter {
             program,
             events,
+            inventory,
             locks: Mutex::new(HashMap::new()),
             regexes: Mutex::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
@@ -199,12 +203,14 @@ impl<'p> Interpreter<'p> {
                         }
                     },
                 };
-                let value = types::coerce(value, &p.ty.node).map_err(|why| {
-                    fail(format!(
-                        "parameter `{}` of plan `{name}`: {why}",
-                        p.name.node
-                    ))
-                })?;
+                let value = types::coerce(value, &p.ty.node)
+                    .and_then(|v| self.resolve_target_param(v, &p.ty.node))
+                    .map_err(|why| {
+                        fail(format!(
+                            "parameter `{}` of plan `{name}`: {why}",
+                            p.name.node
+                        ))
+                    })?;
                 frame.declare(&p.name.node, value);
             }
             if let Some((unknown, _)) = args.first() {
@@ -226,6 +232,29 @@ impl<'p> Interpreter<'p> {
                 Err(Flow::Break | Flow::Continue) => Ok(Value::Undef),
             }
         })
+    }
+
+    /// A `Target` parameter given as a name becomes the inventory's target.
+    fn resolve_target_param(&self, value: Value, ty: &Type) -> Result<Value, String> {
+        let is_target = match ty.name.node.as_str() {
+            "Target" => true,
+            "Optional" => {
+                matches!(ty.args.first().map(|a| &a.node), Some(TypeArg::Type(t)) if t.name.node == "Target")
+            }
+            _ => false,
+        };
+        match value {
+            Value::Str(name) if is_target => {
+                let mut targets = self.inventory.resolve(&name)?;
+                match targets.len() {
+                    1 => Ok(Value::Target(targets.remove(0))),
+                    n => Err(format!(
+                        "`{name}` names {n} targets, a Target is exactly one"
+                    )),
+                }
+            }
+            other => Ok(other),
+        }
     }
 
     fn block<'a>(&'a self, frame: &'a mut Frame, block: &'p Block) -> BoxFuture<'a, Eval<()>> {

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod delimiters;
 pub mod diagnostic;
 pub mod eval;
+pub mod inventory;
 pub mod parser;
 pub mod pretty;
 pub mod run;

@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub plan_name: Option<String>,
     /// Output format.
     pub format: Format,
+    /// `-i FILE`.
+    pub inventory: Option<PathBuf>,
 }
 
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
@@ -82,10 +84,13 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             return Ok(2);
         }
     };
+    let Some(inventory) = crate::cli::load_inventory(&opts.project, opts.inventory.clone())? else {
+        return Ok(2);
+    };
     let printer = Printer {
         format: opts.format,
     };
-    let interpreter = Interpreter::new(&program, &printer);
+    let interpreter = Interpreter::new(&program, &inventory, &printer);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

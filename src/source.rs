@@ -109,6 +109,21 @@ impl SourceFile {
         (line + 1, column + 1)
     }
 
+    /// Byte offset of a one-based line and column (in characters), clamped
+    /// to the text.
+    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start as usize..];
+        let within = rest
+            .char_indices()
+            .take_while(|&(_, c)| c != '\n')
+            .nth(column.saturating_sub(1))
+            .map_or_else(|| rest.find('\n').unwrap_or(rest.len()), |(i, _)| i);
+        start as usize + within
+    }
+
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {
         self.text

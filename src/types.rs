@@ -155,6 +155,7 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
         // Targets arrive as names until the inventory resolves them.
         ("Target" | "TargetSpec", v @ Value::Str(_)) => Ok(v),
         ("TargetSpec", v @ Value::Array(_)) => Ok(v),
+        ("Target" | "TargetSpec", v @ Value::Target(_)) => Ok(v),
         ("Error", v @ Value::Error(_)) => Ok(v),
         (_, v) => mismatch(&v),
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::json;
 
+use crate::inventory::Target;
 use crate::pretty;
 
 /// An ordered hash with string keys.
@@ -34,6 +35,8 @@ pub enum Value {
     Hash(Arc<Hash>),
     /// A raised or caught error.
     Error(Arc<ErrorValue>),
+    /// A target of the inventory (or an ad-hoc one).
+    Target(Arc<Target>),
     /// A secret: prints as `[sensitive]`, `.unwrap` gives the value to code.
     Sensitive(Secret),
 }
@@ -114,6 +117,7 @@ impl PartialEq for Value {
             (Array(a), Array(b)) => a == b,
             (Hash(a), Hash(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v)),
             (Error(a), Error(b)) => a == b,
+            (Target(a), Target(b)) => a.name == b.name,
             (Sensitive(a), Sensitive(b)) => a == b,
             _ => false,
         }
@@ -148,6 +152,7 @@ impl Value {
             Value::Array(_) => "Array",
             Value::Hash(_) => "Hash",
             Value::Error(_) => "Error",
+            Value::Target(_) => "Target",
             Value::Sensitive(_) => "Sensitive",
         }
     }
@@ -219,6 +224,7 @@ impl Value {
                 let _ = write!(out, "{} ({})", e.message, e.kind);
             }
             Value::Sensitive(_) => out.push_str("[sensitive]"),
+            Value::Target(t) => out.push_str(&t.name),
         }
     }
 
@@ -237,6 +243,7 @@ impl Value {
             }
             Value::Error(e) => e.to_json(),
             Value::Sensitive(_) => json!("[sensitive]"),
+            Value::Target(t) => json!(t.name),
         }
     }
 

@@ -4,7 +4,8 @@
 //!
 //! Header lines: `# expect: success <JSON value>` or
 //! `# expect: failure <error kind> at <line>:<column>`, and optionally
-//! `# secret: <text>`, which must appear in no byte of the output.
+//! `# secret: <text>`, which must appear in no byte of the output, and
+//! `# args: ...`, more command-line arguments (paths relative to `tests/`).
 
 mod common;
 
@@ -17,6 +18,7 @@ struct Expect {
     kind: String,
     at: String,
     secret: Option<String>,
+    args: Vec<String>,
 }
 
 fn header(text: &str, name: &str) -> Expect {
@@ -26,6 +28,7 @@ fn header(text: &str, name: &str) -> Expect {
         kind: String::new(),
         at: String::new(),
         secret: None,
+        args: Vec::new(),
     };
     for line in text.lines().take_while(|l| l.starts_with('#')) {
         if let Some(rest) = line.strip_prefix("# expect: success ") {
@@ -40,6 +43,8 @@ fn header(text: &str, name: &str) -> Expect {
                 .unwrap_or_else(|| panic!("{name}: `failure KIND at L:C`"));
             expect.kind = kind.to_string();
             expect.at = at.to_string();
+        } else if let Some(args) = line.strip_prefix("# args: ") {
+            expect.args = args.split_whitespace().map(String::from).collect();
         } else if let Some(secret) = line.strip_prefix("# secret: ") {
             expect.secret = Some(secret.to_string());
         }
@@ -65,6 +70,7 @@ fn conformance_suite() {
             .unwrap()
             .current_dir(&dir)
             .args(["run", &format!("conformance/{name}"), "--format", "json"])
+            .args(&expect.args)
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);

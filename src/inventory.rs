@@ -1,0 +1,674 @@
+//! Bolt inventory v2 (spec §9): groups are roles, targets carry merged
+//! `config`, `vars` and `facts`, and target specs resolve names, aliases,
+//! groups, globs, comma lists and ad-hoc URIs.
+//!
+//! Precedence, as in Bolt: a target's own data wins over its groups'; a
+//! nested group's over its parent's; among unrelated groups the one that
+//! comes first in the file wins. Hashes merge deeply.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::source::{FileId, SourceMap, Span};
+use crate::value::{Hash, Value};
+
+/// How drover reaches a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// OpenSSH-compatible SSH (default).
+    Ssh,
+    /// Processes on this machine.
+    Local,
+    /// A simulated target (spec §9).
+    Sim,
+}
+
+impl TransportKind {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ssh" => Some(TransportKind::Ssh),
+            "local" => Some(TransportKind::Local),
+            "sim" => Some(TransportKind::Sim),
+            _ => None,
+        }
+    }
+
+    /// The name as written in inventories.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Ssh => "ssh",
+            TransportKind::Local => "local",
+            TransportKind::Sim => "sim",
+        }
+    }
+}
+
+/// A target with everything the inventory says about it.
+#[derive(Debug, PartialEq)]
+pub struct Target {
+    /// Its name (the URI unless the inventory names it).
+    pub name: String,
+    /// How to reach it, as given.
+    pub uri: String,
+    /// Host part of the URI.
+    pub host: String,
+    /// Port, if the URI or config gives one.
+    pub port: Option<u16>,
+    /// User, if the URI or config gives one.
+    pub user: Option<String>,
+    /// Transport.
+    pub transport: TransportKind,
+    /// Merged `config` (sections such as `ssh`, `local`, `sim`).
+    pub config: Map<String, Json>,
+    /// Merged `vars`.
+    pub vars: Hash,
+    /// Merged `facts`.
+    pub facts: Hash,
+    /// Groups it belongs to, in inventory order.
+    pub groups: Vec<String>,
+}
+
+impl Target {
+    /// The config section of its transport (`config.ssh`, ...).
+    pub fn transport_config(&self) -> Option<&Map<String, Json>> {
+        self.config
+            .get(self.transport.as_str())
+            .and_then(Json::as_object)
+    }
+}
+
+/// A loaded inventory.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    targets: Vec<Arc<Target>>,
+    groups: IndexMap<String, Vec<usize>>,
+    aliases: HashMap<String, usize>,
+    /// Top-level config, for ad-hoc targets.
+    top: Layer,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Layer {
+    config: Map<String, Json>,
+    vars: Map<String, Json>,
+    facts: Map<String, Json>,
+    transport: Option<TransportKind>,
+}
+
+// ---- the YAML shape
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawGroupData {
+    name: Option<Spanned<String>>,
+    targets: Vec<Spanned<RawTarget>>,
+    groups: Vec<Spanned<RawGroupData>>,
+    config: Option<RawConfig>,
+    vars: Option<Map<String, Json>>,
+    facts: Option<Map<String, Json>>,
+    #[allow(dead_code)]
+    version: Option<Json>,
+    #[allow(dead_code)]
+    features: Option<Json>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawTarget {
+    Name(String),
+    Full(Box<RawTargetData>),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawTargetData {
+    uri: Option<String>,
+    name: Option<String>,
+    alias: Option<Aliases>,
+    config: Option<RawConfig>,
+    vars: Option<Map<String, Json>>,
+    facts: Option<Map<String, Json>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Aliases {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawConfig {
+    transport: Option<Spanned<String>>,
+    #[serde(flatten)]
+    sections: Map<String, Json>,
+}
+
+/// Deep merge: `over` wins, hashes merge key by key.
+fn merge(base: &mut Map<String, Json>, over: &Map<String, Json>) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(Json::Object(b)), Json::Object(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn to_hash(m: &Map<String, Json>) -> Hash {
+    m.iter()
+        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+        .collect()
+}
+
+/// Split `ssh://user@host:port` into its parts.
+fn parse_uri(uri: &str) -> (Option<&str>, Option<&str>, &str, Option<u16>) {
+    let (scheme, rest) = match uri.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, uri),
+    };
+    let rest = rest.trim_end_matches('/');
+    let (user, hostport) = match rest.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest),
+    };
+    // `[::1]:22` or `host:22`; a bare IPv6 address has no port.
+    let (host, port) = if let Some(stripped) = hostport.strip_prefix('[') {
+        match stripped.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':').and_then(|p| p.parse().ok())),
+            None => (stripped, None),
+        }
+    } else if hostport.matches(':').count() == 1 {
+        let (h, p) = hostport.split_once(':').expect("one colon");
+        (h, p.parse().ok())
+    } else {
+        (hostport, None)
+    };
+    (scheme, user, host, port)
+}
+
+struct Loader<'a> {
+    file: FileId,
+    sources: &'a SourceMap,
+    errors: Vec<Diagnostic>,
+    /// name -> (layers from outermost group to the target, groups, own data)
+    found: IndexMap<String, Found>,
+    aliases: Vec<(String, String, Span)>,
+    groups: IndexMap<String, Vec<String>>,
+}
+
+struct Found {
+    /// Where the target first appears in the file: inventory order.
+    first_seen: (u64, u64),
+    uri: String,
+    /// Layers in increasing precedence.
+    layers: Vec<Layer>,
+    groups: Vec<String>,
+}
+
+impl Loader<'_> {
+    fn span(&self, loc: &serde_saphyr::Location) -> Span {
+        let file = self.sources.get(self.file);
+        let offset = file.offset_of(loc.line() as usize, loc.column() as usize);
+        Span::new(self.file, offset, offset)
+    }
+
+    fn layer(
+        &mut self,
+        config: Option<RawConfig>,
+        vars: Option<Map<String, Json>>,
+        facts: Option<Map<String, Json>>,
+    ) -> Layer {
+        let mut layer = Layer {
+            vars: vars.unwrap_or_default(),
+            facts: facts.unwrap_or_default(),
+            ..Layer::default()
+        };
+        if let Some(c) = config {
+            layer.config = c.sections;
+            if let Some(t) = c.transport {
+                match TransportKind::parse(&t.value) {
+                    Some(kind) => layer.transport = Some(kind),
+                    None => {
+                        let span = self.span(&t.referenced);
+                        self.errors.push(
+                            Diagnostic::error(
+                                "inventory",
+                                span,
+                                format!("unknown transport `{}`", t.value),
+                            )
+                            .with_label("not a transport")
+                            .with_help(
+                                match did_you_mean(&t.value, ["ssh", "local", "sim"]) {
+                                    Some(s) => format!("did you mean `{s}`?"),
+                                    None => "the transports are ssh, local and sim".into(),
+                                },
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        layer
+    }
+
+    /// Walk a group; `outer` holds the layers of the groups around it.
+    fn group(
+        &mut self,
+        g: RawGroupData,
+        name: Option<String>,
+        outer: &[Layer],
+        parents: &[String],
+    ) {
+        let own = self.layer(g.config, g.vars, g.facts);
+        let mut layers = outer.to_vec();
+        layers.push(own);
+        let mut path = parents.to_vec();
+        if let Some(n) = &name {
+            path.push(n.clone());
+            self.groups.entry(n.clone()).or_default();
+        }
+        for t in g.targets {
+            let seen = (t.referenced.line(), t.referenced.column());
+            let (entry, own) = match t.value {
+                RawTarget::Name(uri) => ((uri.clone(), uri), None),
+                RawTarget::Full(data) => {
+                    let Some(name) = data.name.clone().or_else(|| data.uri.clone()) else {
+                        let span = self.span(&t.referenced);
+                        self.errors.push(
+                            Diagnostic::error(
+                                "inventory",
+                                span,
+                                "a target needs a `uri` or a `name`",
+                            )
+                            .with_label("this target"),
+                        );
+                        continue;
+                    };
+                    let uri = data.uri.clone().unwrap_or_else(|| name.clone());
+                    if let Some(a) = data.alias {
+                        let span = self.span(&t.referenced);
+                        let list = match a {
+                            Aliases::One(s) => vec![s],
+                            Aliases::Many(v) => v,
+                        };
+                        for alias in list {
+                            self.aliases.push((alias, name.clone(), span));
+                        }
+                    }
+                    let layer = self.layer(data.config, data.vars, data.facts);
+                    ((name, uri), Some(layer))
+                }
+            };
+            let (name, uri) = entry;
+            for g in &path {
+                let members = self.groups.entry(g.clone()).or_default();
+                if !members.contains(&name) {
+                    members.push(name.clone());
+                }
+            }
+            let found = self.found.entry(name.clone()).or_insert_with(|| Found {
+                first_seen: seen,
+                uri: uri.clone(),
+                layers: Vec::new(),
+                groups: Vec::new(),
+            });
+            found.first_seen = found.first_seen.min(seen);
+            if uri != name {
+                found.uri = uri;
+            }
+            // Later (less precedent) groups go underneath what is there.
+            let mut chain = layers.clone();
+            chain.extend(own);
+            let before = std::mem::take(&mut found.layers);
+            found.layers = chain;
+            found.layers.extend(before);
+            for g in &path {
+                if !found.groups.contains(g) {
+                    found.groups.push(g.clone());
+                }
+            }
+        }
+        for sub in g.groups {
+            let Some(n) = sub.value.name.clone() else {
+                let span = self.span(&sub.referenced);
+                self.errors.push(
+                    Diagnostic::error("inventory", span, "a group needs a `name`")
+                        .with_label("this group has none")
+                        .with_help(
+                            "add `name: ROLE`; the name is what plans use in get_targets(\"ROLE\")",
+                        ),
+                );
+                continue;
+            };
+            let name = n.value.clone();
+            if name == "all" || self.groups.contains_key(&name) {
+                let span = self.span(&n.referenced);
+                let why = if name == "all" {
+                    "is reserved for every target"
+                } else {
+                    "is used twice"
+                };
+                self.errors.push(
+                    Diagnostic::error("inventory", span, format!("group name `{name}` {why}"))
+                        .with_label("here"),
+                );
+                continue;
+            }
+            self.group(sub.value, Some(name), &layers, &path);
+        }
+    }
+}
+
+impl Inventory {
+    /// Load `path` into `sources`; errors carry file, line and column.
+    pub fn load(path: &Path, sources: &mut SourceMap) -> Result<Inventory, Vec<Diagnostic>> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let id = sources.add(path.display().to_string(), String::new());
+                return Err(vec![Diagnostic::error(
+                    "inventory",
+                    Span::new(id, 0, 0),
+                    format!("cannot read the inventory: {e}"),
+                )]);
+            }
+        };
+        let id = sources.add(path.display().to_string(), text);
+        Self::parse(sources, id)
+    }
+
+    /// Parse the inventory in file `id` of `sources`.
+    pub fn parse(sources: &SourceMap, id: FileId) -> Result<Inventory, Vec<Diagnostic>> {
+        let text = &sources.get(id).text;
+        let raw: RawGroupData = if text.trim().is_empty() {
+            RawGroupData::default()
+        } else {
+            match serde_saphyr::from_str(text) {
+                Ok(r) => r,
+                Err(e) => {
+                    let span = match e.location() {
+                        Some(loc) => {
+                            let o = sources
+                                .get(id)
+                                .offset_of(loc.line() as usize, loc.column() as usize);
+                            Span::new(id, o, o)
+                        }
+                        None => Span::new(id, 0, 0),
+                    };
+                    let message = e.to_string();
+                    let first = message
+                        .lines()
+                        .next()
+                        .unwrap_or("invalid inventory")
+                        .to_string();
+                    return Err(vec![
+                        Diagnostic::error("inventory", span, first).with_label("here"),
+                    ]);
+                }
+            }
+        };
+        let mut loader = Loader {
+            file: id,
+            sources,
+            errors: Vec::new(),
+            found: IndexMap::new(),
+            aliases: Vec::new(),
+            groups: IndexMap::new(),
+        };
+        let top = loader.layer(
+            raw_config_clone(&raw.config),
+            raw.vars.clone(),
+            raw.facts.clone(),
+        );
+        loader.group(raw, None, &[], &[]);
+        if !loader.errors.is_empty() {
+            return Err(loader.errors);
+        }
+        let mut inv = Inventory {
+            top: top.clone(),
+            ..Inventory::default()
+        };
+        // Targets, and the members of every group, in the order of the file.
+        loader.found.sort_by_key(|_, f| f.first_seen);
+        for (name, found) in loader.found {
+            inv.targets.push(Arc::new(build_target(
+                &name,
+                &found.uri,
+                &found.layers,
+                found.groups,
+            )));
+        }
+        let index: HashMap<&str, usize> = inv
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        let mut errors = Vec::new();
+        for (alias, target, span) in loader.aliases {
+            if index.contains_key(alias.as_str()) || loader.groups.contains_key(&alias) {
+                errors.push(Diagnostic::error(
+                    "inventory",
+                    span,
+                    format!("alias `{alias}` is already a target or group name"),
+                ));
+            } else if let Some(&i) = index.get(target.as_str()) {
+                inv.aliases.insert(alias, i);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for (g, members) in loader.groups {
+            let mut idx: Vec<usize> = members
+                .iter()
+                .filter_map(|m| index.get(m.as_str()).copied())
+                .collect();
+            idx.sort_unstable();
+            inv.groups.insert(g, idx);
+        }
+        Ok(inv)
+    }
+
+    /// Every target, in inventory order.
+    pub fn targets(&self) -> &[Arc<Target>] {
+        &self.targets
+    }
+
+    /// Group names in inventory order.
+    pub fn group_names(&self) -> impl Iterator<Item = &str> {
+        self.groups.keys().map(String::as_str)
+    }
+
+    /// Resolve a target spec: names, aliases, groups (`all` too), globs
+    /// (`web*`), comma lists, and ad-hoc URIs. The result has no duplicates
+    /// and keeps inventory order within each part.
+    pub fn resolve(&self, spec: &str) -> Result<Vec<Arc<Target>>, String> {
+        let mut out: Vec<Arc<Target>> = Vec::new();
+        let push = |t: &Arc<Target>, out: &mut Vec<Arc<Target>>| {
+            if !out.iter().any(|o| o.name == t.name) {
+                out.push(t.clone());
+            }
+        };
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if let Some(t) = self.targets.iter().find(|t| t.name == part) {
+                push(t, &mut out);
+            } else if let Some(&i) = self.aliases.get(part) {
+                push(&self.targets[i], &mut out);
+            } else if part == "all" {
+                self.targets.iter().for_each(|t| push(t, &mut out));
+            } else if let Some(members) = self.groups.get(part) {
+                members
+                    .iter()
+                    .for_each(|&i| push(&self.targets[i], &mut out));
+            } else if part.contains(['*', '?']) {
+                let matched: Vec<&Arc<Target>> = self
+                    .targets
+                    .iter()
+                    .filter(|t| glob(part, &t.name))
+                    .collect();
+                if matched.is_empty() {
+                    return Err(format!("`{part}` matches no target of the inventory"));
+                }
+                matched.into_iter().for_each(|t| push(t, &mut out));
+            } else if part.contains("://") || part.contains(['.', ':']) || part == "localhost" {
+                let t = build_target(part, part, std::slice::from_ref(&self.top), Vec::new());
+                push(&Arc::new(t), &mut out);
+            } else {
+                let names = self
+                    .targets
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .chain(self.groups.keys().map(String::as_str))
+                    .chain(self.aliases.keys().map(String::as_str));
+                let hint = did_you_mean(part, names)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(format!("unknown target or group `{part}`{hint}"));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn raw_config_clone(c: &Option<RawConfig>) -> Option<RawConfig> {
+    c.as_ref().map(|c| RawConfig {
+        transport: c.transport.clone(),
+        sections: c.sections.clone(),
+    })
+}
+
+/// Merge layers (lowest precedence first) into a target.
+fn build_target(name: &str, uri: &str, layers: &[Layer], groups: Vec<String>) -> Target {
+    let mut config = Map::new();
+    let mut vars = Map::new();
+    let mut facts = Map::new();
+    let mut transport = None;
+    for l in layers {
+        merge(&mut config, &l.config);
+        merge(&mut vars, &l.vars);
+        merge(&mut facts, &l.facts);
+        transport = l.transport.or(transport);
+    }
+    let (scheme, user, host, port) = parse_uri(uri);
+    let transport = scheme
+        .and_then(TransportKind::parse)
+        .or(transport)
+        .unwrap_or(if matches!(host, "localhost" | "127.0.0.1") {
+            TransportKind::Local
+        } else {
+            TransportKind::Ssh
+        });
+    let section = config.get(transport.as_str()).and_then(Json::as_object);
+    let user = user.map(String::from).or_else(|| {
+        section
+            .and_then(|s| s.get("user"))
+            .and_then(Json::as_str)
+            .map(String::from)
+    });
+    let port = port.or_else(|| {
+        section
+            .and_then(|s| s.get("port"))
+            .and_then(Json::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+    });
+    Target {
+        name: name.to_string(),
+        uri: uri.to_string(),
+        host: host.to_string(),
+        port,
+        user,
+        transport,
+        config,
+        vars: to_hash(&vars),
+        facts: to_hash(&facts),
+        groups,
+    }
+}
+
+/// Config keys whose values are secrets.
+const SECRET_KEYS: [&str; 5] = [
+    "password",
+    "sudo-password",
+    "passphrase",
+    "key-data",
+    "private-key-data",
+];
+
+/// A copy of `config` with secrets replaced by `[sensitive]`.
+pub fn redacted(config: &Map<String, Json>) -> Json {
+    fn walk(v: &Json) -> Json {
+        match v {
+            Json::Object(m) => Json::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let secret = SECRET_KEYS.contains(&k.as_str())
+                            || (k == "private-key"
+                                && v.as_str().is_some_and(|s| s.contains("PRIVATE KEY")));
+                        (
+                            k.clone(),
+                            if secret {
+                                Json::from("[sensitive]")
+                            } else {
+                                walk(v)
+                            },
+                        )
+                    })
+                    .collect(),
+            ),
+            Json::Array(a) => Json::Array(a.iter().map(walk).collect()),
+            other => other.clone(),
+        }
+    }
+    walk(&Json::Object(config.clone()))
+}
+
+/// Shell-style glob with `*` and `?`.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_and_globs() {
+        assert_eq!(
+            parse_uri("ssh://deploy@web1:2222"),
+            (Some("ssh"), Some("deploy"), "web1", Some(2222))
+        );
+        assert_eq!(parse_uri("[::1]:22"), (None, None, "::1", Some(22)));
+        assert_eq!(parse_uri("web1"), (None, None, "web1", None));
+        assert!(glob("web*", "web12") && glob("w?b1", "web1") && !glob("web*", "db1"));
+        assert!(glob("*", "") && glob("*1", "web1") && !glob("web", "web1"));
+    }
+}
