@@ -300,6 +300,9 @@ pub async fn function(
                 )),
             }
         }
+        action if crate::actions::ACTIONS.contains(&action) => {
+            crate::actions::run(it, action, args, span).await
+        }
         other => {
             let hint = crate::diagnostic::did_you_mean(other, FUNCTIONS)
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -371,6 +374,12 @@ pub fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> Eval<Va
         }
         (Value::Error(e), Value::Str(k)) => {
             e.details.get(k.as_ref()).cloned().unwrap_or(Value::Undef)
+        }
+        (Value::Result(r), Value::Str(k)) => {
+            r.value.get(k.as_ref()).cloned().unwrap_or(Value::Undef)
+        }
+        (Value::ResultSet(rs), Value::Int(i)) => {
+            at(rs.len(), *i).map_or(Value::Undef, |i| Value::Result(rs[i].clone()))
         }
         _ => {
             return Err(type_error(
@@ -571,6 +580,7 @@ pub async fn method<'p>(
     if let Some(lambda) = lambda {
         let (items, pairs): (Vec<Value>, bool) = match &recv {
             Value::Array(a) => (a.to_vec(), false),
+            Value::ResultSet(rs) => (rs.iter().map(|r| Value::Result(r.clone())).collect(), false),
             Value::Hash(h) => (
                 h.iter()
                     .map(|(k, v)| Value::array(vec![Value::str(k), v.clone()]))
@@ -829,6 +839,46 @@ pub async fn method<'p>(
         ("facts", Value::Target(t)) => Value::hash(t.facts.clone()),
         ("groups", Value::Target(t)) => Value::array(t.groups.iter().map(Value::str).collect()),
         ("transport", Value::Target(t)) => Value::str(t.transport.as_str()),
+        ("target", Value::Result(r)) => Value::Target(r.target.clone()),
+        ("ok", Value::Result(r)) => Value::Bool(r.ok()),
+        ("value", Value::Result(r)) => Value::hash(r.value.clone()),
+        ("stdout" | "stderr" | "exit_code", Value::Result(r)) => {
+            r.value.get(name).cloned().unwrap_or(Value::Undef)
+        }
+        ("error", Value::Result(r)) => r
+            .error
+            .clone()
+            .map_or(Value::Undef, |e| Value::Error(Arc::new(e))),
+        ("message", Value::Result(r)) => match (&r.error, r.value.get("_output")) {
+            (Some(e), _) => Value::str(&e.message),
+            (None, Some(out)) => out.clone(),
+            (None, None) => r.value.get("message").cloned().unwrap_or(Value::Undef),
+        },
+        ("duration", Value::Result(r)) => Value::Duration(r.duration_ms),
+        ("ok", Value::ResultSet(rs)) => Value::Bool(rs.iter().all(|r| r.ok())),
+        ("ok_set" | "error_set", Value::ResultSet(rs)) => {
+            let want = name == "ok_set";
+            Value::ResultSet(Arc::new(
+                rs.iter().filter(|r| r.ok() == want).cloned().collect(),
+            ))
+        }
+        ("targets", Value::ResultSet(rs)) => {
+            Value::array(rs.iter().map(|r| Value::Target(r.target.clone())).collect())
+        }
+        ("names", Value::ResultSet(rs)) => {
+            Value::array(rs.iter().map(|r| Value::str(&r.target.name)).collect())
+        }
+        ("count" | "length", Value::ResultSet(rs)) => Value::Int(rs.len() as i64),
+        ("first", Value::ResultSet(rs)) => rs
+            .first()
+            .map_or(Value::Undef, |r| Value::Result(r.clone())),
+        ("find", Value::ResultSet(rs)) => {
+            a.expect_count(it, &what, 1, 1, span)?;
+            let n = a.string(it, 0, &what)?;
+            rs.iter()
+                .find(|r| r.target.name == n.as_ref())
+                .map_or(Value::Undef, |r| Value::Result(r.clone()))
+        }
         ("unwrap", Value::Sensitive(s)) => s.reveal().clone(),
         ("unwrap", _) => recv.clone(),
         ("kind", Value::Error(e)) => Value::str(&e.kind),

@@ -15,8 +15,9 @@ use rustc_hash::FxHashMap;
 
 use crate::ast::*;
 use crate::builtins;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, Target, TransportKind};
 use crate::source::SourceMap;
+use crate::transport::{Connection, Transport, TransportError};
 use crate::types;
 use crate::value::{ErrorValue, Hash, Value};
 
@@ -45,6 +46,10 @@ pub trait Events {
     fn log(&self, level: &str, message: &str, location: &str);
     /// `out::message(msg)`.
     fn message(&self, text: &str, location: &str);
+    /// An action starts on these targets.
+    fn step(&self, _action: &str, _location: &str, _targets: &[&str]) {}
+    /// An action finished on one target.
+    fn target_result(&self, _result: &crate::value::ActionResult) {}
 }
 
 /// Parsed and checked plans, with their sources for locations.
@@ -124,7 +129,16 @@ pub struct Interpreter<'p> {
     pub(crate) regexes: Mutex<HashMap<String, Arc<regex::Regex>>>,
     /// How deep `run_plan` calls nest, to stop runaway recursion.
     depth: std::cell::Cell<usize>,
+    /// Scripts, files and tasks are found relative to this.
+    pub project: std::path::PathBuf,
+    /// The run-wide bound on target operations at once.
+    pub concurrency: tokio::sync::Semaphore,
+    /// One connection per target for the whole run.
+    connections: tokio::sync::Mutex<HashMap<String, Arc<dyn Connection>>>,
 }
+
+/// The default run-wide concurrency (spec §6).
+pub const DEFAULT_CONCURRENCY: usize = 100;
 
 /// Error kind of a plan call whose arguments do not fit the plan.
 pub const BAD_PARAMETERS: &str = "drover/bad-parameters";
@@ -142,7 +156,35 @@ impl<'p> Interpreter<'p> {
             locks: Mutex::new(HashMap::new()),
             regexes: Mutex::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
+            project: std::path::PathBuf::from("."),
+            concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
+            connections: tokio::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Find scripts, files and tasks under `project`.
+    pub fn with_project(mut self, project: impl Into<std::path::PathBuf>) -> Self {
+        self.project = project.into();
+        self
+    }
+
+    /// The run's connection to `target`, opened on first use.
+    pub async fn connection(&self, target: &Target) -> Result<Arc<dyn Connection>, TransportError> {
+        let mut open = self.connections.lock().await;
+        if let Some(c) = open.get(&target.name) {
+            return Ok(c.clone());
+        }
+        let conn = match target.transport {
+            TransportKind::Local => crate::transport::Local.connect(target).await?,
+            other => {
+                return Err(TransportError::Unsupported(format!(
+                    "the {} transport is not available in this version of drover yet",
+                    other.as_str()
+                )));
+            }
+        };
+        open.insert(target.name.clone(), conn.clone());
+        Ok(conn)
     }
 
     /// An error raised at `span`.
@@ -366,6 +408,11 @@ impl<'p> Interpreter<'p> {
                 .map(|(i, v)| (Value::Int(i as i64), v.clone()))
                 .collect(),
             Value::Hash(h) => h.iter().map(|(k, v)| (Value::str(k), v.clone())).collect(),
+            Value::ResultSet(rs) => rs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (Value::Int(i as i64), Value::Result(r.clone())))
+                .collect(),
             Value::Undef => Vec::new(),
             other => {
                 return Err(self.error(

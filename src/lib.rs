@@ -7,6 +7,7 @@
 // pest_derive without "std" names `alloc::` paths.
 extern crate alloc;
 
+pub mod actions;
 pub mod ast;
 pub mod builtins;
 pub mod check;
@@ -20,6 +21,7 @@ pub mod pretty;
 pub mod run;
 pub mod source;
 pub mod syntax_error;
+pub mod transport;
 pub mod types;
 pub mod value;
 

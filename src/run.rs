@@ -57,6 +57,29 @@ impl Events for Printer {
             Format::Human => println!("{text}"),
         }
     }
+
+    fn step(&self, action: &str, location: &str, targets: &[&str]) {
+        match self.format {
+            Format::Json => println!(
+                "{}",
+                json!({"type": "step_start", "action": action, "location": location, "targets": targets})
+            ),
+            Format::Human => eprintln!("{action} on {} target(s) at {location}", targets.len()),
+        }
+    }
+
+    fn target_result(&self, r: &crate::value::ActionResult) {
+        match self.format {
+            Format::Json => println!(
+                "{}",
+                json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms})
+            ),
+            Format::Human => match &r.error {
+                None => eprintln!("  ok      {} ({} ms)", r.target.name, r.duration_ms),
+                Some(e) => eprintln!("  failed  {}: {} ({})", r.target.name, e.message, e.kind),
+            },
+        }
+    }
 }
 
 /// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
@@ -90,9 +113,9 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
     let printer = Printer {
         format: opts.format,
     };
-    let interpreter = Interpreter::new(&program, &inventory, &printer);
+    let interpreter = Interpreter::new(&program, &inventory, &printer).with_project(&opts.project);
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(|source| UsageError::Io {
             path: opts.project.clone(),

@@ -37,6 +37,10 @@ pub enum Value {
     Error(Arc<ErrorValue>),
     /// A target of the inventory (or an ad-hoc one).
     Target(Arc<Target>),
+    /// The outcome of an action on one target.
+    Result(Arc<ActionResult>),
+    /// The outcomes of an action on all its targets, in target order.
+    ResultSet(Arc<Vec<Arc<ActionResult>>>),
     /// A secret: prints as `[sensitive]`, `.unwrap` gives the value to code.
     Sensitive(Secret),
 }
@@ -102,6 +106,41 @@ impl ErrorValue {
     }
 }
 
+/// What an action did on one target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionResult {
+    /// The target.
+    pub target: Arc<Target>,
+    /// `run_command`, `run_task`, ...
+    pub action: String,
+    /// The task's JSON object, or `{stdout, stderr, exit_code}` for commands.
+    pub value: Hash,
+    /// Why it failed, if it did.
+    pub error: Option<ErrorValue>,
+    /// How long it took.
+    pub duration_ms: u64,
+}
+
+impl ActionResult {
+    /// True when the action succeeded.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// JSON as spec §8 gives it: `{target, ok, value, error?}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut j = json!({
+            "target": self.target.name,
+            "ok": self.ok(),
+            "value": Value::hash(self.value.clone()).to_json(),
+        });
+        if let Some(e) = &self.error {
+            j["error"] = e.to_json();
+        }
+        j
+    }
+}
+
 impl PartialEq for Value {
     /// Structural equality; integers and floats compare by value.
     fn eq(&self, other: &Self) -> bool {
@@ -118,6 +157,8 @@ impl PartialEq for Value {
             (Hash(a), Hash(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v)),
             (Error(a), Error(b)) => a == b,
             (Target(a), Target(b)) => a.name == b.name,
+            (Result(a), Result(b)) => a == b,
+            (ResultSet(a), ResultSet(b)) => a == b,
             (Sensitive(a), Sensitive(b)) => a == b,
             _ => false,
         }
@@ -153,6 +194,8 @@ impl Value {
             Value::Hash(_) => "Hash",
             Value::Error(_) => "Error",
             Value::Target(_) => "Target",
+            Value::Result(_) => "Result",
+            Value::ResultSet(_) => "ResultSet",
             Value::Sensitive(_) => "Sensitive",
         }
     }
@@ -225,6 +268,18 @@ impl Value {
             }
             Value::Sensitive(_) => out.push_str("[sensitive]"),
             Value::Target(t) => out.push_str(&t.name),
+            Value::Result(r) => {
+                let _ = write!(
+                    out,
+                    "{}: {}",
+                    r.target.name,
+                    if r.ok() { "ok" } else { "failed" }
+                );
+            }
+            Value::ResultSet(rs) => {
+                let failed = rs.iter().filter(|r| !r.ok()).count();
+                let _ = write!(out, "{} results, {failed} failed", rs.len());
+            }
         }
     }
 
@@ -244,6 +299,8 @@ impl Value {
             Value::Error(e) => e.to_json(),
             Value::Sensitive(_) => json!("[sensitive]"),
             Value::Target(t) => json!(t.name),
+            Value::Result(r) => r.to_json(),
+            Value::ResultSet(rs) => rs.iter().map(|r| r.to_json()).collect(),
         }
     }
 

@@ -1,0 +1,506 @@
+//! Actions on targets (spec §6): `run_command`, `run_script`,
+//! `upload_file` and `run_task`. Each fans out over its targets at once
+//! (bounded by the run's concurrency), waits for all of them and returns a
+//! ResultSet; failures raise `drover/run-failure` unless `_catch_errors`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use serde_json::json;
+
+use crate::ast::Span;
+use crate::builtins::{Args, targets};
+use crate::eval::{Eval, Flow, Interpreter};
+use crate::inventory::Target;
+use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError};
+use crate::types::describe;
+use crate::value::{ActionResult, ErrorValue, Hash, Value};
+
+/// The action functions.
+pub const ACTIONS: [&str; 4] = ["run_command", "run_script", "upload_file", "run_task"];
+
+/// Options every action takes, prefixed with `_` so they never clash with
+/// task parameters.
+#[derive(Default)]
+struct Options {
+    catch_errors: bool,
+    env: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    noop: bool,
+    /// Named arguments that are not options (task parameters, `arguments`).
+    rest: IndexMap<String, (Value, Span)>,
+}
+
+fn options(it: &Interpreter, named: IndexMap<String, (Value, Span)>) -> Eval<Options> {
+    let mut o = Options::default();
+    for (key, (value, span)) in named {
+        let bad = |wanted: &str| {
+            it.error(
+                "drover/type-error",
+                format!("`{key}` needs {wanted}, got {}", describe(&value)),
+                span,
+            )
+        };
+        match key.as_str() {
+            "_catch_errors" => match value {
+                Value::Bool(b) => o.catch_errors = b,
+                _ => return Err(bad("a Boolean")),
+            },
+            "_noop" => match value {
+                Value::Bool(b) => o.noop = b,
+                _ => return Err(bad("a Boolean")),
+            },
+            "_timeout" => match value {
+                Value::Duration(ms) => o.timeout = Some(Duration::from_millis(ms)),
+                _ => return Err(bad("a Duration")),
+            },
+            "_env" => match &value {
+                Value::Hash(h) => {
+                    for (k, v) in h.iter() {
+                        o.env.push((k.clone(), env_text(v)));
+                    }
+                }
+                _ => return Err(bad("a Hash")),
+            },
+            "_description" => {}
+            "_run_as" => {
+                return Err(it.error(
+                    "drover/unsupported",
+                    "`_run_as` is not supported by this version of drover yet",
+                    span,
+                ));
+            }
+            other if other.starts_with('_') => {
+                return Err(it.error(
+                    "drover/type-error",
+                    format!("unknown action option `{other}`"),
+                    span,
+                ));
+            }
+            _ => {
+                o.rest.insert(key, (value, span));
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// A value as an environment variable: strings as they are, the rest as JSON.
+/// Sensitive values are revealed here: the process needs them.
+fn env_text(v: &Value) -> String {
+    match v {
+        Value::Str(s) => s.to_string(),
+        Value::Sensitive(s) => env_text(s.reveal()),
+        other => revealed_json(other).to_string(),
+    }
+}
+
+/// JSON of a value with secrets revealed, for task input only.
+fn revealed_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Sensitive(s) => revealed_json(s.reveal()),
+        Value::Array(items) => items.iter().map(revealed_json).collect(),
+        Value::Hash(h) => serde_json::Value::Object(
+            h.iter()
+                .map(|(k, v)| (k.clone(), revealed_json(v)))
+                .collect(),
+        ),
+        other => other.to_json(),
+    }
+}
+
+/// What one target does for an action.
+enum Work {
+    Command(String),
+    Script {
+        path: PathBuf,
+        arguments: Vec<String>,
+    },
+    Upload {
+        source: PathBuf,
+        destination: String,
+    },
+    Task {
+        name: String,
+        path: PathBuf,
+        input: serde_json::Map<String, serde_json::Value>,
+        env: Vec<(String, String)>,
+    },
+}
+
+/// Run the action `name`; `args` are evaluated.
+pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Eval<Value> {
+    let what = format!("`{name}`");
+    let Args { positional, named } = args;
+    let mut opts = options(it, named)?;
+    let string = |i: usize| -> Eval<String> {
+        match positional.get(i) {
+            Some((Value::Str(s), _)) => Ok(s.to_string()),
+            Some((other, s)) => Err(it.error(
+                "drover/type-error",
+                format!("{what} needs a String here, got {}", describe(other)),
+                *s,
+            )),
+            None => Err(it.error(
+                "drover/type-error",
+                format!("{what} is missing an argument"),
+                span,
+            )),
+        }
+    };
+    let (work, targets_at) = match name {
+        "run_command" => (Work::Command(string(0)?), 1),
+        "run_script" => {
+            let path = it.project.join(string(0)?);
+            if !path.is_file() {
+                return Err(it.error(
+                    "drover/file-not-found",
+                    format!("no script at {}", path.display()),
+                    positional[0].1,
+                ));
+            }
+            let arguments = match opts.rest.shift_remove("arguments") {
+                None => Vec::new(),
+                Some((Value::Array(a), _)) => a.iter().map(env_text).collect(),
+                Some((other, s)) => {
+                    return Err(it.error(
+                        "drover/type-error",
+                        format!("`arguments` needs an Array, got {}", describe(&other)),
+                        s,
+                    ));
+                }
+            };
+            (Work::Script { path, arguments }, 1)
+        }
+        "upload_file" => {
+            let source = it.project.join(string(0)?);
+            if !source.is_file() {
+                return Err(it.error(
+                    "drover/file-not-found",
+                    format!("no file at {}", source.display()),
+                    positional[0].1,
+                ));
+            }
+            (
+                Work::Upload {
+                    source,
+                    destination: string(1)?,
+                },
+                2,
+            )
+        }
+        _ => {
+            let task = string(0)?;
+            let Some(path) = find_task(&it.project, &task) else {
+                return Err(it.error(
+                    "drover/unknown-task",
+                    format!("unknown task `{task}`"),
+                    positional[0].1,
+                ));
+            };
+            let mut input = serde_json::Map::new();
+            let mut env = Vec::new();
+            for (k, (v, _)) in std::mem::take(&mut opts.rest) {
+                env.push((format!("PT_{k}"), env_text(&v)));
+                input.insert(k, revealed_json(&v));
+            }
+            input.insert("_task".into(), json!(task));
+            if opts.noop {
+                input.insert("_noop".into(), json!(true));
+            }
+            (
+                Work::Task {
+                    name: task,
+                    path,
+                    input,
+                    env,
+                },
+                1,
+            )
+        }
+    };
+    if let Some((k, (_, s))) = opts.rest.first() {
+        return Err(it.error(
+            "drover/type-error",
+            format!("{what} has no parameter `{k}`"),
+            *s,
+        ));
+    }
+    let Some((spec, spec_span)) = positional.get(targets_at) else {
+        return Err(it.error("drover/type-error", format!("{what} needs targets"), span));
+    };
+    if positional.len() > targets_at + 1 {
+        return Err(it.error(
+            "drover/type-error",
+            format!("{what} takes {} positional arguments", targets_at + 1),
+            positional[targets_at + 1].1,
+        ));
+    }
+    let targets = targets(it, spec, *spec_span)?;
+    let location = it.program.location(span);
+    it.events.step(
+        name,
+        &location,
+        &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+    );
+    let runs = targets.iter().map(|t| async {
+        let _permit = it
+            .concurrency
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let started = Instant::now();
+        let outcome = on_target(it, t, &work, &opts).await;
+        let mut result = ActionResult {
+            target: t.clone(),
+            action: name.to_string(),
+            value: Hash::new(),
+            error: None,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        match outcome {
+            Ok((value, error)) => {
+                result.value = value;
+                result.error = error;
+            }
+            Err(e) => result.error = Some(transport_error(e)),
+        }
+        if let Some(e) = &mut result.error {
+            e.target = Some(t.name.clone());
+            e.location = location.clone();
+        }
+        it.events.target_result(&result);
+        Arc::new(result)
+    });
+    let results: Vec<Arc<ActionResult>> = futures::future::join_all(runs).await;
+    let failed = results.iter().filter(|r| !r.ok()).count();
+    let set = Value::ResultSet(Arc::new(results));
+    if failed > 0 && !opts.catch_errors {
+        let mut e = ErrorValue::new(
+            "drover/run-failure",
+            format!("{name} failed on {failed} of {} target(s)", targets.len()),
+        );
+        e.location = location;
+        e.details.insert("result_set".into(), set);
+        return Err(Flow::Error(Box::new(e)));
+    }
+    Ok(set)
+}
+
+fn transport_error(e: TransportError) -> ErrorValue {
+    let kind = match &e {
+        TransportError::Connect { .. } => "drover/connect-failed",
+        TransportError::Timeout(_) => "drover/timeout",
+        TransportError::Io(_) => "drover/transport-error",
+        TransportError::Unsupported(_) => "drover/unsupported",
+    };
+    ErrorValue::new(kind, e.to_string())
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `{stdout, stderr, exit_code}` and the failure of a non-zero exit.
+fn command_result(out: ExecOutput) -> (Hash, Option<ErrorValue>) {
+    let mut value = Hash::new();
+    value.insert("stdout".into(), Value::str(text(&out.stdout)));
+    value.insert("stderr".into(), Value::str(text(&out.stderr)));
+    value.insert(
+        "exit_code".into(),
+        out.exit_code.map_or(Value::Undef, |c| Value::Int(c.into())),
+    );
+    if out.dropped > 0 {
+        value.insert(
+            "output_dropped_bytes".into(),
+            Value::Int(out.dropped as i64),
+        );
+    }
+    let error = match (out.exit_code, out.signal) {
+        (Some(0), _) => None,
+        (Some(code), _) => {
+            let mut e = ErrorValue::new(
+                "drover/command-failed",
+                format!("the command exited with {code}"),
+            );
+            e.details
+                .insert("exit_code".into(), Value::Int(code.into()));
+            Some(e)
+        }
+        (None, sig) => Some(ErrorValue::new(
+            "drover/command-failed",
+            format!("the command was killed by signal {}", sig.unwrap_or(0)),
+        )),
+    };
+    (value, error)
+}
+
+async fn on_target(
+    it: &Interpreter<'_>,
+    target: &Arc<Target>,
+    work: &Work,
+    opts: &Options,
+) -> Result<(Hash, Option<ErrorValue>), TransportError> {
+    let conn = it.connection(target).await?;
+    let exec = |command: Command| Exec {
+        command,
+        env: opts.env.clone(),
+        stdin: None,
+        timeout: opts.timeout,
+    };
+    match work {
+        Work::Command(cmd) => Ok(command_result(
+            conn.exec(exec(Command::Shell(cmd.clone()))).await?,
+        )),
+        Work::Upload {
+            source,
+            destination,
+        } => {
+            conn.upload(source, destination).await?;
+            let mut value = Hash::new();
+            value.insert("path".into(), Value::str(destination));
+            Ok((value, None))
+        }
+        Work::Script { path, arguments } => {
+            let out = in_temp_dir(conn.as_ref(), path, |file| {
+                let mut e = exec(Command::Program(file.to_string(), arguments.clone()));
+                e.timeout = opts.timeout;
+                e
+            })
+            .await?;
+            Ok(command_result(out))
+        }
+        Work::Task {
+            name,
+            path,
+            input,
+            env,
+        } => {
+            let stdin = serde_json::to_vec(input).unwrap_or_default();
+            let out = in_temp_dir(conn.as_ref(), path, |file| {
+                let mut e = exec(Command::Program(file.to_string(), Vec::new()));
+                e.env.extend(env.iter().cloned());
+                e.stdin = Some(stdin.clone());
+                e
+            })
+            .await?;
+            Ok(task_result(name, out))
+        }
+    }
+}
+
+/// Upload `file` into a private temporary directory on the target, run it,
+/// and remove the directory again whatever happened.
+async fn in_temp_dir(
+    conn: &dyn Connection,
+    file: &Path,
+    exec: impl FnOnce(&str) -> Exec,
+) -> Result<ExecOutput, TransportError> {
+    let plain = |program: &str, args: Vec<String>| Exec {
+        command: Command::Program(program.into(), args),
+        ..Exec::default()
+    };
+    let made = conn.exec(plain("mktemp", vec!["-d".into()])).await?;
+    let dir = text(&made.stdout).trim().to_string();
+    if made.exit_code != Some(0) || dir.is_empty() {
+        return Err(TransportError::Io(format!(
+            "cannot make a temporary directory: {}",
+            text(&made.stderr).trim()
+        )));
+    }
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("script");
+    let remote = format!("{dir}/{name}");
+    let result = async {
+        conn.upload(file, &remote).await?;
+        conn.exec(plain("chmod", vec!["700".into(), remote.clone()]))
+            .await?;
+        conn.exec(exec(&remote)).await
+    }
+    .await;
+    let _ = conn.exec(plain("rm", vec!["-rf".into(), dir])).await;
+    result
+}
+
+/// Bolt's reading of task output: a JSON object is the value; other output
+/// is `{"_output": ...}`; `_error` or a non-zero exit is a failure.
+fn task_result(name: &str, out: ExecOutput) -> (Hash, Option<ErrorValue>) {
+    let stdout = text(&out.stdout);
+    let mut value = match serde_json::from_str::<serde_json::Value>(stdout.trim()) {
+        Ok(serde_json::Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_json(v)))
+            .collect(),
+        _ => {
+            let mut h = Hash::new();
+            h.insert("_output".into(), Value::str(&stdout));
+            h
+        }
+    };
+    let error = if let Some(Value::Hash(e)) = value.get("_error") {
+        let kind = e
+            .get("kind")
+            .map(Value::to_display)
+            .unwrap_or_else(|| "puppetlabs.tasks/task-error".into());
+        let msg = e
+            .get("msg")
+            .map(Value::to_display)
+            .unwrap_or_else(|| format!("task {name} failed"));
+        let mut err = ErrorValue::new(kind, msg);
+        if let Some(Value::Hash(d)) = e.get("details") {
+            err.details = (**d).clone();
+        }
+        Some(err)
+    } else if out.exit_code != Some(0) {
+        let mut err = ErrorValue::new(
+            "puppetlabs.tasks/task-error",
+            format!(
+                "task {name} exited with {}",
+                out.exit_code.map_or("a signal".into(), |c| c.to_string())
+            ),
+        );
+        err.details.insert(
+            "exit_code".into(),
+            out.exit_code.map_or(Value::Undef, |c| Value::Int(c.into())),
+        );
+        Some(err)
+    } else {
+        None
+    };
+    if !out.stderr.is_empty() {
+        value
+            .entry("_stderr".into())
+            .or_insert_with(|| Value::str(text(&out.stderr)));
+    }
+    (value, error)
+}
+
+/// The executable of task `module::task` (`module` alone is `module::init`)
+/// in the project's `modules/` or `tasks/`, or in the bundled `stdlib/`.
+pub fn find_task(project: &Path, name: &str) -> Option<PathBuf> {
+    let (module, task) = name.split_once("::").unwrap_or((name, "init"));
+    let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stdlib");
+    let dirs = [
+        project.join("modules").join(module).join("tasks"),
+        project.join("tasks").join(module),
+        bundled.join(module).join("tasks"),
+    ];
+    dirs.iter().find_map(|dir| {
+        let mut candidates: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_stem().and_then(|s| s.to_str()) == Some(task)
+                    && p.extension().is_none_or(|e| e != "json" && e != "md")
+                    && p.is_file()
+            })
+            .collect();
+        candidates.sort();
+        candidates.into_iter().next()
+    })
+}
