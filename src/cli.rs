@@ -23,6 +23,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a shell command on targets, without a plan.
+    Command {
+        #[command(subcommand)]
+        command: CommandCommand,
+    },
     /// Show the inventory's targets.
     Inventory {
         #[command(subcommand)]
@@ -51,6 +56,27 @@ enum Command {
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
         paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CommandCommand {
+    /// `drover command run 'CMD' -t SPEC`, like Bolt's.
+    Run {
+        /// The shell command line.
+        command: String,
+        /// The targets (names, groups, globs, comma lists, URIs).
+        #[arg(short = 't', long = "targets", value_name = "SPEC")]
+        targets: String,
+        /// The inventory file (default: inventory.yaml in the project).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Stop the command after this long (e.g. `30s`).
+        #[arg(long, value_name = "DURATION")]
+        timeout: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -110,6 +136,23 @@ pub fn main() -> ExitCode {
     let project = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
     let result = match cli.command {
         Command::Check { paths, format } => run_check(&project, &paths, format),
+        Command::Command {
+            command:
+                CommandCommand::Run {
+                    command,
+                    targets,
+                    inventory,
+                    timeout,
+                    format,
+                },
+        } => crate::run::command(
+            &project,
+            &command,
+            &targets,
+            inventory,
+            timeout.as_deref(),
+            format,
+        ),
         Command::Inventory {
             command:
                 InventoryCommand::Show {

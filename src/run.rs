@@ -84,7 +84,6 @@ impl Events for Printer {
 
 /// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
 pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
-    let started = Instant::now();
     let (program, name) = match load(opts) {
         Ok(loaded) => loaded,
         Err(Loaded::Usage(e)) => return Err(e),
@@ -107,21 +106,39 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             return Ok(2);
         }
     };
-    let Some(inventory) = crate::cli::load_inventory(&opts.project, opts.inventory.clone())? else {
+    execute(
+        &opts.project,
+        &program,
+        &name,
+        args,
+        opts.inventory.clone(),
+        opts.format,
+    )
+}
+
+/// Run plan `name` of `program` and report it; returns the exit code.
+fn execute(
+    project: &Path,
+    program: &Program,
+    name: &str,
+    args: IndexMap<String, Value>,
+    inventory: Option<PathBuf>,
+    format: Format,
+) -> Result<u8, UsageError> {
+    let started = Instant::now();
+    let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
         return Ok(2);
     };
-    let printer = Printer {
-        format: opts.format,
-    };
-    let interpreter = Interpreter::new(&program, &inventory, &printer).with_project(&opts.project);
+    let printer = Printer { format };
+    let interpreter = Interpreter::new(program, &inventory, &printer).with_project(project);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|source| UsageError::Io {
-            path: opts.project.clone(),
+            path: project.to_path_buf(),
             source,
         })?;
-    let result = runtime.block_on(interpreter.run_plan(&name, args, None));
+    let result = runtime.block_on(interpreter.run_plan(name, args, None));
     let duration_ms = started.elapsed().as_millis() as u64;
     if let Err(e) = &result
         && e.kind == BAD_PARAMETERS
@@ -131,7 +148,7 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         return Ok(2);
     }
     let ok = result.is_ok();
-    match opts.format {
+    match format {
         Format::Json => {
             let line = match &result {
                 Ok(v) => {
@@ -170,6 +187,38 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         }
     }
     Ok(if ok { 0 } else { 1 })
+}
+
+/// `drover command run`: one `run_command` step, reported like a plan.
+pub fn command(
+    project: &Path,
+    command: &str,
+    targets: &str,
+    inventory: Option<PathBuf>,
+    timeout: Option<&str>,
+    format: Format,
+) -> Result<u8, UsageError> {
+    let timeout = match timeout.map(crate::parser::parse_duration) {
+        None => String::new(),
+        Some(Ok(ms)) => format!(", _timeout => {}", crate::pretty::duration(ms)),
+        Some(Err(help)) => {
+            eprintln!("error: --timeout: {help}");
+            return Ok(2);
+        }
+    };
+    // The command is a plan of one step, so it is reported like any plan.
+    let text = format!(
+        "plan command(String $command, TargetSpec $targets) {{\n    return run_command($command, $targets{timeout});\n}}\n"
+    );
+    let mut sources = SourceMap::new();
+    sources.add("<command>", text);
+    let (files, diags) = crate::check_sources(&sources);
+    debug_assert!(diags.is_empty(), "{diags:?}");
+    let program = Program { sources, files };
+    let mut args = IndexMap::new();
+    args.insert("command".to_string(), Value::str(command));
+    args.insert("targets".to_string(), Value::str(targets));
+    execute(project, &program, "command", args, inventory, format)
 }
 
 enum Loaded {

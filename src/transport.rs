@@ -117,13 +117,31 @@ pub struct Local;
 impl Transport for Local {
     fn connect<'a>(
         &'a self,
-        _target: &'a Target,
+        target: &'a Target,
     ) -> BoxFuture<'a, Result<Arc<dyn Connection>, TransportError>> {
-        Box::pin(async { Ok(Arc::new(LocalConnection) as Arc<dyn Connection>) })
+        // Bolt's `config.local.env-vars`: set for every command on the target.
+        let env = target
+            .transport_config()
+            .and_then(|c| c.get("env-vars"))
+            .and_then(|v| v.as_object())
+            .map(|vars| {
+                vars.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), String::from),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Box::pin(async move { Ok(Arc::new(LocalConnection { env }) as Arc<dyn Connection>) })
     }
 }
 
-struct LocalConnection;
+struct LocalConnection {
+    env: Vec<(String, String)>,
+}
 
 /// Kills a process group when dropped, unless disarmed: a cancelled or
 /// timed-out command leaves no process behind, children included.
@@ -178,7 +196,7 @@ impl Connection for LocalConnection {
                     c
                 }
             };
-            cmd.envs(exec.env.iter().map(|(k, v)| (k, v)))
+            cmd.envs(self.env.iter().chain(&exec.env).map(|(k, v)| (k, v)))
                 .stdin(if exec.stdin.is_some() {
                     Stdio::piped()
                 } else {

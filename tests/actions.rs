@@ -1,0 +1,73 @@
+//! Actions on the local transport as a user runs them: timeouts stop the
+//! whole process tree and keep the other targets' results.
+
+mod common;
+
+use assert_cmd::Command;
+
+fn sleeping(marker: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+#[test]
+fn timeout_kills_the_command_and_its_children_and_keeps_other_results() {
+    // The slow target's DELAY is 3599: `sleep 3599` runs twice, once in the background.
+    assert!(
+        !sleeping("sleep 3599"),
+        "a previous run left `sleep 3599` behind"
+    );
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests/local"))
+        .args(["run", "timeout.plan", "marker=m1", "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["status"], "success", "{stdout}");
+    assert_eq!(
+        last["value"]["failed"],
+        serde_json::json!(["slow drover/timeout"])
+    );
+    assert_eq!(last["value"]["ok"], serde_json::json!(["fast done-m1"]));
+    assert!(
+        !sleeping("sleep 3599"),
+        "the timed-out command or its child is still running"
+    );
+}
+
+#[test]
+fn command_run_is_ad_hoc_run_command() {
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests/local"))
+        .args([
+            "command",
+            "run",
+            "echo $DELAY",
+            "-t",
+            "pair",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["value"][0]["value"]["stdout"], "0\n");
+    assert_eq!(last["value"][1]["value"]["stdout"], "3599\n");
+
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests/local"))
+        .args(["command", "run", "exit 2", "-t", "fast"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the command exited with 2"));
+}
