@@ -18,11 +18,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Verb,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+enum Verb {
     /// Run a shell command on targets, without a plan.
     Command {
         #[command(subcommand)]
@@ -135,10 +135,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let project = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
     let result = match cli.command {
-        Command::Check { paths, format } => run_check(&project, &paths, format),
-        Command::Command {
+        Verb::Check { paths, format } => run_check(&project, &paths, format),
+        Verb::Command {
             command:
-                CommandCommand::Run {
+                CommandVerb::Run {
                     command,
                     targets,
                     inventory,
@@ -153,7 +153,7 @@ pub fn main() -> ExitCode {
             timeout.as_deref(),
             format,
         ),
-        Command::Inventory {
+        Verb::Inventory {
             command:
                 InventoryCommand::Show {
                     targets,
@@ -161,7 +161,7 @@ pub fn main() -> ExitCode {
                     format,
                 },
         } => show_inventory(&project, inventory, targets.as_deref(), format),
-        Command::Run {
+        Verb::Run {
             plan,
             params,
             params_json,
