@@ -138,7 +138,7 @@ pub fn main() -> ExitCode {
         Verb::Check { paths, format } => run_check(&project, &paths, format),
         Verb::Command {
             command:
-                CommandVerb::Run {
+                CommandCommand::Run {
                     command,
                     targets,
                     inventory,
