@@ -39,7 +39,8 @@ pub const FUNCTIONS: [&str; 14] = [
 ];
 
 /// Names of the built-in methods.
-pub const METHODS: [&str; 45] = [
+pub const METHODS: [&str; 58] = [
+    "target",
     "name",
     "host",
     "port",
@@ -49,6 +50,19 @@ pub const METHODS: [&str; 45] = [
     "facts",
     "groups",
     "transport",
+    "ok",
+    "value",
+    "stdout",
+    "stderr",
+    "exit_code",
+    "error",
+    "duration",
+    "ok_set",
+    "error_set",
+    "targets",
+    "names",
+    "count",
+    "find",
     "length",
     "map",
     "filter",
@@ -82,7 +96,6 @@ pub const METHODS: [&str; 45] = [
     "kind",
     "message",
     "details",
-    "target",
     "location",
     "empty",
 ];
@@ -886,7 +899,6 @@ pub async fn method<'p>(
         ("details", Value::Error(e)) => Value::hash(e.details.clone()),
         ("target", Value::Error(e)) => e.target.as_ref().map_or(Value::Undef, Value::str),
         ("location", Value::Error(e)) => Value::str(&e.location),
-        (_, Value::Hash(h)) if !METHODS.contains(&name) && h.contains_key(name) => h[name].clone(),
         _ => {
             if !METHODS.contains(&name) {
                 let hint = crate::diagnostic::did_you_mean(name, METHODS)

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use rustc_hash::FxHashMap;
 
 use crate::ast::*;
+use crate::builtins;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 
 /// Type names a plan may use.
@@ -44,6 +45,11 @@ pub const WITH_OPTIONS: [&str; 4] = ["retry", "delay", "timeout", "lock"];
 pub fn check(files: &[File]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut plans: HashMap<&str, Span> = HashMap::new();
+    let signatures: HashMap<&str, &Plan> = files
+        .iter()
+        .flat_map(|f| &f.plans)
+        .map(|p| (p.name.node.as_str(), p))
+        .collect();
     for plan in files.iter().flat_map(|f| &f.plans) {
         if let Some(first) = plans.get(plan.name.node.as_str()) {
             diags.push(
@@ -63,6 +69,7 @@ pub fn check(files: &[File]) -> Vec<Diagnostic> {
             diags: &mut diags,
             scopes: Vec::new(),
             gone: Vec::new(),
+            plans: &signatures,
         };
         checker.plan(plan);
     }
@@ -97,6 +104,8 @@ struct Scope {
 
 struct Checker<'d> {
     diags: &'d mut Vec<Diagnostic>,
+    /// Every plan checked together, for `run_plan` calls.
+    plans: &'d HashMap<&'d str, &'d Plan>,
     scopes: Vec<Scope>,
     /// Variables whose scope has ended, for "assigned only inside a block"
     /// help; searched only when reporting.
@@ -608,6 +617,7 @@ impl Checker<'_> {
             }
             ExprKind::Var(name) => self.use_var(name, expr.span),
             ExprKind::Call(call) => {
+                self.call(call, expr.span);
                 self.args(&call.args);
                 if let Some(l) = &call.lambda {
                     let frame = if call.name.node == "parallelize" {
@@ -619,6 +629,21 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Method(m) => {
+                if !builtins::METHODS.contains(&m.name.node.as_str()) {
+                    let hint = did_you_mean(&m.name.node, builtins::METHODS);
+                    self.diags.push(
+                        Diagnostic::error(
+                            "unknown-method",
+                            m.name.span,
+                            format!("unknown method `.{}`", m.name.node),
+                        )
+                        .with_label("not a method")
+                        .with_help(match hint {
+                            Some(h) => format!("did you mean `.{h}`?"),
+                            None => "hash values are read with `$hash[\"key\"]`".into(),
+                        }),
+                    );
+                }
                 self.expr(&m.recv);
                 self.args(&m.args);
                 if let Some(l) = &m.lambda {
@@ -633,6 +658,291 @@ impl Checker<'_> {
             ExprKind::Async(block) => self.block_in(block, Frame::Concurrent("`async`")),
         }
     }
+}
+
+/// What a built-in function takes: positional arguments from `min` to `max`,
+/// these named ones, action options, and whether it needs a lambda.
+struct Signature {
+    min: usize,
+    max: usize,
+    named: &'static [&'static str],
+    options: bool,
+    lambda: bool,
+}
+
+const fn sig(
+    min: usize,
+    max: usize,
+    named: &'static [&'static str],
+    options: bool,
+    lambda: bool,
+) -> Signature {
+    Signature {
+        min,
+        max,
+        named,
+        options,
+        lambda,
+    }
+}
+
+/// Signatures of the built-ins (`run_plan` and `run_task` take any named argument).
+fn signature(name: &str) -> Option<Signature> {
+    Some(match name {
+        "log::debug" | "log::info" | "log::warn" | "log::error" | "out::message" | "to_json"
+        | "from_json" | "sleep" | "get_targets" | "get_target" | "release" | "acquired" => {
+            sig(1, 1, &[], false, false)
+        }
+        "fail" => sig(1, 1, &["kind", "details"], false, false),
+        "range" => sig(2, 2, &[], false, false),
+        "min" | "max" => sig(1, usize::MAX, &[], false, false),
+        "parallelize" => sig(1, 1, &["max"], false, true),
+        "run_command" => sig(2, 2, &[], true, false),
+        "run_script" => sig(2, 2, &["arguments"], true, false),
+        "upload_file" => sig(3, 3, &[], true, false),
+        "wait_up" => sig(1, 1, &["timeout", "interval"], true, false),
+        "acquire" => sig(1, 1, &["scope", "timeout", "count"], false, false),
+        _ => return None,
+    })
+}
+
+/// The action options of spec §6.
+const OPTIONS: [&str; 6] = [
+    "_catch_errors",
+    "_run_as",
+    "_timeout",
+    "_env",
+    "_description",
+    "_noop",
+];
+
+impl Checker<'_> {
+    fn call(&mut self, call: &Call, span: Span) {
+        let name = call.name.node.as_str();
+        if name == "run_plan" {
+            return self.plan_call(call, span);
+        }
+        if name == "run_task" {
+            return;
+        }
+        let Some(sig) = signature(name) else {
+            let hint = did_you_mean(name, builtins::FUNCTIONS);
+            self.diags.push(
+                Diagnostic::error(
+                    "unknown-function",
+                    call.name.span,
+                    format!("unknown function `{name}`"),
+                )
+                .with_label("not a function")
+                .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
+            );
+            return;
+        };
+        let positional = call
+            .args
+            .iter()
+            .filter(|a| matches!(a, Arg::Positional(_)))
+            .count();
+        if positional < sig.min || positional > sig.max {
+            let wanted = match (sig.min, sig.max) {
+                (a, b) if a == b => format!("{a}"),
+                (a, usize::MAX) => format!("at least {a}"),
+                (a, b) => format!("{a} to {b}"),
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    call.name.span,
+                    format!("`{name}` takes {wanted} positional argument(s), {positional} given"),
+                )
+                .with_label("this call"),
+            );
+        }
+        for arg in &call.args {
+            let Arg::Named(n, _) = arg else { continue };
+            let known = sig.named.contains(&n.node.as_str())
+                || (sig.options && OPTIONS.contains(&n.node.as_str()));
+            if !known {
+                let candidates = sig
+                    .named
+                    .iter()
+                    .copied()
+                    .chain(if sig.options { &OPTIONS[..] } else { &[] }.iter().copied());
+                let hint = did_you_mean(&n.node, candidates);
+                self.diags.push(
+                    Diagnostic::error(
+                        "wrong-arguments",
+                        n.span,
+                        format!("`{name}` has no parameter `{}`", n.node),
+                    )
+                    .with_label("unknown parameter")
+                    .with_help(match hint {
+                        Some(h) => format!("did you mean `{h}`?"),
+                        None if sig.named.is_empty() && !sig.options => {
+                            format!("`{name}` takes no named arguments")
+                        }
+                        None => format!(
+                            "it takes {}",
+                            sig.named
+                                .iter()
+                                .chain(if sig.options { &OPTIONS[..] } else { &[] })
+                                .map(|s| format!("`{s}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }),
+                );
+            }
+        }
+        if sig.lambda && call.lambda.is_none() {
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    span,
+                    format!("`{name}` needs a lambda: `{name}(...) |$x| {{ ... }}`"),
+                )
+                .with_label("no lambda"),
+            );
+        } else if !sig.lambda && call.lambda.is_some() {
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    call.name.span,
+                    format!("`{name}` takes no lambda"),
+                )
+                .with_label("here"),
+            );
+        }
+    }
+
+    /// `run_plan("name", param => value)` against the callee's signature.
+    fn plan_call(&mut self, call: &Call, span: Span) {
+        let Some(Arg::Positional(first)) = call.args.first() else {
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    span,
+                    "`run_plan` needs the plan's name first",
+                )
+                .with_label("this call"),
+            );
+            return;
+        };
+        let ExprKind::Str(parts) = &first.node else {
+            return;
+        };
+        let [StrPart::Lit(target)] = parts.as_slice() else {
+            return;
+        };
+        let Some(plan) = self.plans.get(target.as_str()).copied() else {
+            let hint = did_you_mean(target, self.plans.keys().copied());
+            self.diags.push(
+                Diagnostic::warning(
+                    "unknown-plan",
+                    first.span,
+                    format!("plan `{target}` is not among the checked plans"),
+                )
+                .with_label("not found")
+                .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
+            );
+            return;
+        };
+        let mut given = Vec::new();
+        for arg in &call.args[1..] {
+            match arg {
+                Arg::Positional(e) => self.diags.push(
+                    Diagnostic::error(
+                        "wrong-arguments",
+                        e.span,
+                        "`run_plan` takes parameters as `name => value`",
+                    )
+                    .with_label("positional"),
+                ),
+                Arg::Named(n, value) => {
+                    given.push(n.node.as_str());
+                    match plan.params.iter().find(|p| p.name.node == n.node) {
+                        None => {
+                            let hint = did_you_mean(
+                                &n.node,
+                                plan.params.iter().map(|p| p.name.node.as_str()),
+                            );
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "wrong-arguments",
+                                    n.span,
+                                    format!("plan `{target}` has no parameter `{}`", n.node),
+                                )
+                                .with_label("unknown parameter")
+                                .with_secondary(plan.name.span, "the plan is defined here")
+                                .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
+                            );
+                        }
+                        Some(p) => {
+                            if let Some(v) = literal(value)
+                                && let Err(why) = crate::types::coerce(v, &p.ty.node)
+                            {
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        "wrong-type",
+                                        value.span,
+                                        format!("parameter `{}` of plan `{target}`: {why}", n.node),
+                                    )
+                                    .with_label("wrong type")
+                                    .with_secondary(p.span, "declared here"),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let missing: Vec<String> = plan
+            .params
+            .iter()
+            .filter(|p| {
+                p.default.is_none()
+                    && p.ty.node.name.node != "Optional"
+                    && !given.contains(&p.name.node.as_str())
+            })
+            .map(|p| {
+                format!(
+                    "`{}` ({})",
+                    p.name.node,
+                    crate::types::type_text(&p.ty.node)
+                )
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    call.name.span,
+                    format!("`run_plan` of `{target}` is missing {}", missing.join(", ")),
+                )
+                .with_label("this call")
+                .with_secondary(plan.name.span, "the plan is defined here"),
+            );
+        }
+    }
+}
+
+/// The value of a literal expression (no variables, no calls), if it is one.
+fn literal(e: &Expr) -> Option<crate::value::Value> {
+    use crate::value::Value;
+    Some(match &e.node {
+        ExprKind::Undef => Value::Undef,
+        ExprKind::Bool(b) => Value::Bool(*b),
+        ExprKind::Int(n) => Value::Int(*n),
+        ExprKind::Float(f) => Value::Float(*f),
+        ExprKind::Duration(ms) => Value::Duration(*ms),
+        ExprKind::Str(parts) => match parts.as_slice() {
+            [] => Value::str(""),
+            [StrPart::Lit(s)] => Value::str(s),
+            _ => return None,
+        },
+        ExprKind::Array(items) => Value::array(items.iter().map(literal).collect::<Option<_>>()?),
+        _ => return None,
+    })
 }
 
 /// True when nothing after this statement in its block can run.

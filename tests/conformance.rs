@@ -19,6 +19,8 @@ struct Expect {
     at: String,
     secret: Option<String>,
     args: Vec<String>,
+    /// `# expect: rejected CODE at L:C`: `drover check` stops it (exit 2).
+    rejected: Option<String>,
 }
 
 fn header(text: &str, name: &str) -> Expect {
@@ -29,6 +31,7 @@ fn header(text: &str, name: &str) -> Expect {
         at: String::new(),
         secret: None,
         args: Vec::new(),
+        rejected: None,
     };
     for line in text.lines().take_while(|l| l.starts_with('#')) {
         if let Some(rest) = line.strip_prefix("# expect: success ") {
@@ -43,6 +46,13 @@ fn header(text: &str, name: &str) -> Expect {
                 .unwrap_or_else(|| panic!("{name}: `failure KIND at L:C`"));
             expect.kind = kind.to_string();
             expect.at = at.to_string();
+        } else if let Some(rest) = line.strip_prefix("# expect: rejected ") {
+            let (code, at) = rest
+                .split_once(" at ")
+                .unwrap_or_else(|| panic!("{name}: `rejected CODE at L:C`"));
+            expect.kind = code.to_string();
+            expect.at = at.to_string();
+            expect.rejected = Some(code.to_string());
         } else if let Some(args) = line.strip_prefix("# args: ") {
             expect.args = args.split_whitespace().map(String::from).collect();
         } else if let Some(secret) = line.strip_prefix("# secret: ") {
@@ -75,6 +85,19 @@ fn conformance_suite() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(code) = &expect.rejected {
+            let place = format!("conformance/{name}:{}", expect.at);
+            if out.status.code() != Some(2)
+                || !stderr.contains(&place)
+                || !stderr.contains(code.as_str())
+            {
+                failures.push(format!(
+                    "{name}: expected `{code}` at {place} and exit 2, got {:?}\n{stderr}",
+                    out.status.code()
+                ));
+            }
+            continue;
+        }
         let Some(result) = stdout
             .lines()
             .last()
