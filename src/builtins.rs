@@ -559,7 +559,7 @@ fn regex(it: &Interpreter, pattern: &str, span: Span) -> Eval<Arc<regex::Regex>>
 /// see (and may update) the variables around them.
 pub async fn method<'p>(
     it: &Interpreter<'p>,
-    frame: &mut Frame,
+    frame: &mut Frame<'p>,
     recv: Value,
     m: &'p Method,
     args: Args,
@@ -691,7 +691,37 @@ pub async fn method<'p>(
         };
     }
 
-    let a = &args;
+    plain_method(it, recv, m, &args, span)
+}
+
+/// A method without a lambda; nothing here suspends.
+pub fn plain_method(
+    it: &Interpreter,
+    recv: Value,
+    m: &Method,
+    a: &Args,
+    span: Span,
+) -> Eval<Value> {
+    let name = m.name.node.as_str();
+    let what = format!("`.{name}`");
+    if matches!(
+        name,
+        "map" | "filter" | "each" | "reduce" | "any" | "all" | "sort_by"
+    ) {
+        return Err(type_error(
+            it,
+            format!("{what} needs a lambda: `.{name} |$x| {{ ... }}`"),
+            span,
+        ));
+    }
+    a.no_named(it, &what)?;
+    let wrong = |v: &Value| {
+        type_error(
+            it,
+            format!("{} has no method {what}", describe(v)),
+            m.name.span,
+        )
+    };
     Ok(match (name, &recv) {
         ("length", Value::Str(s)) => Value::Int(s.chars().count() as i64),
         ("length", Value::Array(v)) => Value::Int(v.len() as i64),

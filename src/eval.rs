@@ -11,7 +11,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
-use rustc_hash::FxHashMap;
 
 use crate::ast::*;
 use crate::builtins;
@@ -85,21 +84,26 @@ impl Program {
     }
 }
 
-/// Variables of one plan invocation: a stack of block scopes.
+/// Variables of one plan invocation: a stack of block scopes. Names borrow
+/// from the AST and scopes are small vectors: a loop iteration allocates at
+/// most its own scope.
 #[derive(Default)]
-pub struct Frame {
-    scopes: Vec<FxHashMap<String, Value>>,
+pub struct Frame<'p> {
+    scopes: Vec<Vec<(&'p str, Value)>>,
 }
 
-impl Frame {
+impl<'p> Frame<'p> {
     fn lookup(&self, name: &str) -> Option<&Value> {
-        self.scopes.iter().rev().find_map(|s| s.get(name))
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|s| s.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| v))
     }
 
     /// Update the nearest variable of this name, else create it here.
-    fn assign(&mut self, name: &str, value: Value) {
+    fn assign(&mut self, name: &'p str, value: Value) {
         for scope in self.scopes.iter_mut().rev() {
-            if let Some(slot) = scope.get_mut(name) {
+            if let Some((_, slot)) = scope.iter_mut().rev().find(|(k, _)| *k == name) {
                 *slot = value;
                 return;
             }
@@ -107,11 +111,20 @@ impl Frame {
         self.declare(name, value);
     }
 
-    fn declare(&mut self, name: &str, value: Value) {
-        self.scopes
-            .last_mut()
-            .expect("a scope is open")
-            .insert(name.to_string(), value);
+    fn declare(&mut self, name: &'p str, value: Value) {
+        let scope = self.scopes.last_mut().expect("a scope is open");
+        match scope.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, slot)) => *slot = value,
+            None => scope.push((name, value)),
+        }
+    }
+
+    fn push(&mut self) {
+        self.scopes.push(Vec::new());
+    }
+
+    fn pop(&mut self) {
+        self.scopes.pop();
     }
 }
 
@@ -224,7 +237,7 @@ impl<'p> Interpreter<'p> {
                 )));
             }
             let mut frame = Frame::default();
-            frame.scopes.push(FxHashMap::default());
+            frame.push();
             let mut args = args;
             for p in &plan.params {
                 let value = match args.shift_remove(&p.name.node) {
@@ -299,18 +312,130 @@ impl<'p> Interpreter<'p> {
         }
     }
 
-    fn block<'a>(&'a self, frame: &'a mut Frame, block: &'p Block) -> BoxFuture<'a, Eval<()>> {
+    fn block<'a>(&'a self, frame: &'a mut Frame<'p>, block: &'p Block) -> BoxFuture<'a, Eval<()>> {
         Box::pin(async move {
-            frame.scopes.push(FxHashMap::default());
+            frame.push();
             let mut result = Ok(());
             for stmt in &block.stmts {
-                result = self.stmt(frame, stmt).await;
+                result = match self.simple_stmt(frame, stmt) {
+                    Some(r) => r,
+                    None => self.stmt(frame, stmt).await,
+                };
                 if result.is_err() {
                     break;
                 }
             }
-            frame.scopes.pop();
+            frame.pop();
             result
+        })
+    }
+
+    /// An expression's value: synchronously when it is simple, else suspending.
+    async fn value(&self, frame: &mut Frame<'p>, e: &'p Expr) -> Eval<Value> {
+        match self.simple(frame, e) {
+            Some(r) => r,
+            None => self.expr(frame, e).await,
+        }
+    }
+
+    /// Run an assignment or expression statement without suspending, when its
+    /// expression needs no call (the common case in loops).
+    fn simple_stmt(&self, frame: &mut Frame<'p>, stmt: &'p Stmt) -> Option<Eval<()>> {
+        match &stmt.node {
+            StmtKind::Assign { name, value } => Some(match self.simple(frame, value)? {
+                Ok(v) => {
+                    frame.assign(&name.node, v);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }),
+            StmtKind::Expr(e) => Some(self.simple(frame, e)?.map(|_| ())),
+            _ => None,
+        }
+    }
+
+    /// Evaluate without suspending if the expression needs no call:
+    /// literals, variables, operators, indexing, interpolation of those.
+    /// `None` means "not simple"; what was evaluated so far had no effects.
+    fn simple(&self, frame: &Frame<'p>, e: &'p Expr) -> Option<Eval<Value>> {
+        let sub = |x: &'p Expr| self.simple(frame, x);
+        Some(match &e.node {
+            ExprKind::Undef => Ok(Value::Undef),
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::Int(n) => Ok(Value::Int(*n)),
+            ExprKind::Float(f) => Ok(Value::Float(*f)),
+            ExprKind::Duration(ms) => Ok(Value::Duration(*ms)),
+            ExprKind::Var(name) => match frame.lookup(name) {
+                Some(v) => Ok(v.clone()),
+                None => Err(self.error(
+                    "drover/undefined-variable",
+                    format!("undefined variable `${name}`"),
+                    e.span,
+                )),
+            },
+            ExprKind::Str(parts) => {
+                let mut s = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Lit(text) => s.push_str(text),
+                        StrPart::Interp(x) => match sub(x)? {
+                            Ok(v) => s.push_str(&v.to_display()),
+                            Err(f) => return Some(Err(f)),
+                        },
+                    }
+                }
+                Ok(Value::str(s))
+            }
+            ExprKind::Unary(UnaryOp::Not, x) => sub(x)?.map(|v| Value::Bool(!v.truthy())),
+            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
+                let l = match sub(a)? {
+                    Ok(v) => v.truthy(),
+                    Err(f) => return Some(Err(f)),
+                };
+                if l == (*op == BinaryOp::Or) {
+                    return Some(Ok(Value::Bool(l)));
+                }
+                sub(b)?.map(|v| Value::Bool(v.truthy()))
+            }
+            ExprKind::Binary(op, a, b) => {
+                let (l, r) = (sub(a)?, sub(b)?);
+                match (l, r) {
+                    (Ok(l), Ok(r)) => builtins::binary(self, *op, l, r, e.span),
+                    (Err(f), _) | (_, Err(f)) => Err(f),
+                }
+            }
+            ExprKind::Method(m) if m.lambda.is_none() => {
+                let recv = match sub(&m.recv)? {
+                    Ok(v) => v,
+                    Err(f) => return Some(Err(f)),
+                };
+                let mut args = builtins::Args::default();
+                for a in &m.args {
+                    let (x, name) = match a {
+                        Arg::Positional(x) => (x, None),
+                        Arg::Named(n, x) => (x, Some(n)),
+                    };
+                    let v = match sub(x)? {
+                        Ok(v) => v,
+                        Err(f) => return Some(Err(f)),
+                    };
+                    match name {
+                        None => args.positional.push((v, x.span)),
+                        Some(n) => {
+                            args.named.insert(n.node.clone(), (v, n.span));
+                        }
+                    }
+                }
+                builtins::plain_method(self, recv, m, &args, e.span)
+            }
+            ExprKind::Index(a, b) => {
+                let (r, i) = (sub(a)?, sub(b)?);
+                match (r, i) {
+                    (Ok(r), Ok(i)) => builtins::index(self, r, i, e.span),
+                    (Err(f), _) | (_, Err(f)) => Err(f),
+                }
+            }
+            _ => return None,
         })
     }
 
@@ -322,7 +447,7 @@ impl<'p> Interpreter<'p> {
         )
     }
 
-    fn stmt<'a>(&'a self, frame: &'a mut Frame, stmt: &'p Stmt) -> BoxFuture<'a, Eval<()>> {
+    fn stmt<'a>(&'a self, frame: &'a mut Frame<'p>, stmt: &'p Stmt) -> BoxFuture<'a, Eval<()>> {
         Box::pin(async move {
             match &stmt.node {
                 StmtKind::Assign { name, value } => {
@@ -346,7 +471,7 @@ impl<'p> Interpreter<'p> {
                     otherwise,
                 } => {
                     for (cond, body) in branches {
-                        if self.expr(frame, cond).await?.truthy() {
+                        if self.value(frame, cond).await?.truthy() {
                             return self.block(frame, body).await;
                         }
                     }
@@ -359,15 +484,15 @@ impl<'p> Interpreter<'p> {
                     body,
                     otherwise,
                 } => {
-                    if !self.expr(frame, cond).await?.truthy() {
+                    if !self.value(frame, cond).await?.truthy() {
                         return self.block(frame, body).await;
                     } else if let Some(b) = otherwise {
                         return self.block(frame, b).await;
                     }
                 }
-                StmtKind::Foreach(f) => return self.foreach(frame, f, stmt.span).await,
+                StmtKind::Foreach(f) => return Box::pin(self.foreach(frame, f, stmt.span)).await,
                 StmtKind::With { options, body } => {
-                    return self.with(frame, options, body, stmt.span).await;
+                    return Box::pin(self.with(frame, options, body, stmt.span)).await;
                 }
                 StmtKind::Try {
                     body,
@@ -377,12 +502,12 @@ impl<'p> Interpreter<'p> {
                     let mut result = self.block(frame, body).await;
                     if let (Err(Flow::Error(e)), Some(c)) = (&result, catch) {
                         let error = Value::Error(Arc::new((**e).clone()));
-                        frame.scopes.push(FxHashMap::default());
+                        frame.push();
                         if let Some(var) = &c.var {
                             frame.declare(&var.node, error);
                         }
                         result = self.block(frame, &c.body).await;
-                        frame.scopes.pop();
+                        frame.pop();
                     }
                     if let Some(f) = finally {
                         // An error in `finally` replaces the outcome of the block.
@@ -397,7 +522,7 @@ impl<'p> Interpreter<'p> {
         })
     }
 
-    async fn foreach(&self, frame: &mut Frame, f: &'p Foreach, span: Span) -> Eval<()> {
+    async fn foreach(&self, frame: &mut Frame<'p>, f: &'p Foreach, span: Span) -> Eval<()> {
         if f.mode.is_concurrent() {
             return Err(self.unsupported("a `parallel` or `serial` loop", span));
         }
@@ -426,13 +551,13 @@ impl<'p> Interpreter<'p> {
             }
         };
         for (key, value) in items {
-            frame.scopes.push(FxHashMap::default());
+            frame.push();
             if let Some(k) = &f.key {
                 frame.declare(&k.node, key);
             }
             frame.declare(&f.value.node, value);
             let result = self.block(frame, &f.body).await;
-            frame.scopes.pop();
+            frame.pop();
             match result {
                 Ok(()) | Err(Flow::Continue) => {}
                 Err(Flow::Break) => break,
@@ -444,7 +569,7 @@ impl<'p> Interpreter<'p> {
 
     async fn with(
         &self,
-        frame: &mut Frame,
+        frame: &mut Frame<'p>,
         options: &'p [WithOption],
         body: &'p Block,
         span: Span,
@@ -517,7 +642,11 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Evaluate an expression.
-    pub fn expr<'a>(&'a self, frame: &'a mut Frame, expr: &'p Expr) -> BoxFuture<'a, Eval<Value>> {
+    pub fn expr<'a>(
+        &'a self,
+        frame: &'a mut Frame<'p>,
+        expr: &'p Expr,
+    ) -> BoxFuture<'a, Eval<Value>> {
         Box::pin(async move {
             Ok(match &expr.node {
                 ExprKind::Undef => Value::Undef,
@@ -576,11 +705,11 @@ impl<'p> Interpreter<'p> {
                         ));
                     }
                 },
-                ExprKind::Call(call) => return self.call(frame, call, expr.span).await,
+                ExprKind::Call(call) => return Box::pin(self.call(frame, call, expr.span)).await,
                 ExprKind::Method(m) => {
                     let recv = self.expr(frame, &m.recv).await?;
                     let args = self.args(frame, &m.args).await?;
-                    return builtins::method(self, frame, recv, m, args, expr.span).await;
+                    return Box::pin(builtins::method(self, frame, recv, m, args, expr.span)).await;
                 }
                 ExprKind::Index(recv, index) => {
                     let r = self.expr(frame, recv).await?;
@@ -622,7 +751,7 @@ impl<'p> Interpreter<'p> {
         })
     }
 
-    async fn args(&self, frame: &mut Frame, args: &'p [Arg]) -> Eval<builtins::Args> {
+    async fn args(&self, frame: &mut Frame<'p>, args: &'p [Arg]) -> Eval<builtins::Args> {
         let mut out = builtins::Args::default();
         for a in args {
             match a {
@@ -636,7 +765,7 @@ impl<'p> Interpreter<'p> {
         Ok(out)
     }
 
-    async fn call(&self, frame: &mut Frame, call: &'p Call, span: Span) -> Eval<Value> {
+    async fn call(&self, frame: &mut Frame<'p>, call: &'p Call, span: Span) -> Eval<Value> {
         let args = self.args(frame, &call.args).await?;
         if call.name.node == "run_plan" {
             return self.call_plan(args, span).await;
@@ -674,7 +803,7 @@ impl<'p> Interpreter<'p> {
     /// Call a lambda with arguments, returning the value of its last expression statement.
     pub fn call_lambda<'a>(
         &'a self,
-        frame: &'a mut Frame,
+        frame: &'a mut Frame<'p>,
         lambda: &'p Lambda,
         args: Vec<Value>,
     ) -> BoxFuture<'a, Eval<Value>> {
@@ -690,7 +819,7 @@ impl<'p> Interpreter<'p> {
                     lambda.span,
                 ));
             }
-            frame.scopes.push(FxHashMap::default());
+            frame.push();
             let mut result = Ok(Value::Undef);
             for ((ty, name), value) in lambda.params.iter().zip(args) {
                 let value = match ty {
@@ -710,7 +839,7 @@ impl<'p> Interpreter<'p> {
                 frame.declare(&name.node, value);
             }
             if result.is_ok() {
-                frame.scopes.push(FxHashMap::default());
+                frame.push();
                 for stmt in &lambda.body.stmts {
                     result = match &stmt.node {
                         StmtKind::Expr(e) => self.expr(frame, e).await,
@@ -720,9 +849,9 @@ impl<'p> Interpreter<'p> {
                         break;
                     }
                 }
-                frame.scopes.pop();
+                frame.pop();
             }
-            frame.scopes.pop();
+            frame.pop();
             match result {
                 Err(Flow::Return(v)) => Ok(v),
                 other => other,
