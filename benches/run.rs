@@ -15,9 +15,17 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 /// Wall time of one run of `drover args...` in `dir`, which must succeed.
 fn time(dir: &std::path::Path, args: &[&str]) -> Duration {
     let start = Instant::now();
-    let out = Command::new(DROVER).args(args).current_dir(dir).output().expect("drover runs");
+    let out = Command::new(DROVER)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("drover runs");
     let took = start.elapsed();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     took
 }
 
@@ -28,7 +36,10 @@ fn main() {
 
     println!("| command | median of 30 | min |");
     println!("|---|---:|---:|");
-    for args in [&["--version"][..], &["command", "run", "true", "-t", "localhost"][..]] {
+    for args in [
+        &["--version"][..],
+        &["command", "run", "true", "-t", "localhost"][..],
+    ] {
         let samples: Vec<Duration> = (0..30).map(|_| time(&dir, args)).collect();
         let min = *samples.iter().min().unwrap();
         println!(
