@@ -35,6 +35,15 @@ pub struct RunOptions {
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
 struct Printer {
     format: Format,
+    /// Steps, target results and failed target results so far, for the summary.
+    counts: std::cell::Cell<(usize, usize, usize)>,
+}
+
+impl Printer {
+    fn summary(&self) -> String {
+        let (steps, results, failed) = self.counts.get();
+        format!("{steps} step(s), {results} target result(s), {failed} failed")
+    }
 }
 
 impl Events for Printer {
@@ -59,6 +68,8 @@ impl Events for Printer {
     }
 
     fn step(&self, action: &str, location: &str, targets: &[&str]) {
+        let (steps, results, failed) = self.counts.get();
+        self.counts.set((steps + 1, results, failed));
         match self.format {
             Format::Json => println!(
                 "{}",
@@ -69,6 +80,9 @@ impl Events for Printer {
     }
 
     fn target_result(&self, r: &crate::value::ActionResult) {
+        let (steps, results, failed) = self.counts.get();
+        self.counts
+            .set((steps, results + 1, failed + usize::from(!r.ok())));
         match self.format {
             Format::Json => println!(
                 "{}",
@@ -129,7 +143,13 @@ fn execute(
     let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
         return Ok(2);
     };
-    let printer = Printer { format };
+    let printer = Printer {
+        format,
+        counts: Default::default(),
+    };
+    if format == Format::Human {
+        eprintln!("running plan {name}");
+    }
     let interpreter = Interpreter::new(program, &inventory, &printer).with_project(project);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -172,15 +192,19 @@ fn execute(
                     }
                     let _ = writeln!(
                         err,
-                        "plan {name} succeeded in {:.1}s",
-                        duration_ms as f64 / 1000.0
+                        "plan {name} succeeded in {:.1}s: {}",
+                        duration_ms as f64 / 1000.0,
+                        printer.summary()
                     );
                 }
                 Err(e) => {
                     let _ = writeln!(
                         err,
-                        "plan {name} failed: {} ({})\n  at {}",
-                        e.message, e.kind, e.location
+                        "plan {name} failed: {} ({})\n  at {}\n{}",
+                        e.message,
+                        e.kind,
+                        e.location,
+                        printer.summary()
                     );
                 }
             }
