@@ -425,12 +425,11 @@ impl Inventory {
             aliases: Vec::new(),
             groups: IndexMap::new(),
         };
-        let top = loader.layer(
-            raw_config_clone(&raw.config),
-            raw.vars.clone(),
-            raw.facts.clone(),
-        );
-        loader.group(raw, None, &[], &[]);
+        // The top level is the implicit `all` group: its layer is read once and
+        // is the outermost layer of every target.
+        let mut raw = raw;
+        let top = loader.layer(raw.config.take(), raw.vars.take(), raw.facts.take());
+        loader.group(raw, None, std::slice::from_ref(&top), &[]);
         if !loader.errors.is_empty() {
             return Err(loader.errors);
         }
@@ -539,13 +538,6 @@ impl Inventory {
         }
         Ok(out)
     }
-}
-
-fn raw_config_clone(c: &Option<RawConfig>) -> Option<RawConfig> {
-    c.as_ref().map(|c| RawConfig {
-        transport: c.transport.clone(),
-        sections: c.sections.clone(),
-    })
 }
 
 /// Merge layers (lowest precedence first) into a target.

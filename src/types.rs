@@ -143,12 +143,11 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
             }
         }
         ("Variant", v) => {
-            let mut reasons = Vec::new();
-            for t in type_args(ty) {
-                match coerce(v.clone(), t) {
-                    Ok(ok) => return Ok(ok),
-                    Err(e) => reasons.push(e),
-                }
+            if let Some(ok) = type_args(ty)
+                .into_iter()
+                .find_map(|t| coerce(v.clone(), t).ok())
+            {
+                return Ok(ok);
             }
             Err(format!("expected {}, got {}", type_text(ty), describe(&v)))
         }

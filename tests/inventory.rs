@@ -119,6 +119,9 @@ fn bad_inventories_name_file_line_and_column() {
     let (message, line, _) = first_error("duplicate_key.yaml");
     assert!(message.to_lowercase().contains("duplicate"), "{message}");
     assert_eq!(line, 5);
+    // The top level is read once: one error, not one per level that inherits it.
+    let (_, diags) = load("unknown_transport_top.yaml").expect_err("an error");
+    assert_eq!(diags.len(), 1);
     let (message, line, col) = first_error("unknown_transport.yaml");
     assert_eq!(
         (message.as_str(), line, col),
