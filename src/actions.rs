@@ -349,6 +349,7 @@ async fn on_target(
         env: opts.env.clone(),
         stdin: None,
         timeout: opts.timeout,
+        on_output: None,
     };
     match work {
         Work::Command(cmd) => Ok(command_result(

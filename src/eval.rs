@@ -181,6 +181,18 @@ impl<'p> Interpreter<'p> {
         self
     }
 
+    /// Close every connection of the run.
+    pub async fn close_connections(&self) {
+        let open: Vec<Arc<dyn Connection>> = self
+            .connections
+            .lock()
+            .await
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
+        futures::future::join_all(open.iter().map(|c| c.close())).await;
+    }
+
     /// The run's connection to `target`, opened on first use.
     pub async fn connection(&self, target: &Target) -> Result<Arc<dyn Connection>, TransportError> {
         let mut open = self.connections.lock().await;

@@ -47,8 +47,20 @@ pub enum TransportError {
     Unsupported(String),
 }
 
+/// Which output stream a chunk came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Receives output as it arrives (for `--stream`), chunk by chunk.
+pub type OutputSink = Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
+
 /// A command to run on a target.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Exec {
     /// A shell command line (`sh -c`), or a program and its arguments.
     pub command: Command,
@@ -58,6 +70,20 @@ pub struct Exec {
     pub stdin: Option<Vec<u8>>,
     /// Stop the command after this long.
     pub timeout: Option<Duration>,
+    /// Called with every chunk of output as it arrives.
+    pub on_output: Option<OutputSink>,
+}
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment may hold secrets: show only its names.
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Exec")
+            .field("command", &self.command)
+            .field("env", &env)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What to run.
@@ -100,6 +126,10 @@ pub trait Connection: Send + Sync {
         source: &'a Path,
         destination: &'a str,
     ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// Close the connection at the end of the run.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A way of reaching targets.
@@ -164,7 +194,11 @@ impl Drop for GroupGuard {
     }
 }
 
-async fn read_capped(mut r: impl AsyncRead + Unpin) -> (Vec<u8>, u64) {
+async fn read_capped(
+    mut r: impl AsyncRead + Unpin,
+    stream: Stream,
+    sink: Option<&OutputSink>,
+) -> (Vec<u8>, u64) {
     let mut kept = Vec::new();
     let mut dropped = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -172,6 +206,9 @@ async fn read_capped(mut r: impl AsyncRead + Unpin) -> (Vec<u8>, u64) {
         match r.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => {
+                if let Some(sink) = sink {
+                    sink(stream, &buf[..n]);
+                }
                 let room = OUTPUT_CAP.saturating_sub(kept.len()).min(n);
                 kept.extend_from_slice(&buf[..room]);
                 dropped += (n - room) as u64;
@@ -219,8 +256,11 @@ impl Connection for LocalConnection {
             let stdout = child.stdout.take().expect("piped");
             let stderr = child.stderr.take().expect("piped");
             let run = async {
-                let ((out, d1), (err, d2), status) =
-                    tokio::join!(read_capped(stdout), read_capped(stderr), child.wait());
+                let ((out, d1), (err, d2), status) = tokio::join!(
+                    read_capped(stdout, Stream::Stdout, exec.on_output.as_ref()),
+                    read_capped(stderr, Stream::Stderr, exec.on_output.as_ref()),
+                    child.wait()
+                );
                 (out, err, d1 + d2, status)
             };
             let (stdout, stderr, dropped, status) = match exec.timeout {
@@ -263,5 +303,79 @@ impl Connection for LocalConnection {
                     ))
                 })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn local() -> LocalConnection {
+        LocalConnection {
+            env: vec![("FROM_CONFIG".into(), "yes".into())],
+        }
+    }
+
+    #[tokio::test]
+    async fn output_streams_as_it_arrives_and_is_also_kept() {
+        let chunks: Arc<Mutex<Vec<(Stream, String)>>> = Arc::default();
+        let seen = chunks.clone();
+        let exec = Exec {
+            command: Command::Shell(
+                "printf one; sleep 0.2; printf two >&2; printf \"$FROM_CONFIG $X\"".into(),
+            ),
+            env: vec![("X".into(), "x".into())],
+            on_output: Some(Arc::new(move |s, b| {
+                seen.lock()
+                    .unwrap()
+                    .push((s, String::from_utf8_lossy(b).into()))
+            })),
+            ..Exec::default()
+        };
+        let out = local().exec(exec).await.unwrap();
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice(), out.exit_code),
+            (&b"oneyes x"[..], &b"two"[..], Some(0))
+        );
+        let chunks = chunks.lock().unwrap();
+        // The first chunk arrived before the command wrote the rest.
+        assert_eq!(chunks.first(), Some(&(Stream::Stdout, "one".to_string())));
+        assert!(chunks.contains(&(Stream::Stderr, "two".to_string())));
+    }
+
+    #[tokio::test]
+    async fn stdin_exit_status_and_signal() {
+        let exec = Exec {
+            command: Command::Program(
+                "/bin/sh".into(),
+                vec!["-c".into(), "read line; echo \"got $line\"; exit 3".into()],
+            ),
+            stdin: Some(b"hello\n".to_vec()),
+            ..Exec::default()
+        };
+        let out = local().exec(exec).await.unwrap();
+        assert_eq!(
+            (out.stdout.as_slice(), out.exit_code),
+            (&b"got hello\n"[..], Some(3))
+        );
+        let killed = local()
+            .exec(Exec {
+                command: Command::Shell("kill -9 $$".into()),
+                ..Exec::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((killed.exit_code, killed.signal), (None, Some(9)));
+    }
+
+    #[tokio::test]
+    async fn output_past_the_cap_is_counted_not_kept() {
+        let exec = Exec {
+            command: Command::Shell(format!("head -c {} /dev/zero", OUTPUT_CAP + 1000)),
+            ..Exec::default()
+        };
+        let out = local().exec(exec).await.unwrap();
+        assert_eq!((out.stdout.len(), out.dropped), (OUTPUT_CAP, 1000));
     }
 }
