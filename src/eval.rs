@@ -123,6 +123,26 @@ impl<'p> Frame<'p> {
         self.scopes.push(Vec::new());
     }
 
+    /// Every visible variable, innermost first-wins, for a concurrent body.
+    fn snapshot(&self) -> Arc<Vec<(&'p str, Value)>> {
+        let mut vars: Vec<(&'p str, Value)> = Vec::new();
+        for scope in self.scopes.iter().rev() {
+            for (k, v) in scope.iter().rev() {
+                if !vars.iter().any(|(n, _)| n == k) {
+                    vars.push((k, v.clone()));
+                }
+            }
+        }
+        Arc::new(vars)
+    }
+
+    /// A frame whose outermost scope is a snapshot.
+    fn from_snapshot(vars: Arc<Vec<(&'p str, Value)>>) -> Self {
+        Frame {
+            scopes: vec![(*vars).clone()],
+        }
+    }
+
     fn pop(&mut self) {
         self.scopes.pop();
     }
@@ -535,9 +555,6 @@ impl<'p> Interpreter<'p> {
     }
 
     async fn foreach(&self, frame: &mut Frame<'p>, f: &'p Foreach, span: Span) -> Eval<()> {
-        if f.mode.is_concurrent() {
-            return Err(self.unsupported("a `parallel` or `serial` loop", span));
-        }
         let items: Vec<(Value, Value)> = match self.expr(frame, &f.iterable).await? {
             Value::Array(items) => items
                 .iter()
@@ -562,6 +579,9 @@ impl<'p> Interpreter<'p> {
                 ));
             }
         };
+        if f.mode.is_concurrent() {
+            return self.foreach_concurrent(frame, f, items, span).await;
+        }
         for (key, value) in items {
             frame.push();
             if let Some(k) = &f.key {
@@ -577,6 +597,134 @@ impl<'p> Interpreter<'p> {
             }
         }
         Ok(())
+    }
+
+    /// A loop count: an Integer of at least `min`, or a percentage of `len`
+    /// rounded up (at least 1).
+    async fn count(
+        &self,
+        frame: &mut Frame<'p>,
+        count: &'p Spanned<Count>,
+        len: usize,
+        min: i64,
+    ) -> Eval<usize> {
+        match &count.node {
+            Count::Percent(p) => Ok(((len * *p as usize).div_ceil(100)).max(min as usize)),
+            Count::Expr(e) => match self.value(frame, e).await? {
+                Value::Int(n) if n >= min => Ok(n as usize),
+                other => Err(self.error(
+                    "drover/type-error",
+                    format!(
+                        "a loop count must be an Integer of at least {min}, got {}",
+                        types::describe(&other)
+                    ),
+                    count.span,
+                )),
+            },
+        }
+    }
+
+    /// `parallel` (a sliding window) and `serial` (batches) loops. Every
+    /// iteration runs on a snapshot of the variables; after more than
+    /// `max_failures` failures no iteration starts, those running finish,
+    /// and `drover/loop-failure` names every failed element.
+    async fn foreach_concurrent(
+        &self,
+        frame: &mut Frame<'p>,
+        f: &'p Foreach,
+        items: Vec<(Value, Value)>,
+        span: Span,
+    ) -> Eval<()> {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let len = items.len();
+        let (window, batches) = match &f.mode {
+            LoopMode::Parallel(None) => (len.max(1), false),
+            LoopMode::Parallel(Some(c)) => (self.count(frame, c, len, 1).await?, false),
+            LoopMode::Serial(c) => (self.count(frame, c, len, 1).await?, true),
+            LoopMode::Sequential => unreachable!("sequential loops do not come here"),
+        };
+        let tolerated = match &f.max_failures {
+            Some(c) => self.count(frame, c, len, 0).await?,
+            None => 0,
+        };
+        let snapshot = frame.snapshot();
+        let iteration = |index: usize, key: Value, value: Value| {
+            let mut own = Frame::from_snapshot(snapshot.clone());
+            async move {
+                own.push();
+                if let Some(k) = &f.key {
+                    own.declare(&k.node, key);
+                }
+                own.declare(&f.value.node, value.clone());
+                let result = self.block(&mut own, &f.body).await;
+                (index, value, result)
+            }
+        };
+        let mut failures: Vec<(usize, Value, Box<ErrorValue>)> = Vec::new();
+        let mut pending = items.into_iter().enumerate();
+        let mut running = FuturesUnordered::new();
+        let record = |done: (usize, Value, Eval<()>), failures: &mut Vec<_>| match done.2 {
+            Err(Flow::Error(e)) => failures.push((done.0, done.1, e)),
+            // `return` ends the iteration; break/continue are check errors here.
+            _ => {}
+        };
+        loop {
+            // Start what the window or the batch allows, unless too much failed.
+            if failures.len() <= tolerated && (!batches || running.is_empty()) {
+                while running.len() < window {
+                    let Some((i, (k, v))) = pending.next() else {
+                        break;
+                    };
+                    running.push(iteration(i, k, v));
+                }
+            }
+            match running.next().await {
+                Some(done) => record(done, &mut failures),
+                None => break,
+            }
+        }
+        if failures.is_empty() {
+            return Ok(());
+        }
+        failures.sort_by_key(|(i, _, _)| *i);
+        let location = self.program.location(span);
+        if failures.len() <= tolerated {
+            for (_, value, e) in &failures {
+                self.events.log(
+                    "warn",
+                    &format!("{} failed (tolerated): {}", value.to_display(), e.message),
+                    &location,
+                );
+            }
+            return Ok(());
+        }
+        let never_started = pending.len();
+        let mut e = ErrorValue::new(
+            "drover/loop-failure",
+            format!(
+                "{} of {len} iterations failed (max_failures {tolerated}); {never_started} never started",
+                failures.len()
+            ),
+        );
+        e.location = location;
+        e.details.insert(
+            "failed".into(),
+            Value::array(
+                failures
+                    .into_iter()
+                    .map(|(i, value, err)| {
+                        let mut h = Hash::new();
+                        h.insert("index".into(), Value::Int(i as i64));
+                        h.insert("element".into(), value);
+                        h.insert("error".into(), Value::Error(Arc::new(*err)));
+                        Value::hash(h)
+                    })
+                    .collect(),
+            ),
+        );
+        e.details
+            .insert("never_started".into(), Value::Int(never_started as i64));
+        Err(Flow::Error(Box::new(e)))
     }
 
     async fn with(
@@ -782,10 +930,122 @@ impl<'p> Interpreter<'p> {
         if call.name.node == "run_plan" {
             return self.call_plan(args, span).await;
         }
+        if call.name.node == "parallelize" {
+            return self.parallelize(frame, call, args, span).await;
+        }
         if call.lambda.is_some() {
-            return Err(self.unsupported(&format!("`{}` with a lambda", call.name.node), span));
+            return Err(self.error(
+                "drover/type-error",
+                format!("`{}` takes no lambda", call.name.node),
+                span,
+            ));
         }
         builtins::function(self, &call.name, args, span).await
+    }
+
+    /// `parallelize(items, max => N) |$x| { ... }`: the lambda's values in
+    /// input order; when any element fails, the others finish and
+    /// `drover/parallel-failure` names the failed indices.
+    async fn parallelize(
+        &self,
+        frame: &mut Frame<'p>,
+        call: &'p Call,
+        args: builtins::Args,
+        span: Span,
+    ) -> Eval<Value> {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let Some(lambda) = &call.lambda else {
+            return Err(self.error("drover/type-error", "`parallelize` needs a lambda", span));
+        };
+        let items: Vec<Value> = match args.positional.first() {
+            Some((Value::Array(a), _)) => a.to_vec(),
+            Some((Value::ResultSet(rs), _)) => {
+                rs.iter().map(|r| Value::Result(r.clone())).collect()
+            }
+            Some((other, s)) => {
+                return Err(self.error(
+                    "drover/type-error",
+                    format!(
+                        "`parallelize` needs an Array, got {}",
+                        types::describe(other)
+                    ),
+                    *s,
+                ));
+            }
+            None => {
+                return Err(self.error("drover/type-error", "`parallelize` needs an Array", span));
+            }
+        };
+        let max = match args.named.get("max") {
+            None => items.len().max(1),
+            Some((Value::Int(n), _)) if *n >= 1 => *n as usize,
+            Some((other, s)) => {
+                return Err(self.error(
+                    "drover/type-error",
+                    format!(
+                        "`max` must be an Integer of at least 1, got {}",
+                        types::describe(other)
+                    ),
+                    *s,
+                ));
+            }
+        };
+        let snapshot = frame.snapshot();
+        let mut results: Vec<Option<Eval<Value>>> = (0..items.len()).map(|_| None).collect();
+        let mut pending = items.into_iter().enumerate();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < max {
+                let Some((i, item)) = pending.next() else {
+                    break;
+                };
+                let mut own = Frame::from_snapshot(snapshot.clone());
+                running
+                    .push(async move { (i, self.call_lambda(&mut own, lambda, vec![item]).await) });
+            }
+            match running.next().await {
+                Some((i, r)) => results[i] = Some(r),
+                None => break,
+            }
+        }
+        let mut values = Vec::with_capacity(results.len());
+        let mut failed = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match r.expect("every element ran") {
+                Ok(v) => values.push(v),
+                Err(Flow::Error(e)) => {
+                    values.push(Value::Undef);
+                    failed.push((i, e));
+                }
+                Err(_) => values.push(Value::Undef),
+            }
+        }
+        if failed.is_empty() {
+            return Ok(Value::array(values));
+        }
+        let mut e = ErrorValue::new(
+            "drover/parallel-failure",
+            format!(
+                "{} of {} parallelize elements failed",
+                failed.len(),
+                values.len()
+            ),
+        );
+        e.location = self.program.location(span);
+        e.details.insert(
+            "failed".into(),
+            Value::array(failed.iter().map(|(i, _)| Value::Int(*i as i64)).collect()),
+        );
+        e.details.insert(
+            "errors".into(),
+            Value::array(
+                failed
+                    .into_iter()
+                    .map(|(_, err)| Value::Error(Arc::new(*err)))
+                    .collect(),
+            ),
+        );
+        Err(Flow::Error(Box::new(e)))
     }
 
     async fn call_plan(&self, args: builtins::Args, span: Span) -> Eval<Value> {

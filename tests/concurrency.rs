@@ -1,0 +1,179 @@
+//! Concurrent loops and `parallelize` on tokio's paused clock: timing is
+//! virtual, so it is asserted exactly.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use drover::eval::{Events, Interpreter, Program};
+use drover::inventory::Inventory;
+use drover::source::SourceMap;
+use drover::value::{ErrorValue, Value};
+
+/// Log lines with the virtual time (ms) they were written at.
+struct Clock {
+    start: tokio::time::Instant,
+    lines: RefCell<Vec<(u64, String)>>,
+}
+
+impl Events for Clock {
+    fn log(&self, _level: &str, message: &str, _location: &str) {
+        self.lines
+            .borrow_mut()
+            .push((self.start.elapsed().as_millis() as u64, message.to_string()));
+    }
+    fn message(&self, _text: &str, _location: &str) {}
+}
+
+struct Outcome {
+    result: Result<Value, Box<ErrorValue>>,
+    elapsed: Duration,
+    lines: Vec<(u64, String)>,
+}
+
+fn run(source: &str) -> Outcome {
+    let mut sources = SourceMap::new();
+    sources.add("t.plan", source);
+    let (files, diags) = drover::check_sources(&sources);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let program = Program { sources, files };
+    let inventory = Inventory::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let clock = Clock {
+            start: tokio::time::Instant::now(),
+            lines: RefCell::default(),
+        };
+        let interpreter = Interpreter::new(&program, &inventory, &clock);
+        let result = interpreter.run_plan("t", Default::default(), None).await;
+        Outcome {
+            result,
+            elapsed: clock.start.elapsed(),
+            lines: clock.lines.take(),
+        }
+    })
+}
+
+fn starts(o: &Outcome) -> Vec<u64> {
+    o.lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("start"))
+        .map(|(t, _)| *t)
+        .collect()
+}
+
+#[test]
+fn serial_batches_wait_for_the_whole_batch() {
+    // 6 elements, batches of 2, two 1 s steps per iteration: 3 batches of 2 s.
+    let o = run(
+        "plan t() { foreach $i in range(1, 6) serial 2 { log::info(\"start $i\"); sleep(1s); sleep(1s); } }",
+    );
+    assert!(o.result.is_ok());
+    assert_eq!(o.elapsed, Duration::from_secs(6));
+    assert_eq!(starts(&o), [0, 0, 2000, 2000, 4000, 4000]);
+}
+
+#[test]
+fn parallel_is_a_sliding_window() {
+    // Durations 3, 1, 1, 2 s with a window of 2: the third starts at 1 s, the
+    // fourth at 2 s, all done at 4 s (batches would take 5 s).
+    let src = |mode: &str| {
+        format!(
+            "plan t() {{ foreach $d in [3, 1, 1, 2] {mode} {{ log::info(\"start $d\"); sleep(1s * $d); }} }}"
+        )
+    };
+    let o = run(&src("parallel 2"));
+    assert_eq!(o.elapsed, Duration::from_secs(4));
+    assert_eq!(starts(&o), [0, 0, 1000, 2000]);
+    let o = run(&src("serial 2"));
+    assert_eq!(o.elapsed, Duration::from_secs(5));
+    let o = run(&src("parallel"));
+    assert_eq!(o.elapsed, Duration::from_secs(3));
+}
+
+#[test]
+fn serial_percent_rounds_up() {
+    // 25% of 10 is 3: batches of 3, 3, 3, 1.
+    let o = run(
+        "plan t() { foreach $i in range(1, 10) serial 25% { log::info(\"start $i\"); sleep(1s); } }",
+    );
+    assert_eq!(
+        starts(&o),
+        [0, 0, 0, 1000, 1000, 1000, 2000, 2000, 2000, 3000]
+    );
+    assert_eq!(o.elapsed, Duration::from_secs(4));
+}
+
+#[test]
+fn max_failures_continues_past_one_failure_and_stops_after_two() {
+    let src = |fails: &str| {
+        format!(
+            "plan t() {{ foreach $i in range(1, 10) serial 1 max_failures 1 {{ log::info(\"start $i\"); sleep(1s); if $i in {fails} {{ fail(\"no $i\"); }} }} }}"
+        )
+    };
+    // One failure: tolerated, every element runs.
+    let o = run(&src("[3]"));
+    assert!(o.result.is_ok());
+    assert_eq!(starts(&o).len(), 10);
+    assert!(
+        o.lines
+            .iter()
+            .any(|(_, l)| l.contains("3 failed (tolerated): no 3"))
+    );
+    // Two failures: the loop stops after the second; four never start.
+    let o = run(&src("[3, 6, 8]"));
+    assert_eq!(starts(&o).len(), 6);
+    let e = o.result.expect_err("a loop failure");
+    assert_eq!(e.kind, "drover/loop-failure");
+    let failed = e.details["failed"].to_json();
+    assert_eq!(failed[0]["element"], 3);
+    assert_eq!(failed[1]["element"], 6);
+    assert_eq!(failed[1]["error"]["message"], "no 6");
+    assert_eq!(e.details["never_started"].to_json(), 4);
+}
+
+#[test]
+fn iterations_in_flight_finish_when_the_loop_fails() {
+    // All three start together; the first fails at once, the others still finish.
+    let o = run(
+        "plan t() { foreach $d in [0, 2, 3] parallel { if $d == 0 { fail(\"zero\"); } sleep(1s * $d); log::info(\"done $d\"); } }",
+    );
+    assert_eq!(o.result.expect_err("failure").kind, "drover/loop-failure");
+    assert_eq!(o.elapsed, Duration::from_secs(3));
+    assert_eq!(
+        o.lines
+            .iter()
+            .filter(|(_, l)| l.starts_with("done"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn parallelize_keeps_input_order_and_reports_failed_indices() {
+    let o = run(
+        "plan t() { $base = 10; return parallelize([3, 1, 2], max => 2) |$d| { sleep(1s * $d); $base + $d }; }",
+    );
+    assert_eq!(o.result.unwrap().to_json(), serde_json::json!([13, 11, 12]));
+    assert_eq!(o.elapsed, Duration::from_secs(3));
+    let o = run(
+        "plan t() { return parallelize([1, 2, 3, 4]) |$d| { sleep(1s * $d); if $d % 2 == 0 { fail(\"even\"); } $d }; }",
+    );
+    let e = o.result.expect_err("a parallel failure");
+    assert_eq!(e.kind, "drover/parallel-failure");
+    assert_eq!(e.details["failed"].to_json(), serde_json::json!([1, 3]));
+    // The others finished first: the slowest element takes 4 s.
+    assert_eq!(o.elapsed, Duration::from_secs(4));
+}
+
+#[test]
+fn concurrent_bodies_see_a_snapshot_of_outer_variables() {
+    let o = run(
+        "plan t() { $prefix = \"n\"; $out = parallelize([1, 2]) |$i| { $local = \"${prefix}${i}\"; $local }; foreach $x in $out parallel { log::info(\"start $x\"); } return $out; }",
+    );
+    assert_eq!(o.result.unwrap().to_json(), serde_json::json!(["n1", "n2"]));
+    assert_eq!(o.lines.len(), 2);
+}
