@@ -663,10 +663,11 @@ impl<'p> Interpreter<'p> {
         let mut failures: Vec<(usize, Value, Box<ErrorValue>)> = Vec::new();
         let mut pending = items.into_iter().enumerate();
         let mut running = FuturesUnordered::new();
-        let record = |done: (usize, Value, Eval<()>), failures: &mut Vec<_>| match done.2 {
-            Err(Flow::Error(e)) => failures.push((done.0, done.1, e)),
-            // `return` ends the iteration; break/continue are check errors here.
-            _ => {}
+        // `return` ends an iteration; break/continue are check errors here.
+        let record = |done: (usize, Value, Eval<()>), failures: &mut Vec<_>| {
+            if let Err(Flow::Error(e)) = done.2 {
+                failures.push((done.0, done.1, e));
+            }
         };
         loop {
             // Start what the window or the batch allows, unless too much failed.
