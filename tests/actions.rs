@@ -5,12 +5,14 @@ mod common;
 
 use assert_cmd::Command;
 
+/// Whether any process's command line is `marker` (read from /proc).
 fn sleeping(marker: &str) -> bool {
-    std::process::Command::new("pgrep")
-        .args(["-f", marker])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    let wanted: Vec<u8> = marker.replace(' ', "\0").into_bytes();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmd| cmd.strip_suffix(b"\0").unwrap_or(&cmd) == wanted.as_slice())
 }
 
 #[test]
