@@ -156,6 +156,7 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
         ("TargetSpec", v @ Value::Array(_)) => Ok(v),
         ("Target" | "TargetSpec", v @ Value::Target(_)) => Ok(v),
         ("Error", v @ Value::Error(_)) => Ok(v),
+        ("Future", v @ Value::Future(_)) => Ok(v),
         (_, v) => mismatch(&v),
     }
 }

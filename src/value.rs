@@ -41,6 +41,8 @@ pub enum Value {
     Result(Arc<ActionResult>),
     /// The outcomes of an action on all its targets, in target order.
     ResultSet(Arc<Vec<Arc<ActionResult>>>),
+    /// A branch started by `async { }`.
+    Future(Arc<FutureSlot>),
     /// A secret: prints as `[sensitive]`, `.unwrap` gives the value to code.
     Sensitive(Secret),
 }
@@ -106,6 +108,40 @@ impl ErrorValue {
     }
 }
 
+/// Where an `async` branch leaves its outcome for `await`.
+#[derive(Debug, Default)]
+pub struct FutureSlot {
+    result: std::sync::Mutex<Option<Result<Value, ErrorValue>>>,
+    awaited: std::sync::atomic::AtomicBool,
+    done: tokio::sync::Notify,
+}
+
+impl FutureSlot {
+    /// Store the branch's outcome and wake whoever awaits it.
+    pub fn complete(&self, result: Result<Value, ErrorValue>) {
+        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        self.done.notify_waiters();
+    }
+
+    /// True once `await` has taken the outcome (or the plan's end has).
+    pub fn awaited(&self) -> bool {
+        self.awaited.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Wait for the outcome; it can be awaited more than once.
+    pub async fn wait(&self) -> Result<Value, ErrorValue> {
+        self.awaited.store(true, std::sync::atomic::Ordering::Relaxed);
+        loop {
+            // Register before looking, so a completion in between is not missed.
+            let notified = self.done.notified();
+            if let Some(r) = self.result.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                return r.clone();
+            }
+            notified.await;
+        }
+    }
+}
+
 /// What an action did on one target.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActionResult {
@@ -159,6 +195,7 @@ impl PartialEq for Value {
             (Target(a), Target(b)) => a.name == b.name,
             (Result(a), Result(b)) => a == b,
             (ResultSet(a), ResultSet(b)) => a == b,
+            (Future(a), Future(b)) => Arc::ptr_eq(a, b),
             (Sensitive(a), Sensitive(b)) => a == b,
             _ => false,
         }
@@ -196,6 +233,7 @@ impl Value {
             Value::Target(_) => "Target",
             Value::Result(_) => "Result",
             Value::ResultSet(_) => "ResultSet",
+            Value::Future(_) => "Future",
             Value::Sensitive(_) => "Sensitive",
         }
     }
@@ -276,6 +314,7 @@ impl Value {
                     if r.ok() { "ok" } else { "failed" }
                 );
             }
+            Value::Future(_) => out.push_str("[future]"),
             Value::ResultSet(rs) => {
                 let failed = rs.iter().filter(|r| !r.ok()).count();
                 let _ = write!(out, "{} results, {failed} failed", rs.len());
@@ -301,6 +340,7 @@ impl Value {
             Value::Target(t) => json!(t.name),
             Value::Result(r) => r.to_json(),
             Value::ResultSet(rs) => rs.iter().map(|r| r.to_json()).collect(),
+            Value::Future(_) => json!("[future]"),
         }
     }
 
