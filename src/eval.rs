@@ -5,10 +5,13 @@
 //! timeout` suspend rather than block, and so that concurrent bodies can be
 //! polled side by side. Every recursive step returns a boxed future.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use indexmap::IndexMap;
 
@@ -18,7 +21,7 @@ use crate::inventory::{Inventory, Target, TransportKind};
 use crate::source::SourceMap;
 use crate::transport::{Connection, Transport, TransportError};
 use crate::types;
-use crate::value::{ErrorValue, Hash, Value};
+use crate::value::{ErrorValue, FutureSlot, Hash, Value};
 
 /// A boxed, non-`Send` future: evaluation of one node.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -90,6 +93,79 @@ impl Program {
 #[derive(Default)]
 pub struct Frame<'p> {
     scopes: Vec<Vec<(&'p str, Value)>>,
+    /// The `async` branches of the plan invocation this frame belongs to.
+    branches: Option<Rc<Branches<'p>>>,
+}
+
+/// The `async` branches of one plan invocation: new ones wait in an inbox
+/// until the driver of the plan (see [`Branches::drive`]) polls them beside
+/// the plan's body.
+#[derive(Default)]
+pub struct Branches<'p> {
+    inbox: RefCell<Vec<BoxFuture<'p, ()>>>,
+    running: RefCell<futures::stream::FuturesUnordered<BoxFuture<'p, ()>>>,
+    started: RefCell<Vec<Arc<FutureSlot>>>,
+}
+
+impl<'p> Branches<'p> {
+    fn start(&self, slot: Arc<FutureSlot>, branch: BoxFuture<'p, ()>) {
+        self.started.borrow_mut().push(slot);
+        self.inbox.borrow_mut().push(branch);
+    }
+
+    /// Poll every branch once (and those they start).
+    fn poll(&self, cx: &mut std::task::Context<'_>) {
+        use futures::StreamExt;
+        loop {
+            let new: Vec<_> = self.inbox.borrow_mut().drain(..).collect();
+            let mut running = self.running.borrow_mut();
+            running.extend(new);
+            while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+            drop(running);
+            if self.inbox.borrow().is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Run `body` while keeping the branches going.
+    async fn drive<T>(&self, body: impl Future<Output = T>) -> T {
+        let mut body = std::pin::pin!(body);
+        std::future::poll_fn(|cx| {
+            self.poll(cx);
+            match body.as_mut().poll(cx) {
+                Poll::Ready(v) => Poll::Ready(v),
+                Poll::Pending => {
+                    // The body may have started branches: give them their first poll.
+                    self.poll(cx);
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// Wait for every branch not awaited yet; the first failure is the result.
+    async fn await_all(&self) -> Result<(), ErrorValue> {
+        let mut first = None;
+        loop {
+            let pending: Vec<Arc<FutureSlot>> = self
+                .started
+                .borrow()
+                .iter()
+                .filter(|s| !s.awaited())
+                .cloned()
+                .collect();
+            if pending.is_empty() {
+                return first.map_or(Ok(()), Err);
+            }
+            for slot in pending {
+                if let Err(e) = slot.wait().await {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+    }
 }
 
 impl<'p> Frame<'p> {
@@ -136,10 +212,11 @@ impl<'p> Frame<'p> {
         Arc::new(vars)
     }
 
-    /// A frame whose outermost scope is a snapshot.
-    fn from_snapshot(vars: Arc<Vec<(&'p str, Value)>>) -> Self {
+    /// A frame whose outermost scope is a snapshot; its branches are the same plan's.
+    fn from_snapshot(vars: Arc<Vec<(&'p str, Value)>>, branches: Option<Rc<Branches<'p>>>) -> Self {
         Frame {
             scopes: vec![(*vars).clone()],
+            branches,
         }
     }
 
@@ -148,8 +225,20 @@ impl<'p> Frame<'p> {
     }
 }
 
-/// Runs plans of one program.
-pub struct Interpreter<'p> {
+/// Runs plans of one program. A cheap handle: `async` branches hold a clone,
+/// so that they can outlive the statement that started them.
+#[derive(Clone)]
+pub struct Interpreter<'p>(Rc<Shared<'p>>);
+
+impl<'p> std::ops::Deref for Interpreter<'p> {
+    type Target = Shared<'p>;
+    fn deref(&self) -> &Shared<'p> {
+        &self.0
+    }
+}
+
+/// What every part of a run shares.
+pub struct Shared<'p> {
     /// The plans.
     pub program: &'p Program,
     /// Where logs and messages go.
@@ -182,7 +271,7 @@ pub const MAX_PLAN_DEPTH: usize = 64;
 impl<'p> Interpreter<'p> {
     /// An interpreter for `program` reporting to `events`.
     pub fn new(program: &'p Program, inventory: &'p Inventory, events: &'p dyn Events) -> Self {
-        Interpreter {
+        Interpreter(Rc::new(Shared {
             program,
             events,
             inventory,
@@ -192,12 +281,14 @@ impl<'p> Interpreter<'p> {
             project: std::path::PathBuf::from("."),
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: tokio::sync::Mutex::new(HashMap::new()),
-        }
+        }))
     }
 
     /// Find scripts, files and tasks under `project`.
     pub fn with_project(mut self, project: impl Into<std::path::PathBuf>) -> Self {
-        self.project = project.into();
+        Rc::get_mut(&mut self.0)
+            .expect("configured before the run")
+            .project = project.into();
         self
     }
 
@@ -268,7 +359,11 @@ impl<'p> Interpreter<'p> {
                     "plans nest deeper than {MAX_PLAN_DEPTH} calls"
                 )));
             }
-            let mut frame = Frame::default();
+            let branches = Rc::new(Branches::default());
+            let mut frame = Frame {
+                branches: Some(branches.clone()),
+                ..Frame::default()
+            };
             frame.push();
             let mut args = args;
             for p in &plan.params {
@@ -310,15 +405,47 @@ impl<'p> Interpreter<'p> {
                 )));
             }
             self.depth.set(self.depth.get() + 1);
-            let result = self.block(&mut frame, &plan.body).await;
+            let result = branches.drive(self.block(&mut frame, &plan.body)).await;
+            // A plan finishes with its branches (the implicit `await;`); an
+            // unawaited branch that failed fails the plan.
+            let waited = branches.drive(branches.await_all()).await;
             self.depth.set(self.depth.get() - 1);
-            match result {
-                Ok(()) => Ok(Value::Undef),
-                Err(Flow::Return(v)) => Ok(v),
-                Err(Flow::Error(e)) => Err(e),
-                Err(Flow::Break | Flow::Continue) => Ok(Value::Undef),
-            }
+            let value = match result {
+                Ok(()) | Err(Flow::Break | Flow::Continue) => Value::Undef,
+                Err(Flow::Return(v)) => v,
+                Err(Flow::Error(e)) => return Err(e),
+            };
+            waited.map(|()| value).map_err(Box::new)
         })
+    }
+
+    /// Start an `async` branch on a snapshot of the variables; it runs beside
+    /// the code that follows, driven by its plan's [`Branches`].
+    fn start_branch(
+        &self,
+        frame: &Frame<'p>,
+        block: &'p Block,
+        span: Span,
+    ) -> Eval<Arc<FutureSlot>> {
+        let Some(branches) = frame.branches.clone() else {
+            return Err(self.unsupported("`async` outside a plan", span));
+        };
+        let slot = Arc::new(FutureSlot::default());
+        let it = self.clone();
+        let mut own = Frame::from_snapshot(frame.snapshot(), Some(branches.clone()));
+        let done = slot.clone();
+        branches.start(
+            slot.clone(),
+            Box::pin(async move {
+                let outcome = match it.block(&mut own, block).await {
+                    Ok(()) | Err(Flow::Break | Flow::Continue) => Ok(Value::Undef),
+                    Err(Flow::Return(v)) => Ok(v),
+                    Err(Flow::Error(e)) => Err(*e),
+                };
+                done.complete(outcome);
+            }),
+        );
+        Ok(slot)
     }
 
     /// A `Target` parameter given as a name becomes the inventory's target.
@@ -547,8 +674,14 @@ impl<'p> Interpreter<'p> {
                     }
                     return result;
                 }
-                StmtKind::Async(_) => return Err(self.unsupported("`async`", stmt.span)),
-                StmtKind::AwaitAll => return Err(self.unsupported("`await`", stmt.span)),
+                StmtKind::Async(block) => {
+                    self.start_branch(frame, block, stmt.span)?;
+                }
+                StmtKind::AwaitAll => {
+                    if let Some(b) = frame.branches.clone() {
+                        b.await_all().await.map_err(|e| Flow::Error(Box::new(e)))?;
+                    }
+                }
             }
             Ok(())
         })
@@ -648,8 +781,9 @@ impl<'p> Interpreter<'p> {
             None => 0,
         };
         let snapshot = frame.snapshot();
+        let frame_branches = frame.branches.clone();
         let iteration = |index: usize, key: Value, value: Value| {
-            let mut own = Frame::from_snapshot(snapshot.clone());
+            let mut own = Frame::from_snapshot(snapshot.clone(), frame_branches.clone());
             async move {
                 own.push();
                 if let Some(k) = &f.key {
@@ -893,9 +1027,19 @@ impl<'p> Interpreter<'p> {
                         ));
                     }
                 },
-                ExprKind::Unary(UnaryOp::Await, _) => {
-                    return Err(self.unsupported("`await`", expr.span));
-                }
+                ExprKind::Unary(UnaryOp::Await, e) => match self.expr(frame, e).await? {
+                    Value::Future(slot) => slot
+                        .wait()
+                        .await
+                        .map_err(|err| Flow::Error(Box::new(err)))?,
+                    other => {
+                        return Err(self.error(
+                            "drover/type-error",
+                            format!("`await` needs a Future, got {}", types::describe(&other)),
+                            e.span,
+                        ));
+                    }
+                },
                 ExprKind::Binary(BinaryOp::And, a, b) => Value::Bool(
                     self.expr(frame, a).await?.truthy() && self.expr(frame, b).await?.truthy(),
                 ),
@@ -907,7 +1051,9 @@ impl<'p> Interpreter<'p> {
                     let r = self.expr(frame, b).await?;
                     builtins::binary(self, *op, l, r, expr.span)?
                 }
-                ExprKind::Async(_) => return Err(self.unsupported("`async`", expr.span)),
+                ExprKind::Async(block) => {
+                    Value::Future(self.start_branch(frame, block, expr.span)?)
+                }
             })
         })
     }
@@ -992,6 +1138,7 @@ impl<'p> Interpreter<'p> {
             }
         };
         let snapshot = frame.snapshot();
+        let frame_branches = frame.branches.clone();
         let mut results: Vec<Option<Eval<Value>>> = (0..items.len()).map(|_| None).collect();
         let mut pending = items.into_iter().enumerate();
         let mut running = FuturesUnordered::new();
@@ -1000,7 +1147,7 @@ impl<'p> Interpreter<'p> {
                 let Some((i, item)) = pending.next() else {
                     break;
                 };
-                let mut own = Frame::from_snapshot(snapshot.clone());
+                let mut own = Frame::from_snapshot(snapshot.clone(), frame_branches.clone());
                 running
                     .push(async move { (i, self.call_lambda(&mut own, lambda, vec![item]).await) });
             }

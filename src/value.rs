@@ -130,11 +130,17 @@ impl FutureSlot {
 
     /// Wait for the outcome; it can be awaited more than once.
     pub async fn wait(&self) -> Result<Value, ErrorValue> {
-        self.awaited.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.awaited
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         loop {
             // Register before looking, so a completion in between is not missed.
             let notified = self.done.notified();
-            if let Some(r) = self.result.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if let Some(r) = self
+                .result
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
                 return r.clone();
             }
             notified.await;

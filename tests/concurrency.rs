@@ -177,3 +177,61 @@ fn concurrent_bodies_see_a_snapshot_of_outer_variables() {
     assert_eq!(o.result.unwrap().to_json(), serde_json::json!(["n1", "n2"]));
     assert_eq!(o.lines.len(), 2);
 }
+
+#[test]
+fn async_branches_run_beside_the_code_that_follows() {
+    // The branch sleeps 2 s while the body sleeps 1 s: awaiting ends at 2 s.
+    let o = run(
+        "plan t() { $x = 40; $f = async { sleep(2s); return $x + 2; }; sleep(1s); $v = await $f; return $v; }",
+    );
+    assert_eq!(o.result.unwrap().to_json(), 42);
+    assert_eq!(o.elapsed, Duration::from_secs(2));
+    // Two statement branches and `await;`: 3 s, not 6 s.
+    let o = run(
+        "plan t() { async { sleep(3s); log::info(\"a\"); } async { sleep(3s); log::info(\"b\"); } await; log::info(\"after\"); }",
+    );
+    assert!(o.result.is_ok());
+    assert_eq!(o.elapsed, Duration::from_secs(3));
+    assert_eq!(
+        o.lines.last().map(|(t, l)| (*t, l.as_str())),
+        Some((3000, "after"))
+    );
+}
+
+#[test]
+fn a_plan_waits_for_its_branches_and_fails_with_an_unawaited_failure() {
+    let o = run("plan t() { async { sleep(5s); log::info(\"branch done\"); } return 1; }");
+    assert_eq!(o.result.unwrap().to_json(), 1);
+    assert_eq!(o.elapsed, Duration::from_secs(5));
+    assert!(
+        o.lines
+            .iter()
+            .any(|(t, l)| *t == 5000 && l == "branch done")
+    );
+    let o = run(
+        "plan t() { async { sleep(1s); fail(\"in the background\", kind => \"site/bg\"); } return 1; }",
+    );
+    assert_eq!(o.result.expect_err("the branch failed").kind, "site/bg");
+}
+
+#[test]
+fn await_raises_the_branch_error_where_it_is_awaited() {
+    let o = run(
+        "plan t() { $f = async { fail(\"boom\", kind => \"site/x\"); }; try { await $f; } catch $e { return \"caught ${e.kind}\"; } }",
+    );
+    assert_eq!(o.result.unwrap().to_json(), "caught site/x");
+    let o = run("plan t() { $n = 3; return await $n; }");
+    assert_eq!(
+        o.result.expect_err("not a future").kind,
+        "drover/type-error"
+    );
+}
+
+#[test]
+fn branches_started_in_loops_belong_to_the_plan() {
+    let o = run(
+        "plan t() { $fs = [1, 2, 3].map |$i| { $f = async { sleep(1s * $i); return $i * 10; }; $f }; return $fs.map |$f| { await $f }; }",
+    );
+    assert_eq!(o.result.unwrap().to_json(), serde_json::json!([10, 20, 30]));
+    assert_eq!(o.elapsed, Duration::from_secs(3));
+}
