@@ -48,6 +48,9 @@ enum Verb {
         /// The inventory file (default: inventory.yaml in the project).
         #[arg(short = 'i', long = "inventory", value_name = "FILE")]
         inventory: Option<PathBuf>,
+        /// At most this many target operations at once, in the whole run.
+        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+        concurrency: u64,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -167,8 +170,10 @@ pub fn main() -> ExitCode {
             params_json,
             plan_name,
             inventory,
+            concurrency,
             format,
         } => crate::run::run(&crate::run::RunOptions {
+            concurrency: concurrency as usize,
             project: project.clone(),
             plan,
             params,

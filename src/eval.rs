@@ -284,6 +284,14 @@ impl<'p> Interpreter<'p> {
         }))
     }
 
+    /// Allow at most `n` target operations at once in the whole run.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        Rc::get_mut(&mut self.0)
+            .expect("configured before the run")
+            .concurrency = tokio::sync::Semaphore::new(n.max(1));
+        self
+    }
+
     /// Find scripts, files and tasks under `project`.
     pub fn with_project(mut self, project: impl Into<std::path::PathBuf>) -> Self {
         Rc::get_mut(&mut self.0)

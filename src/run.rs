@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub format: Format,
     /// `-i FILE`.
     pub inventory: Option<PathBuf>,
+    /// `--concurrency N`.
+    pub concurrency: usize,
 }
 
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
@@ -127,6 +129,7 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         args,
         opts.inventory.clone(),
         opts.format,
+        opts.concurrency,
     )
 }
 
@@ -138,6 +141,7 @@ fn execute(
     args: IndexMap<String, Value>,
     inventory: Option<PathBuf>,
     format: Format,
+    concurrency: usize,
 ) -> Result<u8, UsageError> {
     let started = Instant::now();
     let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
@@ -150,7 +154,9 @@ fn execute(
     if format == Format::Human {
         eprintln!("running plan {name}");
     }
-    let interpreter = Interpreter::new(program, &inventory, &printer).with_project(project);
+    let interpreter = Interpreter::new(program, &inventory, &printer)
+        .with_project(project)
+        .with_concurrency(concurrency);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -246,7 +252,15 @@ pub fn command(
     let mut args = IndexMap::new();
     args.insert("command".to_string(), Value::str(command));
     args.insert("targets".to_string(), Value::str(targets));
-    execute(project, &program, "command", args, inventory, format)
+    execute(
+        project,
+        &program,
+        "command",
+        args,
+        inventory,
+        format,
+        crate::eval::DEFAULT_CONCURRENCY,
+    )
 }
 
 enum Loaded {

@@ -73,3 +73,56 @@ fn command_run_is_ad_hoc_run_command() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the command exited with 2"));
 }
+
+#[test]
+fn concurrency_bounds_target_operations_across_nested_loops() {
+    let dir = std::env::temp_dir().join(format!("drover-track-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests/local"))
+        .args([
+            "run",
+            "nested.plan",
+            &format!("dir={}", dir.display()),
+            "--concurrency",
+            "2",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    // No deadlock: nine operations under a limit of two, in loops nested two deep.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let runs = std::fs::read_to_string(dir.join("runs")).unwrap();
+    assert_eq!(runs.lines().count(), 9);
+    let peak: u32 = std::fs::read_to_string(dir.join("max"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&peak), "{peak} operations ran at once");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_timeout_stops_the_command_underneath() {
+    assert!(!sleeping("sleep 3597"));
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests/local"))
+        .args(["run", "with_timeout.plan", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["error"]["kind"], "drover/timeout");
+    assert!(!sleeping("sleep 3597"), "the command outlived its block");
+}
