@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 /// Names of the built-in functions, for did-you-mean and `drover check`.
-pub const FUNCTIONS: [&str; 14] = [
+pub const FUNCTIONS: [&str; 24] = [
     "log::debug",
     "log::info",
     "log::warn",
@@ -36,6 +36,16 @@ pub const FUNCTIONS: [&str; 14] = [
     "sleep",
     "run_plan",
     "parallelize",
+    "get_targets",
+    "get_target",
+    "run_command",
+    "run_script",
+    "upload_file",
+    "run_task",
+    "wait_up",
+    "acquire",
+    "release",
+    "acquired",
 ];
 
 /// Names of the built-in methods.
@@ -299,6 +309,39 @@ pub async fn function(
             }
             Ok(Value::Target(found.remove(0)))
         }
+        "acquire" => acquire(it, args, span).await,
+        "release" => {
+            args.expect_count(it, &what, 1, 1, span)?;
+            let (spec, sspan) = &args.positional[0];
+            for t in targets(it, spec, *sspan)? {
+                if !it.pools.release(it.run_id, &t.name) {
+                    it.events.log(
+                        "warn",
+                        &format!("released `{}`, which this run does not hold", t.name),
+                        &location,
+                    );
+                }
+            }
+            Ok(Value::Undef)
+        }
+        "acquired" => {
+            args.expect_count(it, &what, 1, 1, span)?;
+            let pool = args.string(it, 0, &what)?;
+            let held = it.pools.held(&pool);
+            let members = it.inventory.group(&pool).unwrap_or_default();
+            Ok(Value::array(
+                members
+                    .into_iter()
+                    .filter(|t| held.contains(&t.name))
+                    .map(Value::Target)
+                    .collect(),
+            ))
+        }
+        "wait_up" => Err(it.error(
+            "drover/unsupported",
+            format!("{what} is not supported by this version of drover yet"),
+            span,
+        )),
         "sleep" => {
             args.expect_count(it, &what, 1, 1, span)?;
             match args.positional[0].0 {
@@ -327,6 +370,62 @@ pub async fn function(
             ))
         }
     }
+}
+
+/// `acquire(pool, scope =>, timeout =>, count =>)`.
+async fn acquire(it: &Interpreter<'_>, args: Args, span: Span) -> Eval<Value> {
+    use crate::pools::{Request, Scope};
+    args.expect_count(it, "`acquire`", 1, 1, span)?;
+    let pool = args.string(it, 0, "`acquire`")?;
+    let Some(members) = it.inventory.group(&pool) else {
+        let hint = crate::diagnostic::did_you_mean(&pool, it.inventory.group_names())
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        return Err(it.error(
+            "drover/unknown-pool",
+            format!("no group `{pool}` in the inventory to use as a pool{hint}"),
+            args.positional[0].1,
+        ));
+    };
+    let mut scope = Scope::Global;
+    let mut timeout = std::time::Duration::from_secs(600);
+    let mut count = None;
+    for (key, (value, vspan)) in &args.named {
+        match (key.as_str(), value) {
+            ("scope", Value::Str(s)) if s.as_ref() == "global" => scope = Scope::Global,
+            ("scope", Value::Str(s)) if s.as_ref() == "role" => scope = Scope::Role,
+            ("timeout", Value::Duration(ms)) => timeout = std::time::Duration::from_millis(*ms),
+            ("count", Value::Int(n)) if *n >= 1 => count = Some(*n as usize),
+            _ => {
+                return Err(type_error(
+                    it,
+                    format!("`acquire`'s `{key}` cannot be {}", describe(value)),
+                    *vspan,
+                ));
+            }
+        }
+    }
+    let request = Request {
+        holder: it.run_id,
+        pool: pool.to_string(),
+        members: members.iter().map(|t| t.name.clone()).collect(),
+        scope,
+        count: count.unwrap_or(1),
+    };
+    let names = it
+        .pools
+        .acquire(request, timeout)
+        .await
+        .map_err(|e| it.error("drover/acquire-timeout", e.to_string(), span))?;
+    let mut got: Vec<Value> = members
+        .into_iter()
+        .filter(|t| names.contains(&t.name))
+        .map(Value::Target)
+        .collect();
+    Ok(match count {
+        Some(_) => Value::array(got),
+        None => got.remove(0),
+    })
 }
 
 /// The targets a TargetSpec value names: a target, a name, a group, a glob,

@@ -257,6 +257,10 @@ pub struct Shared<'p> {
     pub concurrency: tokio::sync::Semaphore,
     /// One connection per target for the whole run.
     connections: tokio::sync::Mutex<HashMap<String, Arc<dyn Connection>>>,
+    /// Resource pools, shared with other runs of the same manager.
+    pub pools: Arc<dyn crate::pools::PoolManager>,
+    /// This run, as a holder of pool targets.
+    pub run_id: crate::pools::Holder,
 }
 
 /// The default run-wide concurrency (spec §6).
@@ -281,7 +285,38 @@ impl<'p> Interpreter<'p> {
             project: std::path::PathBuf::from("."),
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: tokio::sync::Mutex::new(HashMap::new()),
+            pools: Arc::new(crate::pools::MemoryPools::default()),
+            run_id: {
+                static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            },
         }))
+    }
+
+    /// Take pool targets from `pools` (shared with other runs).
+    pub fn with_pools(mut self, pools: Arc<dyn crate::pools::PoolManager>) -> Self {
+        Rc::get_mut(&mut self.0)
+            .expect("configured before the run")
+            .pools = pools;
+        self
+    }
+
+    /// Run a top-level plan, then end the run: release every pool target it
+    /// holds and close its connections, however the plan ended.
+    pub async fn run(
+        &self,
+        name: &str,
+        args: IndexMap<String, Value>,
+    ) -> Result<Value, Box<ErrorValue>> {
+        let result = self.run_plan(name, args, None).await;
+        self.release_pools();
+        self.close_connections().await;
+        result
+    }
+
+    /// Give back every pool target this run holds; returns how many.
+    pub fn release_pools(&self) -> usize {
+        self.pools.release_all(self.run_id)
     }
 
     /// Allow at most `n` target operations at once in the whole run.

@@ -484,6 +484,16 @@ impl Inventory {
         &self.targets
     }
 
+    /// The targets of group `name`, in inventory order.
+    pub fn group(&self, name: &str) -> Option<Vec<Arc<Target>>> {
+        if name == "all" {
+            return Some(self.targets.clone());
+        }
+        self.groups
+            .get(name)
+            .map(|members| members.iter().map(|&i| self.targets[i].clone()).collect())
+    }
+
     /// Group names in inventory order.
     pub fn group_names(&self) -> impl Iterator<Item = &str> {
         self.groups.keys().map(String::as_str)

@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod inventory;
 pub mod parser;
+pub mod pools;
 pub mod pretty;
 pub mod run;
 pub mod source;

@@ -164,11 +164,7 @@ fn execute(
             path: project.to_path_buf(),
             source,
         })?;
-    let result = runtime.block_on(async {
-        let result = interpreter.run_plan(name, args, None).await;
-        interpreter.close_connections().await;
-        result
-    });
+    let result = runtime.block_on(interpreter.run(name, args));
     let duration_ms = started.elapsed().as_millis() as u64;
     if let Err(e) = &result
         && e.kind == BAD_PARAMETERS

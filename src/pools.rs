@@ -1,0 +1,338 @@
+//! Resource pools (spec §6, OtterScript semantics): `acquire` takes free
+//! targets of a pool (an inventory group) or waits in a FIFO queue. The
+//! manager is a trait, so that runs on several controllers can later share
+//! pools through a database; [`MemoryPools`] serves one process.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::transport::BoxFuture;
+
+/// Who holds a target: one run.
+pub type Holder = u64;
+
+/// How exclusive a hold is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Unavailable to every other acquisition, in any pool.
+    Global,
+    /// Exclusive only among acquisitions of the same pool.
+    Role,
+}
+
+/// One `acquire` call.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The run asking.
+    pub holder: Holder,
+    /// The pool (group) name.
+    pub pool: String,
+    /// The pool's targets, in inventory order.
+    pub members: Vec<String>,
+    /// Exclusivity.
+    pub scope: Scope,
+    /// How many targets.
+    pub count: usize,
+}
+
+/// Why `acquire` gave nothing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PoolError {
+    /// Nothing became free in time.
+    #[error("no {count} free target(s) in pool `{pool}` within {waited:?}")]
+    Timeout {
+        /// The pool.
+        pool: String,
+        /// How many were wanted.
+        count: usize,
+        /// How long it waited.
+        waited: Duration,
+    },
+    /// The pool has fewer members than asked for.
+    #[error("pool `{pool}` has {size} target(s), {count} asked for")]
+    TooFew {
+        /// The pool.
+        pool: String,
+        /// Its size.
+        size: usize,
+        /// How many were wanted.
+        count: usize,
+    },
+}
+
+/// Keeps track of who holds which targets.
+pub trait PoolManager: Send + Sync {
+    /// Take `count` free targets of the pool, waiting (FIFO) up to `timeout`.
+    fn acquire(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Vec<String>, PoolError>>;
+    /// Give a target back; false if `holder` did not hold it.
+    fn release(&self, holder: Holder, target: &str) -> bool;
+    /// The targets of `pool` held now, by anyone.
+    fn held(&self, pool: &str) -> Vec<String>;
+    /// Release everything `holder` holds (the end of a run, however it ends).
+    fn release_all(&self, holder: Holder) -> usize;
+}
+
+#[derive(Debug)]
+struct Hold {
+    target: String,
+    pool: String,
+    scope: Scope,
+    holder: Holder,
+}
+
+struct Waiter {
+    id: u64,
+    request: Request,
+    grant: tokio::sync::oneshot::Sender<Vec<String>>,
+}
+
+#[derive(Default)]
+struct State {
+    holds: Vec<Hold>,
+    queue: VecDeque<Waiter>,
+    next_id: u64,
+}
+
+impl State {
+    fn conflicts(&self, target: &str, r: &Request) -> bool {
+        self.holds.iter().any(|h| {
+            h.target == target
+                && (h.scope == Scope::Global || r.scope == Scope::Global || h.pool == r.pool)
+        })
+    }
+
+    /// The targets `r` would get now, if enough are free.
+    fn free_for(&self, r: &Request) -> Option<Vec<String>> {
+        let free: Vec<String> = r
+            .members
+            .iter()
+            .filter(|t| !self.conflicts(t, r))
+            .take(r.count)
+            .cloned()
+            .collect();
+        (free.len() == r.count).then_some(free)
+    }
+
+    fn hold(&mut self, r: &Request, targets: &[String]) {
+        for t in targets {
+            self.holds.push(Hold {
+                target: t.clone(),
+                pool: r.pool.clone(),
+                scope: r.scope,
+                holder: r.holder,
+            });
+        }
+    }
+
+    /// Grant waiters in order. A waiter that cannot be served blocks every
+    /// later one that wants any of the same targets: nobody is overtaken.
+    fn grant_waiters(&mut self) {
+        let mut blocked: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < self.queue.len() {
+            let wants_blocked = self.queue[i]
+                .request
+                .members
+                .iter()
+                .any(|m| blocked.contains(m));
+            let free = if wants_blocked {
+                None
+            } else {
+                self.free_for(&self.queue[i].request)
+            };
+            match free {
+                Some(targets) => {
+                    let waiter = self.queue.remove(i).expect("in range");
+                    self.hold(&waiter.request, &targets);
+                    if let Err(targets) = waiter.grant.send(targets) {
+                        // The waiter went away (timeout, cancel): undo.
+                        self.holds.retain(|h| {
+                            !(h.holder == waiter.request.holder && targets.contains(&h.target))
+                        });
+                    }
+                }
+                None => {
+                    blocked.extend(self.queue[i].request.members.iter().cloned());
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Pools of one process.
+#[derive(Default, Clone)]
+pub struct MemoryPools {
+    state: Arc<Mutex<State>>,
+}
+
+/// Takes a waiter out of the queue when its `acquire` ends without a grant.
+struct Leave {
+    state: Arc<Mutex<State>>,
+    id: u64,
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.queue.retain(|w| w.id != self.id);
+        // Later waiters it was blocking may go now.
+        s.grant_waiters();
+    }
+}
+
+impl PoolManager for MemoryPools {
+    fn acquire(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Vec<String>, PoolError>> {
+        Box::pin(async move {
+            if request.members.len() < request.count {
+                return Err(PoolError::TooFew {
+                    pool: request.pool.clone(),
+                    size: request.members.len(),
+                    count: request.count,
+                });
+            }
+            let (rx, id) = {
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let id = s.next_id;
+                s.next_id += 1;
+                s.queue.push_back(Waiter {
+                    id,
+                    request: request.clone(),
+                    grant: tx,
+                });
+                s.grant_waiters();
+                (rx, id)
+            };
+            let leave = Leave {
+                state: self.state.clone(),
+                id,
+            };
+            let result = tokio::time::timeout(timeout, rx).await;
+            drop(leave);
+            match result {
+                Ok(Ok(targets)) => Ok(targets),
+                _ => Err(PoolError::Timeout {
+                    pool: request.pool,
+                    count: request.count,
+                    waited: timeout,
+                }),
+            }
+        })
+    }
+
+    fn release(&self, holder: Holder, target: &str) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let before = s.holds.len();
+        if let Some(i) = s
+            .holds
+            .iter()
+            .position(|h| h.holder == holder && h.target == target)
+        {
+            s.holds.remove(i);
+        }
+        let released = s.holds.len() < before;
+        s.grant_waiters();
+        released
+    }
+
+    fn held(&self, pool: &str) -> Vec<String> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<String> = Vec::new();
+        for h in s.holds.iter().filter(|h| h.pool == pool) {
+            if !out.contains(&h.target) {
+                out.push(h.target.clone());
+            }
+        }
+        out
+    }
+
+    fn release_all(&self, holder: Holder) -> usize {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let before = s.holds.len();
+        s.holds.retain(|h| h.holder != holder);
+        let n = before - s.holds.len();
+        s.grant_waiters();
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(holder: Holder, count: usize) -> Request {
+        Request {
+            holder,
+            pool: "p".into(),
+            members: vec!["a".into(), "b".into()],
+            scope: Scope::Global,
+            count,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_waiter_does_not_overtake_an_earlier_one() {
+        let pools = MemoryPools::default();
+        assert_eq!(
+            pools
+                .acquire(req(1, 2), Duration::from_secs(1))
+                .await
+                .unwrap(),
+            ["a", "b"]
+        );
+        let wait = Duration::from_secs(60);
+        let (p1, p2) = (pools.clone(), pools.clone());
+        // Holder 2 wants both; holder 3, later, wants one.
+        let first = tokio::spawn(async move { p1.acquire(req(2, 2), wait).await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let second = tokio::spawn(async move { p2.acquire(req(3, 1), wait).await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // One server frees up: holder 3 could use it, but holder 2 came first.
+        assert!(pools.release(1, "a"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!second.is_finished());
+        assert!(pools.release(1, "b"));
+        assert_eq!(first.await.unwrap().unwrap(), ["a", "b"]);
+        assert_eq!(pools.release_all(2), 2);
+        assert_eq!(second.await.unwrap().unwrap(), ["a"]);
+        assert!(!pools.release(1, "a"), "holder 1 no longer holds a");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_that_gives_up_leaves_the_queue() {
+        let pools = MemoryPools::default();
+        pools
+            .acquire(req(1, 2), Duration::from_secs(1))
+            .await
+            .unwrap();
+        let err = pools
+            .acquire(req(2, 1), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PoolError::Timeout { .. }));
+        // The timed-out waiter no longer blocks anyone.
+        pools.release_all(1);
+        assert_eq!(
+            pools
+                .acquire(req(3, 1), Duration::from_secs(1))
+                .await
+                .unwrap(),
+            ["a"]
+        );
+        let too_many = pools
+            .acquire(req(4, 3), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(too_many, PoolError::TooFew { size: 2, .. }));
+    }
+}
