@@ -19,7 +19,13 @@ use crate::types::describe;
 use crate::value::{ActionResult, ErrorValue, Hash, Value};
 
 /// The action functions.
-pub const ACTIONS: [&str; 4] = ["run_command", "run_script", "upload_file", "run_task"];
+pub const ACTIONS: [&str; 5] = [
+    "run_command",
+    "run_script",
+    "upload_file",
+    "run_task",
+    "wait_up",
+];
 
 /// Options every action takes, prefixed with `_` so they never clash with
 /// task parameters.
@@ -122,9 +128,14 @@ enum Work {
         source: PathBuf,
         destination: String,
     },
+    WaitUp {
+        timeout: Duration,
+        interval: Duration,
+    },
     Task {
         name: String,
-        path: PathBuf,
+        /// The executable; simulated targets need none.
+        path: Option<PathBuf>,
         input: serde_json::Map<String, serde_json::Value>,
         env: Vec<(String, String)>,
     },
@@ -154,7 +165,8 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         "run_command" => (Work::Command(string(0)?), 1),
         "run_script" => {
             let path = it.project.join(string(0)?);
-            if !path.is_file() {
+            // A dry run reads no local file: it only predicts.
+            if !path.is_file() && !it.dry_run {
                 return Err(it.error(
                     "drover/file-not-found",
                     format!("no script at {}", path.display()),
@@ -174,9 +186,25 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             };
             (Work::Script { path, arguments }, 1)
         }
+        "wait_up" => {
+            let mut duration = |key: &str, default: u64| -> Eval<Duration> {
+                match opts.rest.shift_remove(key) {
+                    None => Ok(Duration::from_millis(default)),
+                    Some((Value::Duration(ms), _)) => Ok(Duration::from_millis(ms)),
+                    Some((other, s)) => Err(it.error(
+                        "drover/type-error",
+                        format!("`{key}` needs a Duration, got {}", describe(&other)),
+                        s,
+                    )),
+                }
+            };
+            let timeout = duration("timeout", 300_000)?;
+            let interval = duration("interval", 2_000)?.max(Duration::from_millis(10));
+            (Work::WaitUp { timeout, interval }, 0)
+        }
         "upload_file" => {
             let source = it.project.join(string(0)?);
-            if !source.is_file() {
+            if !source.is_file() && !it.dry_run {
                 return Err(it.error(
                     "drover/file-not-found",
                     format!("no file at {}", source.display()),
@@ -193,13 +221,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         }
         _ => {
             let task = string(0)?;
-            let Some(path) = find_task(&it.project, &task) else {
-                return Err(it.error(
-                    "drover/unknown-task",
-                    format!("unknown task `{task}`"),
-                    positional[0].1,
-                ));
-            };
+            let path = find_task(&it.project, &task);
             let mut input = serde_json::Map::new();
             let mut env = Vec::new();
             for (k, (v, _)) in std::mem::take(&mut opts.rest) {
@@ -343,7 +365,12 @@ async fn on_target(
     work: &Work,
     opts: &Options,
 ) -> Result<(Hash, Option<ErrorValue>), TransportError> {
-    let conn = it.connection(target).await?;
+    let conn = match work {
+        Work::WaitUp { timeout, interval } => {
+            return wait_up(it, target, *timeout, *interval).await;
+        }
+        _ => it.connection(target).await?,
+    };
     let exec = |command: Command| Exec {
         command,
         env: opts.env.clone(),
@@ -352,6 +379,7 @@ async fn on_target(
         on_output: None,
     };
     match work {
+        Work::WaitUp { .. } => unreachable!("handled above"),
         Work::Command(cmd) => Ok(command_result(
             conn.exec(exec(Command::Shell(cmd.clone()))).await?,
         )),
@@ -379,6 +407,15 @@ async fn on_target(
             input,
             env,
         } => {
+            if let Some(simulated) = conn.task(name) {
+                return Ok(task_result(name, simulated.await?));
+            }
+            let Some(path) = path else {
+                let mut e =
+                    ErrorValue::new("drover/unknown-task", format!("unknown task `{name}`"));
+                e.details.insert("task".into(), Value::str(name));
+                return Ok((Hash::new(), Some(e)));
+            };
             let stdin = serde_json::to_vec(input).unwrap_or_default();
             let out = in_temp_dir(conn.as_ref(), path, |file| {
                 let mut e = exec(Command::Program(file.to_string(), Vec::new()));
@@ -389,6 +426,54 @@ async fn on_target(
             .await?;
             Ok(task_result(name, out))
         }
+    }
+}
+
+/// Up when a new connection can be made and a no-op command runs on it;
+/// tried every `interval` until `timeout`.
+async fn wait_up(
+    it: &Interpreter<'_>,
+    target: &Arc<Target>,
+    timeout: Duration,
+    interval: Duration,
+) -> Result<(Hash, Option<ErrorValue>), TransportError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        let attempt = async {
+            let conn = it.fresh_connection(target).await?;
+            conn.exec(Exec {
+                command: Command::Shell("true".into()),
+                timeout: Some(interval.max(Duration::from_secs(1))),
+                ..Exec::default()
+            })
+            .await
+        };
+        let last = match attempt.await {
+            Ok(out) if out.exit_code == Some(0) => {
+                let mut value = Hash::new();
+                value.insert(
+                    "waited".into(),
+                    Value::Duration(started.elapsed().as_millis() as u64),
+                );
+                return Ok((value, None));
+            }
+            Ok(out) => format!("the no-op command exited with {:?}", out.exit_code),
+            Err(e @ TransportError::Unsupported(_)) => return Err(e),
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() + interval > timeout {
+            let mut e = ErrorValue::new(
+                "drover/timeout",
+                format!(
+                    "{} was not up within {}: {last}",
+                    target.name,
+                    crate::pretty::duration(timeout.as_millis() as u64)
+                ),
+            );
+            e.details.insert("last_error".into(), Value::str(&last));
+            return Ok((Hash::new(), Some(e)));
+        }
+        tokio::time::sleep(interval).await;
     }
 }
 

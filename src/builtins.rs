@@ -337,11 +337,6 @@ pub async fn function(
                     .collect(),
             ))
         }
-        "wait_up" => Err(it.error(
-            "drover/unsupported",
-            format!("{what} is not supported by this version of drover yet"),
-            span,
-        )),
         "sleep" => {
             args.expect_count(it, &what, 1, 1, span)?;
             match args.positional[0].0 {

@@ -51,6 +51,9 @@ enum Verb {
         /// At most this many target operations at once, in the whole run.
         #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
         concurrency: u64,
+        /// Simulate every action on virtual time: nothing is connected or started.
+        #[arg(long)]
+        dry_run: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -171,9 +174,11 @@ pub fn main() -> ExitCode {
             plan_name,
             inventory,
             concurrency,
+            dry_run,
             format,
         } => crate::run::run(&crate::run::RunOptions {
             concurrency: concurrency as usize,
+            dry_run,
             project: project.clone(),
             plan,
             params,

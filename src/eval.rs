@@ -261,6 +261,10 @@ pub struct Shared<'p> {
     pub pools: Arc<dyn crate::pools::PoolManager>,
     /// This run, as a holder of pool targets.
     pub run_id: crate::pools::Holder,
+    /// Simulated targets (and every target in a dry run).
+    sim: crate::sim::Sim,
+    /// Simulate every action: nothing is connected or started.
+    pub dry_run: bool,
 }
 
 /// The default run-wide concurrency (spec §6).
@@ -286,11 +290,38 @@ impl<'p> Interpreter<'p> {
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: tokio::sync::Mutex::new(HashMap::new()),
             pools: Arc::new(crate::pools::MemoryPools::default()),
+            sim: crate::sim::Sim::default(),
+            dry_run: false,
             run_id: {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
                 NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             },
         }))
+    }
+
+    /// Simulate every action (`drover run --dry-run`).
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        Rc::get_mut(&mut self.0)
+            .expect("configured before the run")
+            .dry_run = dry_run;
+        self
+    }
+
+    /// A new connection to `target`, not the run's shared one (`wait_up`).
+    pub async fn fresh_connection(
+        &self,
+        target: &Target,
+    ) -> Result<Arc<dyn Connection>, TransportError> {
+        if self.dry_run || target.transport == TransportKind::Sim {
+            return self.sim.connect(target).await;
+        }
+        match target.transport {
+            TransportKind::Local => crate::transport::Local.connect(target).await,
+            other => Err(TransportError::Unsupported(format!(
+                "the {} transport is not available in this version of drover yet",
+                other.as_str()
+            ))),
+        }
     }
 
     /// Take pool targets from `pools` (shared with other runs).
@@ -353,15 +384,7 @@ impl<'p> Interpreter<'p> {
         if let Some(c) = open.get(&target.name) {
             return Ok(c.clone());
         }
-        let conn = match target.transport {
-            TransportKind::Local => crate::transport::Local.connect(target).await?,
-            other => {
-                return Err(TransportError::Unsupported(format!(
-                    "the {} transport is not available in this version of drover yet",
-                    other.as_str()
-                )));
-            }
-        };
+        let conn = self.fresh_connection(target).await?;
         open.insert(target.name.clone(), conn.clone());
         Ok(conn)
     }

@@ -20,6 +20,7 @@ pub mod parser;
 pub mod pools;
 pub mod pretty;
 pub mod run;
+pub mod sim;
 pub mod source;
 pub mod syntax_error;
 pub mod transport;

@@ -32,16 +32,26 @@ pub struct RunOptions {
     pub inventory: Option<PathBuf>,
     /// `--concurrency N`.
     pub concurrency: usize,
+    /// `--dry-run`.
+    pub dry_run: bool,
 }
 
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
 struct Printer {
     format: Format,
+    /// When the run started, on the run's clock (virtual in a dry run).
+    start: std::cell::Cell<Option<tokio::time::Instant>>,
     /// Steps, target results and failed target results so far, for the summary.
     counts: std::cell::Cell<(usize, usize, usize)>,
 }
 
 impl Printer {
+    fn elapsed_ms(&self) -> u64 {
+        self.start
+            .get()
+            .map_or(0, |s| s.elapsed().as_millis() as u64)
+    }
+
     fn summary(&self) -> String {
         let (steps, results, failed) = self.counts.get();
         format!("{steps} step(s), {results} target result(s), {failed} failed")
@@ -75,9 +85,13 @@ impl Events for Printer {
         match self.format {
             Format::Json => println!(
                 "{}",
-                json!({"type": "step_start", "action": action, "location": location, "targets": targets})
+                json!({"type": "step_start", "action": action, "location": location, "targets": targets, "at_ms": self.elapsed_ms()})
             ),
-            Format::Human => eprintln!("{action} on {} target(s) at {location}", targets.len()),
+            Format::Human => eprintln!(
+                "[{:>8}] {action} on {} target(s) at {location}",
+                crate::pretty::duration(self.elapsed_ms()),
+                targets.len()
+            ),
         }
     }
 
@@ -88,7 +102,7 @@ impl Events for Printer {
         match self.format {
             Format::Json => println!(
                 "{}",
-                json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms})
+                json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()})
             ),
             Format::Human => match &r.error {
                 None => eprintln!("  ok      {} ({} ms)", r.target.name, r.duration_ms),
@@ -130,6 +144,7 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         opts.inventory.clone(),
         opts.format,
         opts.concurrency,
+        opts.dry_run,
     )
 }
 
@@ -142,6 +157,7 @@ fn execute(
     inventory: Option<PathBuf>,
     format: Format,
     concurrency: usize,
+    dry_run: bool,
 ) -> Result<u8, UsageError> {
     let started = Instant::now();
     let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
@@ -150,6 +166,7 @@ fn execute(
     let printer = Printer {
         format,
         counts: Default::default(),
+        start: Default::default(),
     };
     if format == Format::Human {
         eprintln!("running plan {name}");
@@ -157,15 +174,23 @@ fn execute(
     let interpreter = Interpreter::new(program, &inventory, &printer)
         .with_project(project)
         .with_concurrency(concurrency);
+    let interpreter = interpreter.with_dry_run(dry_run);
+    // A dry run is on a paused clock: simulated waits cost nothing, and the
+    // elapsed virtual time is the predicted duration.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .start_paused(dry_run)
         .build()
         .map_err(|source| UsageError::Io {
             path: project.to_path_buf(),
             source,
         })?;
-    let result = runtime.block_on(interpreter.run(name, args));
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let (result, duration_ms) = runtime.block_on(async {
+        printer.start.set(Some(tokio::time::Instant::now()));
+        let result = interpreter.run(name, args).await;
+        (result, printer.elapsed_ms())
+    });
+    let _ = started;
     if let Err(e) = &result
         && e.kind == BAD_PARAMETERS
         && e.location.is_empty()
@@ -256,6 +281,7 @@ pub fn command(
         inventory,
         format,
         crate::eval::DEFAULT_CONCURRENCY,
+        false,
     )
 }
 

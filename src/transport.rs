@@ -130,6 +130,13 @@ pub trait Connection: Send + Sync {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+    /// Run task `name` without its files, for transports that simulate tasks.
+    fn task<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> Option<BoxFuture<'a, Result<ExecOutput, TransportError>>> {
+        None
+    }
 }
 
 /// A way of reaching targets.
