@@ -261,6 +261,23 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         ));
     }
     let targets = targets(it, spec, *spec_span)?;
+    // Only simulated targets can run a task that has no files here.
+    if let Work::Task {
+        name: task,
+        path: None,
+        ..
+    } = &work
+        && !it.dry_run
+        && targets
+            .iter()
+            .any(|t| t.transport != crate::inventory::TransportKind::Sim)
+    {
+        return Err(it.error(
+            "drover/unknown-task",
+            format!("unknown task `{task}`"),
+            positional[0].1,
+        ));
+    }
     let location = it.program.location(span);
     it.events.step(
         name,

@@ -141,11 +141,21 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         &program,
         &name,
         args,
-        opts.inventory.clone(),
-        opts.format,
-        opts.concurrency,
-        opts.dry_run,
+        Settings {
+            inventory: opts.inventory.clone(),
+            format: opts.format,
+            concurrency: opts.concurrency,
+            dry_run: opts.dry_run,
+        },
     )
+}
+
+/// How to run: the options of `drover run` past the plan and its parameters.
+struct Settings {
+    inventory: Option<PathBuf>,
+    format: Format,
+    concurrency: usize,
+    dry_run: bool,
 }
 
 /// Run plan `name` of `program` and report it; returns the exit code.
@@ -154,11 +164,14 @@ fn execute(
     program: &Program,
     name: &str,
     args: IndexMap<String, Value>,
-    inventory: Option<PathBuf>,
-    format: Format,
-    concurrency: usize,
-    dry_run: bool,
+    settings: Settings,
 ) -> Result<u8, UsageError> {
+    let Settings {
+        inventory,
+        format,
+        concurrency,
+        dry_run,
+    } = settings;
     let started = Instant::now();
     let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
         return Ok(2);
@@ -278,10 +291,12 @@ pub fn command(
         &program,
         "command",
         args,
-        inventory,
-        format,
-        crate::eval::DEFAULT_CONCURRENCY,
-        false,
+        Settings {
+            inventory,
+            format,
+            concurrency: crate::eval::DEFAULT_CONCURRENCY,
+            dry_run: false,
+        },
     )
 }
 
