@@ -78,5 +78,46 @@ plan loop(Integer $n = 1000000) {
         median(runs.clone()).as_secs_f64() * 1e3,
         runs.iter().min().unwrap().as_secs_f64() * 1e3
     );
+
+    // A dry run of the spec's rolling reboot over 10,000 simulated servers in
+    // batches of 100 (the plan is the project's own copy).
+    let mut inventory = String::from(
+        "config:\n  transport: sim\n  sim:\n    latency: 300ms\n    reboot_downtime: 45s\ngroups:\n  - name: web\n    targets:\n",
+    );
+    for i in 0..10_000 {
+        inventory.push_str(&format!("      - web{i}\n"));
+    }
+    inventory.push_str("  - name: lb\n    targets: [lb01]\n");
+    std::fs::write(dir.join("inventory.yaml"), inventory).unwrap();
+    std::fs::create_dir_all(dir.join("plans/examples")).unwrap();
+    let plan = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/plans/examples/rolling_reboot.plan"
+    );
+    std::fs::copy(plan, dir.join("plans/examples/rolling_reboot.plan")).unwrap();
+    let args = [
+        "run",
+        "examples::rolling_reboot",
+        "batch=100",
+        "--dry-run",
+        "--format",
+        "json",
+    ];
+    let runs: Vec<Duration> = (0..5).map(|_| time(&dir, &args)).collect();
+    // SAFETY: getrusage only fills the struct it is given.
+    let peak_kib = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    };
+    println!(
+        "| `drover run examples::rolling_reboot batch=100 --dry-run`, 10,000 sim targets (5 runs) | {:.0} ms | {:.0} ms |",
+        median(runs.clone()).as_secs_f64() * 1e3,
+        runs.iter().min().unwrap().as_secs_f64() * 1e3
+    );
+    println!(
+        "peak memory of any run above: {:.1} MB",
+        peak_kib as f64 / 1024.0
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -221,7 +221,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         }
         _ => {
             let task = string(0)?;
-            let path = find_task(&it.project, &task);
+            let path = it.find_task(&task);
             let mut input = serde_json::Map::new();
             let mut env = Vec::new();
             for (k, (v, _)) in std::mem::take(&mut opts.rest) {

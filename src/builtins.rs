@@ -431,8 +431,9 @@ pub fn targets(
     span: Span,
 ) -> Eval<Vec<Arc<crate::inventory::Target>>> {
     let mut out: Vec<Arc<crate::inventory::Target>> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut add = |t: Arc<crate::inventory::Target>| {
-        if !out.iter().any(|o| o.name == t.name) {
+        if seen.insert(t.name.clone()) {
             out.push(t);
         }
     };

@@ -265,6 +265,8 @@ pub struct Shared<'p> {
     sim: crate::sim::Sim,
     /// Simulate every action: nothing is connected or started.
     pub dry_run: bool,
+    /// Task executables found so far (tasks do not move during a run).
+    tasks: RefCell<HashMap<String, Option<std::path::PathBuf>>>,
 }
 
 /// The default run-wide concurrency (spec §6).
@@ -292,11 +294,21 @@ impl<'p> Interpreter<'p> {
             pools: Arc::new(crate::pools::MemoryPools::default()),
             sim: crate::sim::Sim::default(),
             dry_run: false,
+            tasks: RefCell::new(HashMap::new()),
             run_id: {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
                 NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             },
         }))
+    }
+
+    /// The executable of task `name`, looked up once per run.
+    pub fn find_task(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.tasks
+            .borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| crate::actions::find_task(&self.project, name))
+            .clone()
     }
 
     /// Simulate every action (`drover run --dry-run`).

@@ -203,7 +203,7 @@ struct Loader<'a> {
     /// name -> (layers from outermost group to the target, groups, own data)
     found: IndexMap<String, Found>,
     aliases: Vec<(String, String, Span)>,
-    groups: IndexMap<String, Vec<String>>,
+    groups: IndexMap<String, indexmap::IndexSet<String>>,
 }
 
 struct Found {
@@ -311,10 +311,10 @@ impl Loader<'_> {
             };
             let (name, uri) = entry;
             for g in &path {
-                let members = self.groups.entry(g.clone()).or_default();
-                if !members.contains(&name) {
-                    members.push(name.clone());
-                }
+                self.groups
+                    .entry(g.clone())
+                    .or_default()
+                    .insert(name.clone());
             }
             let found = self.found.entry(name.clone()).or_insert_with(|| Found {
                 first_seen: seen,
@@ -504,8 +504,9 @@ impl Inventory {
     /// and keeps inventory order within each part.
     pub fn resolve(&self, spec: &str) -> Result<Vec<Arc<Target>>, String> {
         let mut out: Vec<Arc<Target>> = Vec::new();
-        let push = |t: &Arc<Target>, out: &mut Vec<Arc<Target>>| {
-            if !out.iter().any(|o| o.name == t.name) {
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut push = |t: &Arc<Target>, out: &mut Vec<Arc<Target>>| {
+            if seen.insert(t.name.clone()) {
                 out.push(t.clone());
             }
         };

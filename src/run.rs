@@ -1,6 +1,7 @@
 //! `drover run`: find the plan, load and check the project's plans, turn
 //! command-line parameters into values, run, and report (spec §8).
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,6 +40,9 @@ pub struct RunOptions {
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
 struct Printer {
     format: Format,
+    /// JSON lines go here: buffered in a dry run, where thousands of events
+    /// arrive at once, line by line otherwise so that they show as they happen.
+    json: RefCell<Box<dyn Write>>,
     /// When the run started, on the run's clock (virtual in a dry run).
     start: std::cell::Cell<Option<tokio::time::Instant>>,
     /// Steps, target results and failed target results so far, for the summary.
@@ -46,6 +50,10 @@ struct Printer {
 }
 
 impl Printer {
+    fn emit(&self, event: serde_json::Value) {
+        let _ = writeln!(self.json.borrow_mut(), "{event}");
+    }
+
     fn elapsed_ms(&self) -> u64 {
         self.start
             .get()
@@ -61,9 +69,8 @@ impl Printer {
 impl Events for Printer {
     fn log(&self, level: &str, message: &str, location: &str) {
         match self.format {
-            Format::Json => println!(
-                "{}",
-                json!({"type": "log", "level": level, "message": message, "location": location})
+            Format::Json => self.emit(
+                json!({"type": "log", "level": level, "message": message, "location": location}),
             ),
             Format::Human => eprintln!("[{level}] {message}  ({location})"),
         }
@@ -71,10 +78,9 @@ impl Events for Printer {
 
     fn message(&self, text: &str, location: &str) {
         match self.format {
-            Format::Json => println!(
-                "{}",
-                json!({"type": "message", "message": text, "location": location})
-            ),
+            Format::Json => {
+                self.emit(json!({"type": "message", "message": text, "location": location}))
+            }
             Format::Human => println!("{text}"),
         }
     }
@@ -83,10 +89,7 @@ impl Events for Printer {
         let (steps, results, failed) = self.counts.get();
         self.counts.set((steps + 1, results, failed));
         match self.format {
-            Format::Json => println!(
-                "{}",
-                json!({"type": "step_start", "action": action, "location": location, "targets": targets, "at_ms": self.elapsed_ms()})
-            ),
+            Format::Json => self.emit(json!({"type": "step_start", "action": action, "location": location, "targets": targets, "at_ms": self.elapsed_ms()})),
             Format::Human => eprintln!(
                 "[{:>8}] {action} on {} target(s) at {location}",
                 crate::pretty::duration(self.elapsed_ms()),
@@ -100,10 +103,7 @@ impl Events for Printer {
         self.counts
             .set((steps, results + 1, failed + usize::from(!r.ok())));
         match self.format {
-            Format::Json => println!(
-                "{}",
-                json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()})
-            ),
+            Format::Json => self.emit(json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()})),
             Format::Human => match &r.error {
                 None => eprintln!("  ok      {} ({} ms)", r.target.name, r.duration_ms),
                 Some(e) => eprintln!("  failed  {}: {} ({})", r.target.name, e.message, e.kind),
@@ -180,6 +180,11 @@ fn execute(
         format,
         counts: Default::default(),
         start: Default::default(),
+        json: RefCell::new(if dry_run {
+            Box::new(std::io::BufWriter::new(std::io::stdout()))
+        } else {
+            Box::new(std::io::stdout())
+        }),
     };
     if format == Format::Human {
         eprintln!("running plan {name}");
@@ -203,6 +208,7 @@ fn execute(
         let result = interpreter.run(name, args).await;
         (result, printer.elapsed_ms())
     });
+    let _ = printer.json.borrow_mut().flush();
     let _ = started;
     if let Err(e) = &result
         && e.kind == BAD_PARAMETERS
