@@ -203,12 +203,41 @@ fn execute(
             path: project.to_path_buf(),
             source,
         })?;
-    let (result, duration_ms) = runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         printer.start.set(Some(tokio::time::Instant::now()));
-        let result = interpreter.run(name, args).await;
-        (result, printer.elapsed_ms())
+        tokio::select! {
+            result = interpreter.run(name, args) => Ok((result, printer.elapsed_ms())),
+            _ = tokio::signal::ctrl_c() => {
+                // Dropping the run stopped everything in flight (the local
+                // transport kills whole process groups); a second Ctrl-C
+                // exits at once.
+                tokio::spawn(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                    std::process::exit(130);
+                });
+                let released = interpreter.release_pools();
+                interpreter.close_connections().await;
+                Err(released)
+            }
+        }
     });
     let _ = printer.json.borrow_mut().flush();
+    let (result, duration_ms) = match outcome {
+        Ok(done) => done,
+        Err(released) => {
+            let (steps, results, failed) = printer.counts.get();
+            let report = format!(
+                "interrupted: {steps} step(s) started, {} target result(s) finished ok, {failed} failed, \
+                 the rest stopped or never started; {released} pool target(s) released",
+                results - failed
+            );
+            match format {
+                Format::Json => println!("{}", json!({"type": "interrupted", "message": report})),
+                Format::Human => eprintln!("{report}"),
+            }
+            return Ok(130);
+        }
+    };
     let _ = started;
     if let Err(e) = &result
         && e.kind == BAD_PARAMETERS

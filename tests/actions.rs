@@ -126,3 +126,50 @@ fn with_timeout_stops_the_command_underneath() {
     assert_eq!(last["error"]["kind"], "drover/timeout");
     assert!(!sleeping("sleep 3597"), "the command outlived its block");
 }
+
+#[test]
+fn ctrl_c_stops_the_run_kills_its_processes_and_releases_pools() {
+    assert!(!sleeping("sleep 3596"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(common::root().join("tests/local"))
+        .args(["run", "interrupt.plan"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the long step runs on both targets.
+    let mut running = false;
+    for _ in 0..200 {
+        let count = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|c| c.as_slice() == b"sleep\03596\0")
+            .count();
+        if count >= 4 {
+            running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    if !running {
+        let _ = child.kill();
+        panic!("the long step never started");
+    }
+    // SAFETY: sends SIGINT to our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: 2 step(s) started, 1 target result(s) finished ok, 0 failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 pool target(s) released"), "{stderr}");
+    assert!(
+        !sleeping("sleep 3596"),
+        "an interrupted command is still running"
+    );
+}
