@@ -144,7 +144,7 @@ fn ctrl_c_stops_the_run_kills_its_processes_and_releases_pools() {
             .unwrap()
             .flatten()
             .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-            .filter(|c| c.as_slice() == b"sleep\03596\0")
+            .filter(|c| c.as_slice() == b"sleep\x003596\x00")
             .count();
         if count >= 4 {
             running = true;
