@@ -235,3 +235,62 @@ fn branches_started_in_loops_belong_to_the_plan() {
     assert_eq!(o.result.unwrap().to_json(), serde_json::json!([10, 20, 30]));
     assert_eq!(o.elapsed, Duration::from_secs(3));
 }
+
+/// Run `source` as a dry run against six simulated targets whose every action
+/// takes `latency`.
+fn dry_run(source: &str, latency: &str) -> Outcome {
+    let mut sources = SourceMap::new();
+    sources.add("t.plan", source);
+    let (files, diags) = drover::check_sources(&sources);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let program = Program { sources, files };
+    let mut inv_sources = SourceMap::new();
+    let yaml = format!(
+        "config:\n  transport: sim\n  sim:\n    latency: {latency}\ngroups:\n  - name: web\n    targets: [w1, w2, w3, w4, w5, w6]\n"
+    );
+    let id = inv_sources.add("inventory.yaml", yaml);
+    let inventory = Inventory::parse(&inv_sources, id).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let clock = Clock {
+            start: tokio::time::Instant::now(),
+            lines: RefCell::default(),
+        };
+        let interpreter = Interpreter::new(&program, &inventory, &clock).with_dry_run(true);
+        let result = interpreter.run("t", Default::default()).await;
+        Outcome {
+            result,
+            elapsed: clock.start.elapsed(),
+            lines: clock.lines.take(),
+        }
+    })
+}
+
+#[test]
+fn serial_two_over_six_sim_targets_with_two_one_second_actions_takes_six_seconds() {
+    let o = dry_run(
+        "plan t() { foreach $n in get_targets(\"web\") serial 2 { run_command(\"uptime\", $n); run_task(\"service\", $n, action => \"restart\"); } }",
+        "1s",
+    );
+    assert!(o.result.is_ok(), "{:?}", o.result);
+    assert_eq!(o.elapsed, Duration::from_secs(6));
+    // The same loop `parallel 2` is a window, `parallel` all at once.
+    let o = dry_run(
+        "plan t() { foreach $n in get_targets(\"web\") parallel { run_command(\"uptime\", $n); run_command(\"uptime\", $n); } }",
+        "1s",
+    );
+    assert_eq!(o.elapsed, Duration::from_secs(2));
+    // A run-wide fan-out of one action over all six takes one latency.
+    let o = dry_run(
+        "plan t() { return run_command(\"uptime\", \"web\").count; }",
+        "1s",
+    );
+    assert_eq!(
+        (o.result.unwrap().to_json(), o.elapsed),
+        (serde_json::json!(6), Duration::from_secs(1))
+    );
+}
