@@ -5,6 +5,18 @@ mod common;
 
 use assert_cmd::Command;
 
+/// Whether processes with command line `marker` are still there after a
+/// bounded grace period: a killed process disappears soon, not at once.
+fn lingering(marker: &str) -> bool {
+    for _ in 0..100 {
+        if !sleeping(marker) {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
 /// Whether any process's command line is `marker` (read from /proc).
 fn sleeping(marker: &str) -> bool {
     let wanted: Vec<u8> = marker.replace(' ', "\0").into_bytes();
@@ -37,7 +49,7 @@ fn timeout_kills_the_command_and_its_children_and_keeps_other_results() {
     );
     assert_eq!(last["value"]["ok"], serde_json::json!(["fast done-m1"]));
     assert!(
-        !sleeping("sleep 3599"),
+        !lingering("sleep 3599"),
         "the timed-out command or its child is still running"
     );
 }
@@ -124,7 +136,7 @@ fn with_timeout_stops_the_command_underneath() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["error"]["kind"], "drover/timeout");
-    assert!(!sleeping("sleep 3597"), "the command outlived its block");
+    assert!(!lingering("sleep 3597"), "the command outlived its block");
 }
 
 #[test]
@@ -169,7 +181,7 @@ fn ctrl_c_stops_the_run_kills_its_processes_and_releases_pools() {
     );
     assert!(stderr.contains("1 pool target(s) released"), "{stderr}");
     assert!(
-        !sleeping("sleep 3596"),
+        !lingering("sleep 3596"),
         "an interrupted command is still running"
     );
 }
