@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde_json::json;
@@ -290,7 +290,8 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let started = Instant::now();
+        // The run's clock: virtual in a dry run, so durations are predictions.
+        let started = tokio::time::Instant::now();
         let outcome = on_target(it, t, &work, &opts).await;
         let mut result = ActionResult {
             target: t.clone(),

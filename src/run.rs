@@ -271,8 +271,13 @@ fn execute(
                     }
                     let _ = writeln!(
                         err,
-                        "plan {name} succeeded in {:.1}s: {}",
-                        duration_ms as f64 / 1000.0,
+                        "plan {name} succeeded {} {}: {}",
+                        if dry_run {
+                            "(dry run), predicted duration"
+                        } else {
+                            "in"
+                        },
+                        crate::pretty::duration(duration_ms),
                         printer.summary()
                     );
                 }
