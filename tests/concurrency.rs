@@ -1,60 +1,14 @@
 //! Concurrent loops and `parallelize` on tokio's paused clock: timing is
 //! virtual, so it is asserted exactly.
 
-use std::cell::RefCell;
+mod common;
+
 use std::time::Duration;
 
-use drover::eval::{Events, Interpreter, Program};
-use drover::inventory::Inventory;
-use drover::source::SourceMap;
-use drover::value::{ErrorValue, Value};
-
-/// Log lines with the virtual time (ms) they were written at.
-struct Clock {
-    start: tokio::time::Instant,
-    lines: RefCell<Vec<(u64, String)>>,
-}
-
-impl Events for Clock {
-    fn log(&self, _level: &str, message: &str, _location: &str) {
-        self.lines
-            .borrow_mut()
-            .push((self.start.elapsed().as_millis() as u64, message.to_string()));
-    }
-    fn message(&self, _text: &str, _location: &str) {}
-}
-
-struct Outcome {
-    result: Result<Value, Box<ErrorValue>>,
-    elapsed: Duration,
-    lines: Vec<(u64, String)>,
-}
+use common::Outcome;
 
 fn run(source: &str) -> Outcome {
-    let mut sources = SourceMap::new();
-    sources.add("t.plan", source);
-    let (files, diags) = drover::check_sources(&sources);
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-    let program = Program { sources, files };
-    let inventory = Inventory::default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let clock = Clock {
-            start: tokio::time::Instant::now(),
-            lines: RefCell::default(),
-        };
-        let interpreter = Interpreter::new(&program, &inventory, &clock);
-        let result = interpreter.run_plan("t", Default::default(), None).await;
-        Outcome {
-            result,
-            elapsed: clock.start.elapsed(),
-            lines: clock.lines.take(),
-        }
-    })
+    common::run_virtual(source, None, false)
 }
 
 fn starts(o: &Outcome) -> Vec<u64> {
@@ -239,35 +193,10 @@ fn branches_started_in_loops_belong_to_the_plan() {
 /// Run `source` as a dry run against six simulated targets whose every action
 /// takes `latency`.
 fn dry_run(source: &str, latency: &str) -> Outcome {
-    let mut sources = SourceMap::new();
-    sources.add("t.plan", source);
-    let (files, diags) = drover::check_sources(&sources);
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-    let program = Program { sources, files };
-    let mut inv_sources = SourceMap::new();
     let yaml = format!(
         "config:\n  transport: sim\n  sim:\n    latency: {latency}\ngroups:\n  - name: web\n    targets: [w1, w2, w3, w4, w5, w6]\n"
     );
-    let id = inv_sources.add("inventory.yaml", yaml);
-    let inventory = Inventory::parse(&inv_sources, id).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let clock = Clock {
-            start: tokio::time::Instant::now(),
-            lines: RefCell::default(),
-        };
-        let interpreter = Interpreter::new(&program, &inventory, &clock).with_dry_run(true);
-        let result = interpreter.run("t", Default::default()).await;
-        Outcome {
-            result,
-            elapsed: clock.start.elapsed(),
-            lines: clock.lines.take(),
-        }
-    })
+    common::run_virtual(source, Some(&yaml), true)
 }
 
 #[test]

@@ -1,69 +1,17 @@
 //! Resource pools on virtual time: capacity, FIFO order, release at the end
 //! of a run however it ends, scopes, and acquire timeouts.
 
-use std::cell::RefCell;
+mod common;
+
 use std::time::Duration;
 
-use drover::eval::{Events, Interpreter, Program};
-use drover::inventory::Inventory;
-use drover::source::SourceMap;
-use drover::value::{ErrorValue, Value};
+use common::Outcome;
 
 const INVENTORY: &str =
     "groups:\n  - name: build\n    targets: [b1, b2, b3]\n  - name: test\n    targets: [b1]\n";
 
-struct Clock {
-    start: tokio::time::Instant,
-    lines: RefCell<Vec<(u64, String)>>,
-}
-
-impl Events for Clock {
-    fn log(&self, level: &str, message: &str, _location: &str) {
-        self.lines.borrow_mut().push((
-            self.start.elapsed().as_millis() as u64,
-            format!("{level}: {message}"),
-        ));
-    }
-    fn message(&self, _text: &str, _location: &str) {}
-}
-
-struct Outcome {
-    result: Result<Value, Box<ErrorValue>>,
-    elapsed: Duration,
-    lines: Vec<(u64, String)>,
-    held_after: Vec<String>,
-}
-
 fn run(source: &str) -> Outcome {
-    let mut sources = SourceMap::new();
-    sources.add("t.plan", source);
-    let (files, diags) = drover::check_sources(&sources);
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
-    let program = Program { sources, files };
-    let mut inv_sources = SourceMap::new();
-    let id = inv_sources.add("inventory.yaml", INVENTORY);
-    let inventory = Inventory::parse(&inv_sources, id).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let clock = Clock {
-            start: tokio::time::Instant::now(),
-            lines: RefCell::default(),
-        };
-        let interpreter = Interpreter::new(&program, &inventory, &clock);
-        let result = interpreter.run("t", Default::default()).await;
-        let mut held_after = interpreter.pools.held("build");
-        held_after.extend(interpreter.pools.held("test"));
-        Outcome {
-            result,
-            elapsed: clock.start.elapsed(),
-            lines: clock.lines.take(),
-            held_after,
-        }
-    })
+    common::run_virtual(source, Some(INVENTORY), false)
 }
 
 #[test]
@@ -91,11 +39,11 @@ fn five_acquirers_share_three_servers_in_fifo_order() {
     assert_eq!(
         got,
         [
-            (10, "info: got 1 b1 1"),
-            (20, "info: got 2 b2 2"),
-            (30, "info: got 3 b3 3"),
-            (1010, "info: got 4 b1 3"),
-            (1020, "info: got 5 b2 3"),
+            (10, "got 1 b1 1"),
+            (20, "got 2 b2 2"),
+            (30, "got 3 b3 3"),
+            (1010, "got 4 b1 3"),
+            (1020, "got 5 b2 3"),
         ]
     );
     assert_eq!(o.elapsed, Duration::from_millis(2020));
@@ -114,7 +62,7 @@ fn everything_is_released_when_the_run_fails() {
         o.result.expect_err("failure").message,
         "the plan failed while holding 2 servers"
     );
-    assert_eq!(o.lines, [(0, "info: branch holds b3".to_string())]);
+    assert_eq!(o.lines, [(0, "branch holds b3".to_string())]);
     assert!(o.held_after.is_empty(), "still held: {:?}", o.held_after);
 }
 

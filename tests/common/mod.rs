@@ -35,3 +35,77 @@ pub fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
         .join()
         .unwrap()
 }
+
+/// Log lines with the virtual time (ms) they were written at.
+pub struct Clock {
+    start: tokio::time::Instant,
+    lines: std::cell::RefCell<Vec<(u64, String)>>,
+}
+
+impl drover::eval::Events for Clock {
+    fn log(&self, level: &str, message: &str, _location: &str) {
+        let line = match level {
+            "info" => message.to_string(),
+            _ => format!("{level}: {message}"),
+        };
+        self.lines
+            .borrow_mut()
+            .push((self.start.elapsed().as_millis() as u64, line));
+    }
+    fn message(&self, _text: &str, _location: &str) {}
+}
+
+/// What a plan run on virtual time did.
+pub struct Outcome {
+    /// The plan's result.
+    pub result: Result<drover::value::Value, Box<drover::value::ErrorValue>>,
+    /// Virtual time the run took.
+    pub elapsed: std::time::Duration,
+    /// Log lines (`info` without a prefix) with their virtual time in ms.
+    pub lines: Vec<(u64, String)>,
+    /// Pool targets still held after the run ended, across every group.
+    pub held_after: Vec<String>,
+}
+
+/// Run plan `t` of `source` on tokio's paused clock, with an inventory given
+/// as YAML, optionally as a dry run.
+pub fn run_virtual(source: &str, inventory: Option<&str>, dry_run: bool) -> Outcome {
+    use drover::eval::{Interpreter, Program};
+    use drover::inventory::Inventory;
+    let mut sources = SourceMap::new();
+    sources.add("t.plan", source);
+    let (files, diags) = drover::check_sources(&sources);
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let program = Program { sources, files };
+    let inventory = match inventory {
+        Some(yaml) => {
+            let mut inv_sources = SourceMap::new();
+            let id = inv_sources.add("inventory.yaml", yaml);
+            Inventory::parse(&inv_sources, id).expect("a valid inventory")
+        }
+        None => Inventory::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let clock = Clock {
+            start: tokio::time::Instant::now(),
+            lines: Default::default(),
+        };
+        let interpreter = Interpreter::new(&program, &inventory, &clock).with_dry_run(dry_run);
+        let result = interpreter.run("t", Default::default()).await;
+        let held_after = inventory
+            .group_names()
+            .flat_map(|g| interpreter.pools.held(g))
+            .collect();
+        Outcome {
+            result,
+            elapsed: clock.start.elapsed(),
+            lines: clock.lines.take(),
+            held_after,
+        }
+    })
+}
