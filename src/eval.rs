@@ -313,9 +313,7 @@ impl<'p> Interpreter<'p> {
 
     /// Simulate every action (`drover run --dry-run`).
     pub fn with_dry_run(mut self, dry_run: bool) -> Self {
-        Rc::get_mut(&mut self.0)
-            .expect("configured before the run")
-            .dry_run = dry_run;
+        self.configure().dry_run = dry_run;
         self
     }
 
@@ -338,9 +336,7 @@ impl<'p> Interpreter<'p> {
 
     /// Take pool targets from `pools` (shared with other runs).
     pub fn with_pools(mut self, pools: Arc<dyn crate::pools::PoolManager>) -> Self {
-        Rc::get_mut(&mut self.0)
-            .expect("configured before the run")
-            .pools = pools;
+        self.configure().pools = pools;
         self
     }
 
@@ -364,17 +360,19 @@ impl<'p> Interpreter<'p> {
 
     /// Allow at most `n` target operations at once in the whole run.
     pub fn with_concurrency(mut self, n: usize) -> Self {
-        Rc::get_mut(&mut self.0)
-            .expect("configured before the run")
-            .concurrency = tokio::sync::Semaphore::new(n.max(1));
+        self.configure().concurrency = tokio::sync::Semaphore::new(n.max(1));
         self
+    }
+
+    /// The shared state, while the interpreter is still being configured
+    /// (before any branch holds a clone of it).
+    fn configure(&mut self) -> &mut Shared<'p> {
+        Rc::get_mut(&mut self.0).expect("configured before the run")
     }
 
     /// Find scripts, files and tasks under `project`.
     pub fn with_project(mut self, project: impl Into<std::path::PathBuf>) -> Self {
-        Rc::get_mut(&mut self.0)
-            .expect("configured before the run")
-            .project = project.into();
+        self.configure().project = project.into();
         self
     }
 
