@@ -161,18 +161,23 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             )),
         }
     };
+    // The local file named by the first argument, relative to the project.
+    // A dry run reads no local file: it only predicts.
+    let local_file = |what: &str| -> Eval<PathBuf> {
+        let path = it.project.join(string(0)?);
+        if !path.is_file() && !it.dry_run {
+            return Err(it.error(
+                "drover/file-not-found",
+                format!("no {what} at {}", path.display()),
+                positional[0].1,
+            ));
+        }
+        Ok(path)
+    };
     let (work, targets_at) = match name {
         "run_command" => (Work::Command(string(0)?), 1),
         "run_script" => {
-            let path = it.project.join(string(0)?);
-            // A dry run reads no local file: it only predicts.
-            if !path.is_file() && !it.dry_run {
-                return Err(it.error(
-                    "drover/file-not-found",
-                    format!("no script at {}", path.display()),
-                    positional[0].1,
-                ));
-            }
+            let path = local_file("script")?;
             let arguments = match opts.rest.shift_remove("arguments") {
                 None => Vec::new(),
                 Some((Value::Array(a), _)) => a.iter().map(env_text).collect(),
@@ -203,14 +208,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             (Work::WaitUp { timeout, interval }, 0)
         }
         "upload_file" => {
-            let source = it.project.join(string(0)?);
-            if !source.is_file() && !it.dry_run {
-                return Err(it.error(
-                    "drover/file-not-found",
-                    format!("no file at {}", source.display()),
-                    positional[0].1,
-                ));
-            }
+            let source = local_file("file")?;
             (
                 Work::Upload {
                     source,
