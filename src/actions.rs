@@ -141,6 +141,30 @@ enum Work {
     },
 }
 
+impl Work {
+    /// What the timeline shows of it: the task, the command's first line,
+    /// the script or the file.
+    fn detail(&self) -> String {
+        match self {
+            Work::Command(cmd) => {
+                let line = cmd.lines().next().unwrap_or_default();
+                let mut short: String = line.chars().take(60).collect();
+                if short.len() < cmd.len() {
+                    short.push('…');
+                }
+                short
+            }
+            Work::Script { path, .. } => path.display().to_string(),
+            Work::Upload {
+                source,
+                destination,
+            } => format!("{} -> {destination}", source.display()),
+            Work::WaitUp { .. } => String::new(),
+            Work::Task { name, .. } => name.clone(),
+        }
+    }
+}
+
 /// Run the action `name`; `args` are evaluated.
 pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Eval<Value> {
     let what = format!("`{name}`");
@@ -277,17 +301,19 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         ));
     }
     let location = it.program.location(span);
-    it.events.step(
-        name,
-        &location,
-        &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-    );
+    it.events.step(&crate::eval::Step {
+        action: name,
+        detail: &work.detail(),
+        location: &location,
+        targets: &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+    });
     let runs = targets.iter().map(|t| async {
         let _permit = it
             .concurrency
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        it.events.target_start(name, &t.name);
         // The run's clock: virtual in a dry run, so durations are predictions.
         let started = tokio::time::Instant::now();
         let outcome = on_target(it, t, &work, &opts).await;

@@ -49,9 +49,23 @@ pub trait Events {
     /// `out::message(msg)`.
     fn message(&self, text: &str, location: &str);
     /// An action starts on these targets.
-    fn step(&self, _action: &str, _location: &str, _targets: &[&str]) {}
+    fn step(&self, _step: &Step<'_>) {}
+    /// An action starts running on one target: it holds a concurrency permit.
+    fn target_start(&self, _action: &str, _target: &str) {}
     /// An action finished on one target.
     fn target_result(&self, _result: &crate::value::ActionResult) {}
+}
+
+/// One action of the plan as it starts.
+pub struct Step<'a> {
+    /// `run_task`, `run_command`, ...
+    pub action: &'a str,
+    /// What it runs: the task's name, the command, the script or file.
+    pub detail: &'a str,
+    /// `file:line:column` of the call.
+    pub location: &'a str,
+    /// The target names, in inventory order.
+    pub targets: &'a [&'a str],
 }
 
 /// Parsed and checked plans, with their sources for locations.

@@ -22,6 +22,22 @@ pub fn expr(e: &Expr) -> String {
     p.out
 }
 
+/// A point on the run's clock as `m:ss.mmm` (`h:mm:ss.mmm` past an hour),
+/// fixed width so that a timeline's columns line up.
+pub fn clock(ms: u64) -> String {
+    let (h, m, s, f) = (
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1_000 % 60,
+        ms % 1_000,
+    );
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{f:03}")
+    } else {
+        format!("{m}:{s:02}.{f:03}")
+    }
+}
+
 /// A duration in the largest units that express it exactly, e.g. `1h30m`.
 pub fn duration(ms: u64) -> String {
     if ms == 0 {

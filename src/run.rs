@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::cli::{Format, UsageError, plan_files};
 use crate::diagnostic::Diagnostic;
-use crate::eval::{BAD_PARAMETERS, Events, Interpreter, Program};
+use crate::eval::{BAD_PARAMETERS, Events, Interpreter, Program, Step};
 use crate::source::SourceMap;
 use crate::value::Value;
 
@@ -47,6 +47,10 @@ struct Printer {
     start: std::cell::Cell<Option<tokio::time::Instant>>,
     /// Steps, target results and failed target results so far, for the summary.
     counts: std::cell::Cell<(usize, usize, usize)>,
+    /// Target operations running now, and the most that ever ran at once.
+    running: std::cell::Cell<(usize, usize)>,
+    /// The run's concurrency limit.
+    limit: usize,
 }
 
 impl Printer {
@@ -62,7 +66,11 @@ impl Printer {
 
     fn summary(&self) -> String {
         let (steps, results, failed) = self.counts.get();
-        format!("{steps} step(s), {results} target result(s), {failed} failed")
+        let peak = self.running.get().1;
+        format!(
+            "{steps} step(s), {results} target result(s), {failed} failed, \
+             at most {peak} target operation(s) at once"
+        )
     }
 }
 
@@ -85,16 +93,45 @@ impl Events for Printer {
         }
     }
 
-    fn step(&self, action: &str, location: &str, targets: &[&str]) {
+    fn step(&self, step: &Step<'_>) {
         let (steps, results, failed) = self.counts.get();
         self.counts.set((steps + 1, results, failed));
+        let Step {
+            action,
+            detail,
+            location,
+            targets,
+        } = *step;
         match self.format {
-            Format::Json => self.emit(json!({"type": "step_start", "action": action, "location": location, "targets": targets, "at_ms": self.elapsed_ms()})),
-            Format::Human => eprintln!(
-                "[{:>8}] {action} on {} target(s) at {location}",
-                crate::pretty::duration(self.elapsed_ms()),
-                targets.len()
-            ),
+            Format::Json => self.emit(json!({"type": "step_start", "action": action, "detail": detail, "location": location, "targets": targets, "at_ms": self.elapsed_ms()})),
+            Format::Human => {
+                // What runs once this step's targets have their permits.
+                let running = self.running.get().0;
+                let after = running + targets.len().min(self.limit.saturating_sub(running));
+                let names = match targets {
+                    [] => "no targets".to_string(),
+                    [one] => one.to_string(),
+                    [a, b] => format!("{a}, {b}"),
+                    [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
+                };
+                let detail = if detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {detail}")
+                };
+                eprintln!(
+                    "[{:>9}] {action}{detail} on {names} · {after} running · {location}",
+                    crate::pretty::clock(self.elapsed_ms()),
+                )
+            }
+        }
+    }
+
+    fn target_start(&self, action: &str, target: &str) {
+        let (running, peak) = self.running.get();
+        self.running.set((running + 1, peak.max(running + 1)));
+        if self.format == Format::Json {
+            self.emit(json!({"type": "target_start", "action": action, "target": target, "at_ms": self.elapsed_ms()}));
         }
     }
 
@@ -102,11 +139,26 @@ impl Events for Printer {
         let (steps, results, failed) = self.counts.get();
         self.counts
             .set((steps, results + 1, failed + usize::from(!r.ok())));
+        let (running, peak) = self.running.get();
+        self.running.set((running.saturating_sub(1), peak));
         match self.format {
             Format::Json => self.emit(json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()})),
             Format::Human => match &r.error {
-                None => eprintln!("  ok      {} ({} ms)", r.target.name, r.duration_ms),
-                Some(e) => eprintln!("  failed  {}: {} ({})", r.target.name, e.message, e.kind),
+                None => eprintln!(
+                    "[{:>9}]   ok      {} {} ({})",
+                    crate::pretty::clock(self.elapsed_ms()),
+                    r.target.name,
+                    r.action,
+                    crate::pretty::duration(r.duration_ms)
+                ),
+                Some(e) => eprintln!(
+                    "[{:>9}]   failed  {} {}: {} ({})",
+                    crate::pretty::clock(self.elapsed_ms()),
+                    r.target.name,
+                    r.action,
+                    e.message,
+                    e.kind
+                ),
             },
         }
     }
@@ -179,6 +231,8 @@ fn execute(
     let printer = Printer {
         format,
         counts: Default::default(),
+        running: Default::default(),
+        limit: concurrency,
         start: Default::default(),
         json: RefCell::new(if dry_run {
             Box::new(std::io::BufWriter::new(std::io::stdout()))

@@ -99,3 +99,44 @@ fn a_dry_run_connects_to_nothing_and_starts_nothing() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_timeline_shows_how_many_target_operations_run_at_once() {
+    let (code, result, events) = dry_run(&common::root(), &["examples::storage_migration"]);
+    assert_eq!(code, 0, "{result}");
+    // Both clusters list their VMs at once; then cluster-a (4 hosts) moves 2
+    // VMs at a time and cluster-b (2 hosts) 1: at most 3 operations at once.
+    let (mut running, mut peak, mut at_peak) = (0, 0, Vec::new());
+    for e in events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
+        match e["type"].as_str() {
+            Some("target_start") => {
+                running += 1;
+                if running > peak {
+                    (peak, at_peak) = (running, vec![e["at_ms"].as_u64().unwrap()]);
+                }
+            }
+            Some("target_result") => running -= 1,
+            _ => {}
+        }
+    }
+    assert_eq!((peak, at_peak, running), (3, vec![300], 0));
+    // The human timeline says the same, step by step and in the summary.
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root())
+        .args(["run", "examples::storage_migration", "--dry-run"])
+        .output()
+        .unwrap();
+    let timeline = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        timeline.contains("[ 0:00.300] run_task vm::move_storage on esx-b1 · 3 running ·"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains("predicted duration 900ms: 7 step(s), 7 target result(s), 0 failed, at most 3 target operation(s) at once"),
+        "{timeline}"
+    );
+}
