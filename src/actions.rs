@@ -3,7 +3,9 @@
 //! (bounded by the run's concurrency), waits for all of them and returns a
 //! ResultSet; failures raise `drover/run-failure` unless `_catch_errors`.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +14,9 @@ use serde_json::json;
 
 use crate::ast::Span;
 use crate::builtins::{Args, targets};
-use crate::eval::{Eval, Flow, Interpreter};
+use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
 use crate::inventory::Target;
+use crate::tasks::{InputMethod, Task};
 use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError};
 use crate::types::describe;
 use crate::value::{ActionResult, ErrorValue, Hash, Value};
@@ -133,11 +136,10 @@ enum Work {
         interval: Duration,
     },
     Task {
-        name: String,
-        /// The executable; simulated targets need none.
-        path: Option<PathBuf>,
-        input: serde_json::Map<String, serde_json::Value>,
-        env: Vec<(String, String)>,
+        task: Arc<Task>,
+        /// Checked parameters, defaults filled in.
+        params: IndexMap<String, Value>,
+        noop: bool,
     },
 }
 
@@ -160,7 +162,7 @@ impl Work {
                 destination,
             } => format!("{} -> {destination}", source.display()),
             Work::WaitUp { .. } => String::new(),
-            Work::Task { name, .. } => name.clone(),
+            Work::Task { task, .. } => task.name.clone(),
         }
     }
 }
@@ -242,24 +244,19 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             )
         }
         _ => {
-            let task = string(0)?;
-            let path = it.find_task(&task);
-            let mut input = serde_json::Map::new();
-            let mut env = Vec::new();
-            for (k, (v, _)) in std::mem::take(&mut opts.rest) {
-                env.push((format!("PT_{k}"), env_text(&v)));
-                input.insert(k, revealed_json(&v));
-            }
-            input.insert("_task".into(), json!(task));
-            if opts.noop {
-                input.insert("_noop".into(), json!(true));
-            }
+            let task = it
+                .tasks
+                .get(&string(0)?)
+                .map_err(|message| it.error("drover/unknown-task", message, positional[0].1))?;
+            let given = std::mem::take(&mut opts.rest);
+            let params = task
+                .bind(given, opts.noop)
+                .map_err(|(message, at)| it.error(BAD_PARAMETERS, message, at.unwrap_or(span)))?;
             (
                 Work::Task {
-                    name: task,
-                    path,
-                    input,
-                    env,
+                    task,
+                    params,
+                    noop: opts.noop,
                 },
                 1,
             )
@@ -283,23 +280,6 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         ));
     }
     let targets = targets(it, spec, *spec_span)?;
-    // Only simulated targets can run a task that has no files here.
-    if let Work::Task {
-        name: task,
-        path: None,
-        ..
-    } = &work
-        && !it.dry_run
-        && targets
-            .iter()
-            .any(|t| t.transport != crate::inventory::TransportKind::Sim)
-    {
-        return Err(it.error(
-            "drover/unknown-task",
-            format!("unknown task `{task}`"),
-            positional[0].1,
-        ));
-    }
     let location = it.program.location(span);
     it.events.step(&crate::eval::Step {
         action: name,
@@ -443,30 +423,20 @@ async fn on_target(
             .await?;
             Ok(command_result(out))
         }
-        Work::Task {
-            name,
-            path,
-            input,
-            env,
-        } => {
-            if let Some(simulated) = conn.task(name) {
-                return Ok(task_result(name, simulated.await?));
+        Work::Task { task, params, noop } => {
+            if let Some(simulated) = conn.task(&task.name) {
+                return Ok(task_result(&task.name, simulated.await?));
             }
-            let Some(path) = path else {
-                let mut e =
-                    ErrorValue::new("drover/unknown-task", format!("unknown task `{name}`"));
-                e.details.insert("task".into(), Value::str(name));
-                return Ok((Hash::new(), Some(e)));
-            };
-            let stdin = serde_json::to_vec(input).unwrap_or_default();
-            let out = in_temp_dir(conn.as_ref(), path, |file| {
-                let mut e = exec(Command::Program(file.to_string(), Vec::new()));
-                e.env.extend(env.iter().cloned());
-                e.stdin = Some(stdin.clone());
-                e
-            })
-            .await?;
-            Ok(task_result(name, out))
+            run_task(
+                it,
+                target,
+                &conn,
+                task,
+                params,
+                *noop,
+                exec(Command::default()),
+            )
+            .await
         }
     }
 }
@@ -554,6 +524,173 @@ async fn in_temp_dir(
     result
 }
 
+/// Run a real task on one target: choose its implementation, stage its files
+/// (once per target per run), pass its parameters as the metadata says.
+async fn run_task(
+    it: &Interpreter<'_>,
+    target: &Arc<Target>,
+    conn: &Arc<dyn Connection>,
+    task: &Task,
+    params: &IndexMap<String, Value>,
+    noop: bool,
+    mut exec: Exec,
+) -> Result<(Hash, Option<ErrorValue>), TransportError> {
+    let failed = |kind: &str, message: String| {
+        let mut e = ErrorValue::new(kind, message);
+        e.details.insert("task".into(), Value::str(&task.name));
+        Ok((Hash::new(), Some(e)))
+    };
+    let implementation = match task.implementation_for(&target.features) {
+        Ok(i) => i,
+        Err(message) => return failed("drover/task-unsupported", message),
+    };
+    let bundle = match implementation.bundle(&task.module) {
+        Ok(b) => b,
+        Err(message) => return failed("drover/task-files", message),
+    };
+    let dir = it.staging.stage(target, conn, bundle).await?;
+    let mut input: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), revealed_json(v)))
+        .collect();
+    input.insert("_task".into(), json!(task.name));
+    if noop {
+        input.insert("_noop".into(), json!(true));
+    }
+    if !implementation.files.is_empty() {
+        input.insert("_installdir".into(), json!(dir));
+    }
+    let method = implementation.input_method;
+    if method != InputMethod::Stdin {
+        for (k, v) in &input {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            exec.env.push((format!("PT_{k}"), text));
+        }
+    }
+    if method != InputMethod::Environment {
+        exec.stdin = Some(serde_json::to_vec(&input).unwrap_or_default());
+    }
+    exec.command = Command::Program(
+        format!("{dir}/{}", implementation.executable(&task.module)),
+        Vec::new(),
+    );
+    Ok(task_result(&task.name, conn.exec(exec).await?))
+}
+
+/// Task files on the targets: one private directory per target per run
+/// (`mktemp -d`: mode 0700, unpredictable name) holding each bundle once,
+/// by content hash, removed when the run ends.
+#[derive(Default)]
+pub struct Staging {
+    targets: std::cell::RefCell<HashMap<String, Rc<tokio::sync::Mutex<Staged>>>>,
+}
+
+#[derive(Default)]
+struct Staged {
+    /// The connection the directory was made on: a new connection (after a
+    /// reboot) may find it gone.
+    conn: Option<Arc<dyn Connection>>,
+    dir: String,
+    bundles: HashSet<u64>,
+}
+
+impl Staging {
+    /// The bundle's directory on `target`, uploading it if this run has not.
+    async fn stage(
+        &self,
+        target: &Target,
+        conn: &Arc<dyn Connection>,
+        bundle: &crate::tasks::Bundle,
+    ) -> Result<String, TransportError> {
+        let slot = self
+            .targets
+            .borrow_mut()
+            .entry(target.name.clone())
+            .or_default()
+            .clone();
+        let mut staged = slot.lock().await;
+        if !staged.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            if staged.conn.is_some() {
+                // Reconnected: the old directory may be gone; start afresh.
+                let _ = conn.exec(program("rm", ["-rf", &staged.dir])).await;
+            }
+            let made = conn.exec(program("mktemp", ["-d"])).await?;
+            let dir = text(&made.stdout).trim().to_string();
+            if made.exit_code != Some(0) || dir.is_empty() {
+                return Err(TransportError::Io(format!(
+                    "cannot make a temporary directory: {}",
+                    text(&made.stderr).trim()
+                )));
+            }
+            *staged = Staged {
+                conn: Some(conn.clone()),
+                dir,
+                bundles: HashSet::new(),
+            };
+        }
+        let dir = format!("{}/{:016x}", staged.dir, bundle.hash);
+        if staged.bundles.contains(&bundle.hash) {
+            return Ok(dir);
+        }
+        let mut dirs: Vec<String> = bundle
+            .files
+            .iter()
+            .filter_map(|(_, r)| Some(format!("{dir}/{}", r.rsplit_once('/')?.0)))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let mut mkdir = vec!["-p".to_string(), "--".into()];
+        mkdir.extend(dirs);
+        expect_ok(conn.exec(program("mkdir", &mkdir)).await?, "mkdir")?;
+        for (local, remote) in &bundle.files {
+            conn.upload(local, &format!("{dir}/{remote}")).await?;
+        }
+        let executable = format!("{dir}/{}", bundle.files[0].1);
+        expect_ok(
+            conn.exec(program("chmod", ["u+x", executable.as_str()]))
+                .await?,
+            "chmod",
+        )?;
+        staged.bundles.insert(bundle.hash);
+        Ok(dir)
+    }
+
+    /// Remove every target's directory (end of the run).
+    pub async fn clean(&self) {
+        let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
+        let removals = all.into_iter().map(|slot| async move {
+            let staged = slot.lock().await;
+            if let Some(conn) = &staged.conn {
+                let _ = conn.exec(program("rm", ["-rf", &staged.dir])).await;
+            }
+        });
+        futures::future::join_all(removals).await;
+    }
+}
+
+fn program<S: AsRef<str>>(name: &str, args: impl IntoIterator<Item = S>) -> Exec {
+    Exec {
+        command: Command::Program(
+            name.into(),
+            args.into_iter().map(|a| a.as_ref().to_string()).collect(),
+        ),
+        ..Exec::default()
+    }
+}
+
+fn expect_ok(out: ExecOutput, what: &str) -> Result<(), TransportError> {
+    if out.exit_code == Some(0) {
+        return Ok(());
+    }
+    Err(TransportError::Io(format!(
+        "{what} failed: {}",
+        text(&out.stderr).trim()
+    )))
+}
+
 /// Bolt's reading of task output: a JSON object is the value; other output
 /// is `{"_output": ...}`; `_error` or a non-zero exit is a failure.
 fn task_result(name: &str, out: ExecOutput) -> (Hash, Option<ErrorValue>) {
@@ -604,31 +741,18 @@ fn task_result(name: &str, out: ExecOutput) -> (Hash, Option<ErrorValue>) {
             .entry("_stderr".into())
             .or_insert_with(|| Value::str(text(&out.stderr)));
     }
+    // Bolt's `_sensitive`: the task says this part of its result is a secret.
+    if let Some(secret) = value.shift_remove("_sensitive") {
+        value.insert(
+            "_sensitive".into(),
+            Value::Sensitive(crate::value::Secret::new(secret)),
+        );
+    }
+    if out.dropped > 0 {
+        value.insert(
+            "_output_dropped_bytes".into(),
+            Value::Int(out.dropped as i64),
+        );
+    }
     (value, error)
-}
-
-/// The executable of task `module::task` (`module` alone is `module::init`)
-/// in the project's `modules/` or `tasks/`, or in the bundled `stdlib/`.
-pub fn find_task(project: &Path, name: &str) -> Option<PathBuf> {
-    let (module, task) = name.split_once("::").unwrap_or((name, "init"));
-    let bundled = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stdlib");
-    let dirs = [
-        project.join("modules").join(module).join("tasks"),
-        project.join("tasks").join(module),
-        bundled.join(module).join("tasks"),
-    ];
-    dirs.iter().find_map(|dir| {
-        let mut candidates: Vec<PathBuf> = std::fs::read_dir(dir)
-            .ok()?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_stem().and_then(|s| s.to_str()) == Some(task)
-                    && p.extension().is_none_or(|e| e != "json" && e != "md")
-                    && p.is_file()
-            })
-            .collect();
-        candidates.sort();
-        candidates.into_iter().next()
-    })
 }

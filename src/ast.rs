@@ -62,6 +62,8 @@ pub enum TypeArg {
     Word(String),
     /// An integer: `Integer[1, 10]`.
     Int(i64),
+    /// A regular expression: `Pattern[/^web/]` (task metadata).
+    Regex(String),
 }
 
 /// `{ statements }`, which opens a scope.

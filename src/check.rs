@@ -42,7 +42,9 @@ pub const TYPE_NAMES: [&str; 20] = [
 pub const WITH_OPTIONS: [&str; 4] = ["retry", "delay", "timeout", "lock"];
 
 /// Check every plan of `files` together (plan names are global).
-pub fn check(files: &[File]) -> Vec<Diagnostic> {
+/// With a task catalog, `run_task` calls with a literal task name are
+/// checked against the task's metadata too.
+pub fn check(files: &[File], tasks: Option<&crate::tasks::Catalog>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut plans: HashMap<&str, Span> = HashMap::new();
     let signatures: HashMap<&str, &Plan> = files
@@ -70,6 +72,7 @@ pub fn check(files: &[File]) -> Vec<Diagnostic> {
             scopes: Vec::new(),
             gone: Vec::new(),
             plans: &signatures,
+            tasks,
         };
         checker.plan(plan);
     }
@@ -106,6 +109,8 @@ struct Checker<'d> {
     diags: &'d mut Vec<Diagnostic>,
     /// Every plan checked together, for `run_plan` calls.
     plans: &'d HashMap<&'d str, &'d Plan>,
+    /// The project's tasks, for `run_task` calls.
+    tasks: Option<&'d crate::tasks::Catalog>,
     scopes: Vec<Scope>,
     /// Variables whose scope has ended, for "assigned only inside a block"
     /// help; searched only when reporting.
@@ -723,7 +728,7 @@ impl Checker<'_> {
             return self.plan_call(call, span);
         }
         if name == "run_task" {
-            return;
+            return self.task_call(call);
         }
         let Some(sig) = signature(name) else {
             let hint = did_you_mean(name, builtins::FUNCTIONS);
@@ -921,6 +926,142 @@ impl Checker<'_> {
                 )
                 .with_label("this call")
                 .with_secondary(plan.name.span, "the plan is defined here"),
+            );
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// `run_task("name", targets, param => value)` against the task's metadata.
+    fn task_call(&mut self, call: &Call) {
+        let positional: Vec<&Expr> = call
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                Arg::Positional(e) => Some(e),
+                Arg::Named(..) => None,
+            })
+            .collect();
+        if positional.len() != 2 {
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    call.name.span,
+                    format!(
+                        "`run_task` takes the task's name and the targets, {} positional argument(s) given",
+                        positional.len()
+                    ),
+                )
+                .with_label("this call"),
+            );
+        }
+        for arg in &call.args {
+            if let Arg::Named(n, _) = arg
+                && n.node.starts_with('_')
+                && !OPTIONS.contains(&n.node.as_str())
+            {
+                let hint = did_you_mean(&n.node, OPTIONS);
+                self.diags.push(
+                    Diagnostic::error(
+                        "wrong-arguments",
+                        n.span,
+                        format!("unknown action option `{}`", n.node),
+                    )
+                    .with_label("not an option")
+                    .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
+                );
+            }
+        }
+        let Some(catalog) = self.tasks else {
+            return;
+        };
+        let Some(first) = positional.first() else {
+            return;
+        };
+        let Some(crate::value::Value::Str(name)) = literal(first) else {
+            return;
+        };
+        let task = match catalog.get(&name) {
+            Ok(t) => t,
+            Err(message) => {
+                self.diags.push(
+                    Diagnostic::error("unknown-task", first.span, message)
+                        .with_label("no such task"),
+                );
+                return;
+            }
+        };
+        let declared = task
+            .metadata
+            .as_ref()
+            .map(|m| format!("declared in {}", m.display()));
+        let mut given = Vec::new();
+        for arg in &call.args {
+            let Arg::Named(n, value) = arg else { continue };
+            if n.node == "_noop"
+                && !task.supports_noop
+                && literal(value) == Some(crate::value::Value::Bool(true))
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "wrong-arguments",
+                        value.span,
+                        format!("task `{name}` does not support `_noop`"),
+                    )
+                    .with_label("no `supports_noop` in its metadata")
+                    .with_help_opt(declared.clone()),
+                );
+            }
+            if n.node.starts_with('_') {
+                continue;
+            }
+            given.push(n.node.as_str());
+            let Some(params) = &task.parameters else {
+                continue;
+            };
+            let Some(p) = params.get(&n.node) else {
+                let list: Vec<String> = params
+                    .iter()
+                    .map(|(k, p)| format!("`{k}` ({})", p.ty_text))
+                    .collect();
+                self.diags.push(
+                    Diagnostic::error("wrong-arguments", n.span, task.unknown_parameter(&n.node))
+                        .with_label("unknown parameter")
+                        .with_help(if list.is_empty() {
+                            "the task takes no parameters".to_string()
+                        } else {
+                            format!("its parameters: {}", list.join(", "))
+                        }),
+                );
+                continue;
+            };
+            if let Some(v) = literal(value)
+                && let Err(why) = crate::types::coerce(v, &p.ty)
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "wrong-type",
+                        value.span,
+                        format!(
+                            "parameter `{}` of task `{name}` is {}: {why}",
+                            n.node, p.ty_text
+                        ),
+                    )
+                    .with_label(format!("not {}", p.ty_text))
+                    .with_help_opt(declared.clone()),
+                );
+            }
+        }
+        let missing = task.missing(given.iter().copied());
+        if !missing.is_empty() {
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    call.name.span,
+                    format!("`run_task` of `{name}` is missing {}", missing.join(", ")),
+                )
+                .with_label("this call")
+                .with_help_opt(declared),
             );
         }
     }

@@ -17,6 +17,10 @@ pub struct Cli {
     /// Project root (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,
+    /// Directories of modules searched before the project's module path
+    /// (colon-separated, relative to the project).
+    #[arg(long, global = true, value_name = "DIRS")]
+    pub modulepath: Option<String>,
     #[command(subcommand)]
     command: Verb,
 }
@@ -139,9 +143,18 @@ pub enum UsageError {
 /// Parse the arguments and run; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let project = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
+    let project = match crate::project::Project::load(&root, cli.modulepath.as_deref()) {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let tasks = std::sync::Arc::new(crate::tasks::Catalog::new(project));
+    let project = root;
     let result = match cli.command {
-        Verb::Check { paths, format } => run_check(&project, &paths, format),
+        Verb::Check { paths, format } => run_check(&tasks, &paths, format),
         Verb::Command {
             command:
                 CommandCommand::Run {
@@ -152,7 +165,7 @@ pub fn main() -> ExitCode {
                     format,
                 },
         } => crate::run::command(
-            &project,
+            &tasks,
             &command,
             &targets,
             inventory,
@@ -179,7 +192,7 @@ pub fn main() -> ExitCode {
         } => crate::run::run(&crate::run::RunOptions {
             concurrency: concurrency as usize,
             dry_run,
-            project: project.clone(),
+            tasks: tasks.clone(),
             plan,
             params,
             params_json,
@@ -285,8 +298,12 @@ fn show_inventory(
 }
 
 /// `drover check`: exit 0 clean (warnings allowed), 1 with errors.
-fn run_check(project: &Path, paths: &[PathBuf], format: Format) -> Result<u8, UsageError> {
-    let files = plan_files(project, paths)?;
+fn run_check(
+    tasks: &crate::tasks::Catalog,
+    paths: &[PathBuf],
+    format: Format,
+) -> Result<u8, UsageError> {
+    let files = plan_files(tasks.project(), paths, false)?;
     let mut sources = SourceMap::new();
     let mut encoding_errors = Vec::new();
     for path in &files {
@@ -309,7 +326,7 @@ fn run_check(project: &Path, paths: &[PathBuf], format: Format) -> Result<u8, Us
             );
         }
     }
-    let (asts, mut diags) = crate::check_sources(&sources);
+    let (asts, mut diags) = crate::check_sources_with(&sources, Some(tasks));
     diags.extend(encoding_errors);
     diagnostic::sort(&mut diags);
     let errors = diags.iter().filter(|d| d.is_error()).count();
@@ -342,19 +359,17 @@ fn run_check(project: &Path, paths: &[PathBuf], format: Format) -> Result<u8, Us
     Ok(if errors > 0 { 1 } else { 0 })
 }
 
-/// The `.plan` files under `paths`, or under the project's plan directories.
-pub fn plan_files(project: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, UsageError> {
+/// The `.plan` files under `paths`, or under the plan directories of the
+/// project and its modules (and the standard library's when `stdlib`).
+pub fn plan_files(
+    project: &crate::project::Project,
+    paths: &[PathBuf],
+    stdlib: bool,
+) -> Result<Vec<PathBuf>, UsageError> {
     let roots: Vec<PathBuf> = if paths.is_empty() {
-        let mut dirs = vec![project.join("plans")];
-        if let Ok(modules) = std::fs::read_dir(project.join("modules")) {
-            let mut found: Vec<PathBuf> =
-                modules.flatten().map(|m| m.path().join("plans")).collect();
-            found.sort();
-            dirs.extend(found);
-        }
-        let dirs: Vec<PathBuf> = dirs.into_iter().filter(|d| d.is_dir()).collect();
+        let dirs = project.plan_dirs(stdlib);
         if dirs.is_empty() {
-            return Err(UsageError::NoPlans(project.to_path_buf()));
+            return Err(UsageError::NoPlans(project.root.clone()));
         }
         dirs
     } else {

@@ -279,8 +279,10 @@ pub struct Shared<'p> {
     sim: crate::sim::Sim,
     /// Simulate every action: nothing is connected or started.
     pub dry_run: bool,
-    /// Task executables found so far (tasks do not move during a run).
-    tasks: RefCell<HashMap<String, Option<std::path::PathBuf>>>,
+    /// The project's tasks.
+    pub tasks: Arc<crate::tasks::Catalog>,
+    /// Task files uploaded to targets in this run.
+    pub(crate) staging: crate::actions::Staging,
 }
 
 /// The default run-wide concurrency (spec §6).
@@ -308,21 +310,15 @@ impl<'p> Interpreter<'p> {
             pools: Arc::new(crate::pools::MemoryPools::default()),
             sim: crate::sim::Sim::default(),
             dry_run: false,
-            tasks: RefCell::new(HashMap::new()),
+            tasks: Arc::new(crate::tasks::Catalog::new(crate::project::Project::new(
+                std::path::Path::new("."),
+            ))),
+            staging: Default::default(),
             run_id: {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
                 NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             },
         }))
-    }
-
-    /// The executable of task `name`, looked up once per run.
-    pub fn find_task(&self, name: &str) -> Option<std::path::PathBuf> {
-        self.tasks
-            .borrow_mut()
-            .entry(name.to_string())
-            .or_insert_with(|| crate::actions::find_task(&self.project, name))
-            .clone()
     }
 
     /// Simulate every action (`drover run --dry-run`).
@@ -384,14 +380,17 @@ impl<'p> Interpreter<'p> {
         Rc::get_mut(&mut self.0).expect("configured before the run")
     }
 
-    /// Find scripts, files and tasks under `project`.
-    pub fn with_project(mut self, project: impl Into<std::path::PathBuf>) -> Self {
-        self.configure().project = project.into();
+    /// Find scripts and files under the catalog's project root, and tasks in it.
+    pub fn with_tasks(mut self, tasks: Arc<crate::tasks::Catalog>) -> Self {
+        let shared = self.configure();
+        shared.project = tasks.project().root.clone();
+        shared.tasks = tasks;
         self
     }
 
     /// Close every connection of the run.
     pub async fn close_connections(&self) {
+        self.staging.clean().await;
         let open: Vec<Arc<dyn Connection>> = self
             .connections
             .lock()

@@ -73,6 +73,9 @@ pub struct Target {
     pub facts: Hash,
     /// Groups it belongs to, in inventory order.
     pub groups: Vec<String>,
+    /// Bolt's `features` (`shell`, `powershell`, `puppet-agent`, ...), which
+    /// choose among a task's implementations.
+    pub features: Vec<String>,
 }
 
 impl Target {
@@ -99,6 +102,7 @@ struct Layer {
     config: Map<String, Json>,
     vars: Map<String, Json>,
     facts: Map<String, Json>,
+    features: Vec<String>,
     transport: Option<TransportKind>,
 }
 
@@ -115,8 +119,7 @@ struct RawGroupData {
     facts: Option<Map<String, Json>>,
     #[allow(dead_code)]
     version: Option<Json>,
-    #[allow(dead_code)]
-    features: Option<Json>,
+    features: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +138,7 @@ struct RawTargetData {
     config: Option<RawConfig>,
     vars: Option<Map<String, Json>>,
     facts: Option<Map<String, Json>>,
+    features: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -227,10 +231,12 @@ impl Loader<'_> {
         config: Option<RawConfig>,
         vars: Option<Map<String, Json>>,
         facts: Option<Map<String, Json>>,
+        features: Option<Vec<String>>,
     ) -> Layer {
         let mut layer = Layer {
             vars: vars.unwrap_or_default(),
             facts: facts.unwrap_or_default(),
+            features: features.unwrap_or_default(),
             ..Layer::default()
         };
         if let Some(c) = config {
@@ -269,7 +275,7 @@ impl Loader<'_> {
         outer: &[Layer],
         parents: &[String],
     ) {
-        let own = self.layer(g.config, g.vars, g.facts);
+        let own = self.layer(g.config, g.vars, g.facts, g.features);
         let mut layers = outer.to_vec();
         layers.push(own);
         let mut path = parents.to_vec();
@@ -305,7 +311,7 @@ impl Loader<'_> {
                             self.aliases.push((alias, name.clone(), span));
                         }
                     }
-                    let layer = self.layer(data.config, data.vars, data.facts);
+                    let layer = self.layer(data.config, data.vars, data.facts, data.features);
                     ((name, uri), Some(layer))
                 }
             };
@@ -428,7 +434,12 @@ impl Inventory {
         // The top level is the implicit `all` group: its layer is read once and
         // is the outermost layer of every target.
         let mut raw = raw;
-        let top = loader.layer(raw.config.take(), raw.vars.take(), raw.facts.take());
+        let top = loader.layer(
+            raw.config.take(),
+            raw.vars.take(),
+            raw.facts.take(),
+            raw.features.take(),
+        );
         loader.group(raw, None, std::slice::from_ref(&top), &[]);
         if !loader.errors.is_empty() {
             return Err(loader.errors);
@@ -557,7 +568,13 @@ fn build_target(name: &str, uri: &str, layers: &[Layer], groups: Vec<String>) ->
     let mut vars = Map::new();
     let mut facts = Map::new();
     let mut transport = None;
+    let mut features: Vec<String> = Vec::new();
     for l in layers {
+        for f in &l.features {
+            if !features.contains(f) {
+                features.push(f.clone());
+            }
+        }
         merge(&mut config, &l.config);
         merge(&mut vars, &l.vars);
         merge(&mut facts, &l.facts);
@@ -572,6 +589,10 @@ fn build_target(name: &str, uri: &str, layers: &[Layer], groups: Vec<String>) ->
         } else {
             TransportKind::Ssh
         });
+    // Every transport drover has runs POSIX shell commands (Bolt's `shell`).
+    if !features.iter().any(|f| f == "shell") {
+        features.insert(0, "shell".into());
+    }
     let section = config.get(transport.as_str()).and_then(Json::as_object);
     let user = user.map(String::from).or_else(|| {
         section
@@ -595,6 +616,7 @@ fn build_target(name: &str, uri: &str, layers: &[Layer], groups: Vec<String>) ->
         config,
         vars: to_hash(&vars),
         facts: to_hash(&facts),
+        features,
         groups,
     }
 }

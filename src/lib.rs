@@ -19,10 +19,12 @@ pub mod inventory;
 pub mod parser;
 pub mod pools;
 pub mod pretty;
+pub mod project;
 pub mod run;
 pub mod sim;
 pub mod source;
 pub mod syntax_error;
+pub mod tasks;
 pub mod transport;
 pub mod types;
 pub mod value;
@@ -34,6 +36,15 @@ use source::SourceMap;
 /// Returns the ASTs of the files that parsed and every diagnostic, sorted by
 /// position.
 pub fn check_sources(sources: &SourceMap) -> (Vec<ast::File>, Vec<Diagnostic>) {
+    check_sources_with(sources, None)
+}
+
+/// [`check_sources`], with `run_task` calls checked against the tasks'
+/// metadata when a catalog is given.
+pub fn check_sources_with(
+    sources: &SourceMap,
+    tasks: Option<&tasks::Catalog>,
+) -> (Vec<ast::File>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut diags = Vec::new();
     for (id, _) in sources.iter() {
@@ -41,7 +52,7 @@ pub fn check_sources(sources: &SourceMap) -> (Vec<ast::File>, Vec<Diagnostic>) {
         diags.extend(parsed.diagnostics);
         files.extend(parsed.file);
     }
-    diags.extend(check::check(&files));
+    diags.extend(check::check(&files, tasks));
     diagnostic::sort(&mut diags);
     (files, diags)
 }

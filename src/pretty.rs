@@ -113,6 +113,11 @@ impl Printer {
                 TypeArg::Str(s) => self.string(&[StrPart::Lit(s.clone())]),
                 TypeArg::Word(w) => self.out.push_str(w),
                 TypeArg::Int(n) => self.out.push_str(&n.to_string()),
+                TypeArg::Regex(r) => {
+                    self.out.push('/');
+                    self.out.push_str(&r.replace('/', "\\/"));
+                    self.out.push('/');
+                }
             }
         }
         self.out.push(']');

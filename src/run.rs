@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use indexmap::IndexMap;
@@ -13,12 +14,13 @@ use crate::cli::{Format, UsageError, plan_files};
 use crate::diagnostic::Diagnostic;
 use crate::eval::{BAD_PARAMETERS, Events, Interpreter, Program, Step};
 use crate::source::SourceMap;
+use crate::tasks::Catalog;
 use crate::value::Value;
 
 /// What `drover run` was asked to do.
 pub struct RunOptions {
-    /// The project root.
-    pub project: PathBuf,
+    /// The project: its root, plans and tasks.
+    pub tasks: Arc<Catalog>,
     /// Plan name or `.plan` path.
     pub plan: String,
     /// `key=value` parameters.
@@ -189,7 +191,7 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         }
     };
     execute(
-        &opts.project,
+        &opts.tasks,
         &program,
         &name,
         args,
@@ -212,7 +214,7 @@ struct Settings {
 
 /// Run plan `name` of `program` and report it; returns the exit code.
 fn execute(
-    project: &Path,
+    tasks: &Arc<Catalog>,
     program: &Program,
     name: &str,
     args: IndexMap<String, Value>,
@@ -225,6 +227,7 @@ fn execute(
         dry_run,
     } = settings;
     let started = Instant::now();
+    let project = &tasks.project().root;
     let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
         return Ok(2);
     };
@@ -244,7 +247,7 @@ fn execute(
         eprintln!("running plan {name}");
     }
     let interpreter = Interpreter::new(program, &inventory, &printer)
-        .with_project(project)
+        .with_tasks(tasks.clone())
         .with_concurrency(concurrency);
     let interpreter = interpreter.with_dry_run(dry_run);
     // A dry run is on a paused clock: simulated waits cost nothing, and the
@@ -353,7 +356,7 @@ fn execute(
 
 /// `drover command run`: one `run_command` step, reported like a plan.
 pub fn command(
-    project: &Path,
+    tasks: &Arc<Catalog>,
     command: &str,
     targets: &str,
     inventory: Option<PathBuf>,
@@ -381,7 +384,7 @@ pub fn command(
     args.insert("command".to_string(), Value::str(command));
     args.insert("targets".to_string(), Value::str(targets));
     execute(
-        project,
+        tasks,
         &program,
         "command",
         args,
@@ -403,7 +406,7 @@ enum Loaded {
 fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
     let as_path = Path::new(&opts.plan);
     let is_file = opts.plan.ends_with(".plan") || as_path.is_file();
-    let mut files = plan_files(&opts.project, &[]).unwrap_or_default();
+    let mut files = plan_files(opts.tasks.project(), &[], true).unwrap_or_default();
     let given = if is_file {
         if !as_path.is_file() {
             return Err(Loaded::Usage(UsageError::Missing(as_path.to_path_buf())));
@@ -428,7 +431,7 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
             String::from_utf8_lossy(&text).into_owned(),
         );
     }
-    let (asts, diags) = crate::check_sources(&sources);
+    let (asts, diags) = crate::check_sources_with(&sources, Some(&opts.tasks));
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Loaded::Diagnostics(sources, diags));
     }

@@ -19,6 +19,7 @@ pub fn type_text(ty: &Type) -> String {
             TypeArg::Str(s) => format!("{s:?}"),
             TypeArg::Word(w) => w.clone(),
             TypeArg::Int(n) => n.to_string(),
+            TypeArg::Regex(r) => format!("/{}/", r.replace('/', "\\/")),
         })
         .collect();
     format!("{}[{}]", ty.name.node, args.join(", "))
@@ -34,19 +35,32 @@ fn type_args(ty: &Type) -> Vec<&Type> {
         .collect()
 }
 
+/// The bounds among a type's arguments after its type arguments
+/// (`Integer[1, 10]`, `String[1]`, `Array[String, 1, 5]`); `default` or a
+/// missing bound is unbounded.
 fn int_bounds(ty: &Type) -> (i64, i64) {
-    let ints: Vec<i64> = ty
+    let mut bounds = ty
         .args
         .iter()
-        .filter_map(|a| match a.node {
+        .filter(|a| !matches!(a.node, TypeArg::Type(_)))
+        .map(|a| match a.node {
             TypeArg::Int(n) => Some(n),
             _ => None,
-        })
-        .collect();
+        });
     (
-        ints.first().copied().unwrap_or(i64::MIN),
-        ints.get(1).copied().unwrap_or(i64::MAX),
+        bounds.next().flatten().unwrap_or(i64::MIN),
+        bounds.next().flatten().unwrap_or(i64::MAX),
     )
+}
+
+/// Whether a value is Puppet's `Data` (JSON-like, no secrets or runtime values).
+fn is_data(v: &Value) -> bool {
+    match v {
+        Value::Undef | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Str(_) => true,
+        Value::Array(items) => items.iter().all(is_data),
+        Value::Hash(h) => h.values().all(is_data),
+        _ => false,
+    }
 }
 
 /// Convert `value` to `ty` where the language converts implicitly, or say
@@ -98,6 +112,18 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
             Ok(ms) => Ok(Value::Duration(ms)),
             Err(help) => Err(format!("`{s}` is not a duration: {help}")),
         },
+        ("Array", Value::Array(items))
+            if {
+                let (min, max) = int_bounds(ty);
+                (items.len() as i64) < min || (items.len() as i64) > max
+            } =>
+        {
+            Err(format!(
+                "expected {}, got an Array of {} element(s)",
+                type_text(ty),
+                items.len()
+            ))
+        }
         ("Array", Value::Array(items)) => match type_args(ty).first() {
             None => Ok(Value::Array(items)),
             Some(elem) => {
@@ -141,6 +167,43 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
                     s.as_ref()
                 ))
             }
+        }
+        ("Pattern", Value::Str(s)) => {
+            let matched = ty.args.iter().any(|a| match &a.node {
+                TypeArg::Regex(r) | TypeArg::Str(r) => {
+                    regex::Regex::new(r).is_ok_and(|re| re.is_match(&s))
+                }
+                _ => false,
+            });
+            if matched {
+                Ok(Value::Str(s))
+            } else {
+                Err(format!("expected {}, got {:?}", type_text(ty), s.as_ref()))
+            }
+        }
+        ("Data", v) if is_data(&v) => Ok(v),
+        ("Scalar", v @ (Value::Str(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_))) => Ok(v),
+        ("NotUndef", Value::Undef) => mismatch(&Value::Undef),
+        ("NotUndef", v) => match type_args(ty).first() {
+            Some(inner) => coerce(v, inner),
+            None => Ok(v),
+        },
+        ("Tuple", Value::Array(items)) => {
+            let types = type_args(ty);
+            if items.len() != types.len() {
+                return Err(format!(
+                    "expected {}, got an Array of {} element(s)",
+                    type_text(ty),
+                    items.len()
+                ));
+            }
+            let converted = items
+                .iter()
+                .zip(types)
+                .enumerate()
+                .map(|(i, (v, t))| coerce(v.clone(), t).map_err(|e| format!("element {i}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Value::array(converted))
         }
         ("Variant", v) => {
             if let Some(ok) = type_args(ty)

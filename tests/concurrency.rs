@@ -202,7 +202,7 @@ fn dry_run(source: &str, latency: &str) -> Outcome {
 #[test]
 fn serial_two_over_six_sim_targets_with_two_one_second_actions_takes_six_seconds() {
     let o = dry_run(
-        "plan t() { foreach $n in get_targets(\"web\") serial 2 { run_command(\"uptime\", $n); run_task(\"service\", $n, action => \"restart\"); } }",
+        "plan t() { foreach $n in get_targets(\"web\") serial 2 { run_command(\"uptime\", $n); run_task(\"service\", $n, action => \"restart\", name => \"nginx\"); } }",
         "1s",
     );
     assert!(o.result.is_ok(), "{:?}", o.result);

@@ -85,7 +85,7 @@ fn a_dry_run_connects_to_nothing_and_starts_nothing() {
     std::fs::write(
         dir.join("touch.plan"),
         format!(
-            "plan touch() {{\n    run_command(\"touch {}\", \"fleet\");\n    wait_up(\"fleet\");\n    return run_task(\"demo::anything\", \"fleet\").count;\n}}\n",
+            "plan touch() {{\n    run_command(\"touch {}\", \"fleet\");\n    wait_up(\"fleet\");\n    return run_task(\"service\", \"fleet\", action => \"restart\", name => \"nginx\").count;\n}}\n",
             trace.display()
         ),
     )

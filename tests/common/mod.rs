@@ -13,7 +13,12 @@ pub fn root() -> PathBuf {
 
 /// Every `.plan` file under `dir` (relative to the crate root), sorted.
 pub fn plans_under(dir: &str) -> Vec<PathBuf> {
-    drover::cli::plan_files(&root(), &[root().join(dir)]).expect("fixture directory")
+    drover::cli::plan_files(
+        &drover::project::Project::new(&root()),
+        &[root().join(dir)],
+        false,
+    )
+    .expect("fixture directory")
 }
 
 /// Parse and check one file on its own; its name in diagnostics is its file name.
