@@ -1043,8 +1043,10 @@ impl Checker<'_> {
                         "wrong-type",
                         value.span,
                         format!(
-                            "parameter `{}` of task `{name}` is {}: {why}",
-                            n.node, p.ty_text
+                            "parameter `{}` of task `{name}` is {}: {}",
+                            n.node,
+                            p.ty_text,
+                            p.mismatch(why)
                         ),
                     )
                     .with_label(format!("not {}", p.ty_text))

@@ -62,6 +62,11 @@ enum Verb {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Run or describe tasks.
+    Task {
+        #[command(subcommand)]
+        command: TaskCommand,
+    },
     /// Parse and check plans without running anything.
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
@@ -87,6 +92,40 @@ enum CommandCommand {
         /// Stop the command after this long (e.g. `30s`).
         #[arg(long, value_name = "DURATION")]
         timeout: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TaskCommand {
+    /// `drover task run NAME -t SPEC key=value ...`, like Bolt's.
+    Run {
+        /// The task (`module::task`, or `module` for `module::init`).
+        task: String,
+        /// Parameters as `key=value`; a value that parses as JSON is JSON.
+        params: Vec<String>,
+        /// The targets (names, groups, globs, comma lists, URIs).
+        #[arg(short = 't', long = "targets", value_name = "SPEC")]
+        targets: String,
+        /// Parameters as one JSON object.
+        #[arg(long = "params", value_name = "JSON")]
+        params_json: Option<String>,
+        /// The inventory file (default: inventory.yaml in the project).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Ask the task to change nothing (tasks with `supports_noop`).
+        #[arg(long)]
+        noop: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// List the tasks, or show one task's parameters.
+    Show {
+        /// The task to describe (default: list them all).
+        task: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -172,6 +211,32 @@ pub fn main() -> ExitCode {
             timeout.as_deref(),
             format,
         ),
+        Verb::Task {
+            command:
+                TaskCommand::Run {
+                    task,
+                    params,
+                    targets,
+                    params_json,
+                    inventory,
+                    noop,
+                    format,
+                },
+        } => crate::run::task(
+            &tasks,
+            &crate::run::TaskRunOptions {
+                task,
+                targets,
+                params,
+                params_json,
+                inventory,
+                noop,
+                format,
+            },
+        ),
+        Verb::Task {
+            command: TaskCommand::Show { task, format },
+        } => show_tasks(&tasks, task.as_deref(), format),
         Verb::Inventory {
             command:
                 InventoryCommand::Show {
@@ -292,6 +357,145 @@ fn show_inventory(
                 );
             }
             println!("{} target(s)", targets.len());
+        }
+    }
+    Ok(0)
+}
+
+/// `drover task show [NAME]`: every listed task with its description, or one
+/// task's parameters, implementations and metadata file.
+fn show_tasks(
+    tasks: &crate::tasks::Catalog,
+    name: Option<&str>,
+    format: Format,
+) -> Result<u8, UsageError> {
+    let Some(name) = name else {
+        let mut list = Vec::new();
+        for n in tasks.names() {
+            match tasks.get(&n) {
+                Ok(t) if t.private => {}
+                Ok(t) => list.push((n, t.description.clone().unwrap_or_default(), None)),
+                Err(e) => list.push((n, String::new(), Some(e))),
+            }
+        }
+        match format {
+            Format::Json => {
+                let items: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(|(n, d, e)| json!({"name": n, "description": d, "error": e}))
+                    .collect();
+                println!("{}", json!({ "tasks": items }));
+            }
+            Format::Human => {
+                let width = list.iter().map(|(n, ..)| n.len()).max().unwrap_or(4);
+                for (n, d, e) in &list {
+                    match e {
+                        None => println!("{n:width$}  {d}"),
+                        Some(e) => println!("{n:width$}  (cannot be used: {e})"),
+                    }
+                }
+                println!("{} task(s)", list.len());
+            }
+        }
+        return Ok(0);
+    };
+    let task = match tasks.get(name) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    let params: Vec<serde_json::Value> = task
+        .parameters
+        .iter()
+        .flatten()
+        .map(|(k, p)| {
+            json!({
+                "name": k, "type": p.ty_text, "description": p.description,
+                "required": p.required(), "sensitive": p.sensitive,
+                // A secret's default is not shown.
+                "default": if p.sensitive { p.default.as_ref().map(|_| json!("[sensitive]")) } else { p.default.clone() },
+            })
+        })
+        .collect();
+    let implementations: Vec<serde_json::Value> = task
+        .implementations
+        .iter()
+        .map(|i| {
+            json!({
+                "file": i.path.display().to_string(),
+                "requirements": i.requirements,
+                "input_method": format!("{:?}", i.input_method).to_lowercase(),
+                "files": i.files.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let metadata = task.metadata.as_ref().map(|m| m.display().to_string());
+    match format {
+        Format::Json => println!(
+            "{}",
+            json!({
+                "name": task.name, "description": task.description,
+                "parameters": task.parameters.as_ref().map(|_| params.clone()),
+                "supports_noop": task.supports_noop, "private": task.private,
+                "implementations": implementations, "metadata": metadata,
+            })
+        ),
+        Format::Human => {
+            println!("{}", task.name);
+            if let Some(d) = &task.description {
+                println!("  {d}");
+            }
+            println!();
+            match &task.parameters {
+                None => println!("parameters: not declared (any parameter is passed as is)"),
+                Some(ps) if ps.is_empty() => println!("parameters: none"),
+                Some(ps) => {
+                    println!("parameters:");
+                    let width = ps.keys().map(String::len).max().unwrap_or(0);
+                    let tw = ps.values().map(|p| p.ty_text.len()).max().unwrap_or(0);
+                    for (k, p) in ps {
+                        let mut notes = Vec::new();
+                        if p.required() {
+                            notes.push("required".to_string());
+                        }
+                        if p.sensitive {
+                            notes.push("sensitive".into());
+                        }
+                        if let Some(d) = &p.default
+                            && !p.sensitive
+                        {
+                            notes.push(format!("default {d}"));
+                        }
+                        let notes = if notes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", notes.join(", "))
+                        };
+                        println!(
+                            "  {k:width$}  {:tw$}  {}{notes}",
+                            p.ty_text,
+                            p.description.as_deref().unwrap_or("")
+                        );
+                    }
+                }
+            }
+            println!(
+                "supports noop: {}",
+                if task.supports_noop { "yes" } else { "no" }
+            );
+            for i in &task.implementations {
+                let req = if i.requirements.is_empty() {
+                    "any target".to_string()
+                } else {
+                    format!("targets with {}", i.requirements.join(", "))
+                };
+                println!("implementation: {} ({req})", i.path.display());
+            }
+            if let Some(m) = metadata {
+                println!("metadata: {m}");
+            }
         }
     }
     Ok(0)

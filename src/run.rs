@@ -183,7 +183,7 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             return Ok(2);
         }
     };
-    let args = match parameters(opts) {
+    let args = match parameters(&opts.params, opts.params_json.as_deref()) {
         Ok(args) => args,
         Err(message) => {
             eprintln!("error: {message}");
@@ -397,6 +397,104 @@ pub fn command(
     )
 }
 
+/// What `drover task run` was asked to do.
+pub struct TaskRunOptions {
+    /// The task's name.
+    pub task: String,
+    /// `-t SPEC`.
+    pub targets: String,
+    /// `key=value` parameters.
+    pub params: Vec<String>,
+    /// `--params` JSON object.
+    pub params_json: Option<String>,
+    /// `-i FILE`.
+    pub inventory: Option<PathBuf>,
+    /// `--noop`.
+    pub noop: bool,
+    /// Output format.
+    pub format: Format,
+}
+
+/// `drover task run`: one `run_task` step, reported like a plan. Parameters
+/// are checked against the task's metadata before anything connects.
+pub fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageError> {
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        Ok(2)
+    };
+    let task = match tasks.get(&opts.task) {
+        Ok(t) => t,
+        Err(message) => return usage(message),
+    };
+    let mut args = match parameters(&opts.params, opts.params_json.as_deref()) {
+        Ok(a) => a,
+        Err(message) => return usage(message),
+    };
+    // `key=value` that parses as JSON but fits the declared type only as the
+    // text it was written as (`version=1.10` for a String) is that text.
+    for p in &opts.params {
+        if let Some((key, raw)) = p.split_once('=')
+            && let Some(declared) = task.parameters.as_ref().and_then(|ps| ps.get(key))
+            && let Some(v) = args.get_mut(key)
+            && crate::types::coerce(v.clone(), &declared.ty).is_err()
+            && crate::types::coerce(Value::str(raw), &declared.ty).is_ok()
+        {
+            *v = Value::str(raw);
+        }
+    }
+    if let Some(bad) = args.keys().find(|k| {
+        !k.starts_with(|c: char| c.is_ascii_lowercase())
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    }) {
+        return usage(format!(
+            "`{bad}` is not a task parameter name (lower-case letters, digits and `_`)"
+        ));
+    }
+    let given = args
+        .iter()
+        .map(|(k, v)| (k.clone(), (v.clone(), crate::source::Span::default())))
+        .collect();
+    if let Err((message, _)) = task.bind(given, opts.noop) {
+        return usage(message);
+    }
+    // The task is a plan of one step; parameters travel as plan arguments.
+    let declared: String = (0..args.len()).map(|i| format!(", Any $p{i}")).collect();
+    let passed: String = args
+        .keys()
+        .enumerate()
+        .map(|(i, k)| format!(", {k} => $p{i}"))
+        .collect();
+    let noop = if opts.noop { ", _noop => true" } else { "" };
+    let text = format!(
+        "plan task(String $task, TargetSpec $targets{declared}) {{\n    return run_task($task, $targets{passed}{noop});\n}}\n"
+    );
+    let mut sources = SourceMap::new();
+    sources.add("<task>", text);
+    let (files, diags) = crate::check_sources(&sources);
+    debug_assert!(diags.is_empty(), "{diags:?}");
+    let program = Program { sources, files };
+    let mut plan_args = IndexMap::new();
+    plan_args.insert("task".to_string(), Value::str(&opts.task));
+    plan_args.insert("targets".to_string(), Value::str(&opts.targets));
+    for (i, (_, v)) in args.into_iter().enumerate() {
+        plan_args.insert(format!("p{i}"), v);
+    }
+    execute(
+        tasks,
+        &program,
+        "task",
+        plan_args,
+        Settings {
+            inventory: opts.inventory.clone(),
+            format: opts.format,
+            concurrency: crate::eval::DEFAULT_CONCURRENCY,
+            dry_run: false,
+        },
+    )
+}
+
 enum Loaded {
     Usage(UsageError),
     Diagnostics(SourceMap, Vec<Diagnostic>),
@@ -469,9 +567,9 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
 }
 
 /// `key=value` arguments and `--params` as values; later ones win.
-fn parameters(opts: &RunOptions) -> Result<IndexMap<String, Value>, String> {
+fn parameters(params: &[String], json: Option<&str>) -> Result<IndexMap<String, Value>, String> {
     let mut args = IndexMap::new();
-    if let Some(json) = &opts.params_json {
+    if let Some(json) = json {
         match serde_json::from_str::<serde_json::Value>(json) {
             Ok(serde_json::Value::Object(map)) => {
                 args.extend(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))));
@@ -480,7 +578,7 @@ fn parameters(opts: &RunOptions) -> Result<IndexMap<String, Value>, String> {
             Err(e) => return Err(format!("--params is not valid JSON: {e}")),
         }
     }
-    for p in &opts.params {
+    for p in params {
         let Some((key, raw)) = p.split_once('=') else {
             return Err(format!("parameter `{p}` is not `key=value`"));
         };

@@ -53,6 +53,15 @@ pub struct Param {
 }
 
 impl Param {
+    /// A type error without repeating the declared type, which the message
+    /// around it names.
+    pub fn mismatch(&self, why: String) -> String {
+        match why.strip_prefix(&format!("expected {}, ", self.ty_text)) {
+            Some(rest) => rest.to_string(),
+            None => why,
+        }
+    }
+
     /// Whether a plan must pass it.
     pub fn required(&self) -> bool {
         self.default.is_none() && !matches!(self.ty.name.node.as_str(), "Optional" | "Any")
@@ -181,15 +190,10 @@ impl Task {
                 v => (v, false),
             };
             let v = crate::types::coerce(v, &p.ty).map_err(|why| {
-                let why = if secret {
+                let why = if secret || p.sensitive {
                     "a value of another type".into()
                 } else {
-                    why
-                };
-                let why = if p.sensitive {
-                    "a value of another type".into()
-                } else {
-                    why
+                    p.mismatch(why)
                 };
                 (
                     format!(

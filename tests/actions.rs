@@ -5,33 +5,11 @@ mod common;
 
 use assert_cmd::Command;
 
-/// Whether processes with command line `marker` are still there after a
-/// bounded grace period: a killed process disappears soon, not at once.
-fn lingering(marker: &str) -> bool {
-    for _ in 0..100 {
-        if !sleeping(marker) {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    true
-}
-
-/// Whether any process's command line is `marker` (read from /proc).
-fn sleeping(marker: &str) -> bool {
-    let wanted: Vec<u8> = marker.replace(' ', "\0").into_bytes();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .any(|cmd| cmd.strip_suffix(b"\0").unwrap_or(&cmd) == wanted.as_slice())
-}
-
 #[test]
 fn timeout_kills_the_command_and_its_children_and_keeps_other_results() {
     // The slow target's DELAY is 3599: `sleep 3599` runs twice, once in the background.
     assert!(
-        !sleeping("sleep 3599"),
+        !common::running("sleep 3599"),
         "a previous run left `sleep 3599` behind"
     );
     let out = Command::cargo_bin("drover")
@@ -49,7 +27,7 @@ fn timeout_kills_the_command_and_its_children_and_keeps_other_results() {
     );
     assert_eq!(last["value"]["ok"], serde_json::json!(["fast done-m1"]));
     assert!(
-        !lingering("sleep 3599"),
+        !common::lingering("sleep 3599"),
         "the timed-out command or its child is still running"
     );
 }
@@ -125,7 +103,7 @@ fn concurrency_bounds_target_operations_across_nested_loops() {
 
 #[test]
 fn with_timeout_stops_the_command_underneath() {
-    assert!(!sleeping("sleep 3597"));
+    assert!(!common::running("sleep 3597"));
     let out = Command::cargo_bin("drover")
         .unwrap()
         .current_dir(common::root().join("tests/local"))
@@ -136,12 +114,15 @@ fn with_timeout_stops_the_command_underneath() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["error"]["kind"], "drover/timeout");
-    assert!(!lingering("sleep 3597"), "the command outlived its block");
+    assert!(
+        !common::lingering("sleep 3597"),
+        "the command outlived its block"
+    );
 }
 
 #[test]
 fn ctrl_c_stops_the_run_kills_its_processes_and_releases_pools() {
-    assert!(!sleeping("sleep 3596"));
+    assert!(!common::running("sleep 3596"));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
         .current_dir(common::root().join("tests/local"))
         .args(["run", "interrupt.plan"])
@@ -181,7 +162,7 @@ fn ctrl_c_stops_the_run_kills_its_processes_and_releases_pools() {
     );
     assert!(stderr.contains("1 pool target(s) released"), "{stderr}");
     assert!(
-        !lingering("sleep 3596"),
+        !common::lingering("sleep 3596"),
         "an interrupted command is still running"
     );
 }

@@ -26,8 +26,36 @@ pub fn diagnose(path: &Path) -> (SourceMap, Vec<Diagnostic>) {
     let text = std::fs::read_to_string(path).expect("readable fixture");
     let mut sources = SourceMap::new();
     sources.add(path.file_name().unwrap().to_string_lossy(), text);
-    let (_, diags) = drover::check_sources(&sources);
+    let (_, diags) = drover::check_sources_with(&sources, Some(&test_tasks()));
     (sources, diags)
+}
+
+/// The tasks of the test project `tests/` (its `modules/`, then the
+/// standard library), with paths relative to the crate root.
+pub fn test_tasks() -> drover::tasks::Catalog {
+    drover::tasks::Catalog::new(drover::project::Project::new(Path::new("tests")))
+}
+
+/// Whether a process whose command line is `marker` still runs after a
+/// grace period (processes take a moment to die).
+pub fn lingering(marker: &str) -> bool {
+    for _ in 0..100 {
+        if !running(marker) {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}
+
+/// Whether any process's command line is `marker` (read from /proc).
+pub fn running(marker: &str) -> bool {
+    let wanted: Vec<u8> = marker.replace(' ', "\0").into_bytes();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|cmd| cmd.strip_suffix(b"\0").unwrap_or(&cmd) == wanted.as_slice())
 }
 
 /// Run `f` on a thread with the default 2 MiB test stack, so that stack

@@ -1,0 +1,2 @@
+#!/opt/puppetlabs/puppet/bin/ruby
+puts "{}"

@@ -1,0 +1,371 @@
+//! Tasks: the Forge-style test module through `drover task run`, choosing an
+//! implementation, `task show`, `drover check` on task calls, output limits,
+//! secrets, staging once per run, and the standard library for real.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+/// `drover ARGS` in the test project `tests/`: (exit code, stdout, stderr).
+fn drover(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The `plan_result` line of a `--format json` run.
+fn plan_result(stdout: &str) -> Value {
+    serde_json::from_str(stdout.lines().last().expect("a plan_result")).unwrap()
+}
+
+/// The value of the first target's result of a successful `task run`.
+fn task_value(args: &[&str]) -> Value {
+    let mut all = vec!["task", "run"];
+    all.extend(args);
+    all.extend(["-t", "localhost", "--format", "json"]);
+    let (code, out, err) = drover(&all);
+    let result = plan_result(&out);
+    assert_eq!(code, 0, "{result}\n{err}");
+    result["value"][0]["value"].clone()
+}
+
+#[test]
+fn a_forge_style_module_runs_through_task_run() {
+    let v = task_value(&[
+        "forgemod",
+        "name=ann",
+        "mode=shout",
+        "times=2",
+        "suffix=!",
+        "token=open-sesame",
+    ]);
+    assert_eq!(
+        v,
+        json!({"greeting": "HELLO ANN! HELLO ANN!", "implementation": "shell",
+               "stdin_has_task": true, "token_ok": true, "installdir_private": "700"})
+    );
+    // Parameters are checked before anything runs: exit 2, the type named.
+    let (code, _, err) = drover(&[
+        "task",
+        "run",
+        "forgemod",
+        "-t",
+        "localhost",
+        "name=ann",
+        "mode=whisper",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("parameter `mode` of task `forgemod` is Enum[greet, shout]"),
+        "{err}"
+    );
+    let (code, _, err) = drover(&["task", "run", "forgemod", "-t", "localhost", "name=ann"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs `mode` (Enum[greet, shout])"), "{err}");
+}
+
+#[test]
+fn the_first_implementation_the_features_allow_runs() {
+    let tasks = common::test_tasks();
+    let task = tasks.get("forgemod").unwrap();
+    let pick = |features: &[&str]| {
+        let features: Vec<String> = features.iter().map(|f| f.to_string()).collect();
+        task.implementation_for(&features)
+            .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+    };
+    assert_eq!(pick(&["shell"]).unwrap(), "init.sh");
+    assert_eq!(pick(&["shell", "powershell"]).unwrap(), "init.ps1");
+    let err = tasks
+        .get("forgemod::agent_only")
+        .unwrap()
+        .implementation_for(&["shell".into()])
+        .unwrap_err();
+    assert!(err.contains("implementations need [puppet-agent]"), "{err}");
+    // Through a run: the target's features come from the inventory.
+    let (code, out, _) = drover(&[
+        "task",
+        "run",
+        "forgemod::agent_only",
+        "-t",
+        "localhost",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let error = &plan_result(&out)["error"]["details"]["result_set"][0]["error"];
+    assert_eq!(error["kind"], "drover/task-unsupported");
+}
+
+#[test]
+fn task_show_lists_tasks_and_describes_parameters() {
+    let (code, out, _) = drover(&["task", "show"]);
+    assert_eq!(code, 0);
+    for name in [
+        "demo::greet",
+        "forgemod",
+        "service",
+        "haproxy::drain",
+        "http::check",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{out}"
+        );
+    }
+    let (_, out, _) = drover(&["task", "show", "forgemod"]);
+    assert!(out.contains("mode    Enum[greet, shout]"), "{out}");
+    assert!(out.contains("times   Integer[1, 3]"), "{out}");
+    assert!(out.contains("(default 1)"), "{out}");
+    let (_, out, _) = drover(&["task", "show", "forgemod", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["parameters"][0],
+        json!({"name": "name", "type": "Pattern[/^[a-z]+$/]",
+        "description": "Who to greet", "required": true, "sensitive": false, "default": null})
+    );
+    assert_eq!(v["parameters"][4]["sensitive"], true);
+    assert_eq!(
+        v["implementations"][1]["files"],
+        json!(["forgemod/files/helper.sh"])
+    );
+    let (code, _, err) = drover(&["task", "show", "forgemod::gret"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown task `forgemod::gret`"), "{err}");
+}
+
+#[test]
+fn check_rejects_bad_task_calls_with_the_declared_type() {
+    let (code, _, err) = drover(&[
+        "check",
+        "diagnostics/task_wrong_type.plan",
+        "diagnostics/task_missing_parameter.plan",
+        "diagnostics/task_unknown_parameter.plan",
+    ]);
+    assert_eq!(code, 1);
+    for wanted in [
+        "parameter `times` of task `forgemod` is Integer[1, 3]: got 7",
+        "`run_task` of `forgemod` is missing `mode` (Enum[greet, shout])",
+        "task `forgemod` has no parameter `mod` (did you mean `mode`?)",
+        "task_wrong_type.plan:4:74",
+    ] {
+        assert!(err.contains(wanted), "{wanted}\n{err}");
+    }
+}
+
+#[test]
+fn output_is_capped_and_a_task_that_lingers_is_stopped_by_its_timeout() {
+    let v = task_value(&["outputs", "kind=flood"]);
+    // 50 MiB of output: the first 8 MiB are kept, the rest counted.
+    let kept = v["_output"].as_str().unwrap().len();
+    assert_eq!(kept, drover::transport::OUTPUT_CAP);
+    assert_eq!(
+        v["_output_dropped_bytes"],
+        52_428_800 - drover::transport::OUTPUT_CAP as u64
+    );
+    // A task that closes its output and sleeps: its timeout ends it, and
+    // its process too.
+    let plan = common::root().join("tests/local/linger.plan");
+    let (code, out, err) = drover(&[
+        "run",
+        plan.to_str().unwrap(),
+        "-i",
+        "local/inventory.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(plan_result(&out)["value"], json!("drover/timeout"));
+    assert!(
+        !common::lingering("sleep 60"),
+        "the task's process was left running"
+    );
+}
+
+#[test]
+fn a_sensitive_parameter_never_shows() {
+    let secret = "open-sesame-4242";
+    for format in ["human", "json"] {
+        let (_, out, err) = drover(&[
+            "task",
+            "run",
+            "forgemod",
+            "-t",
+            "localhost",
+            "name=ann",
+            "mode=greet",
+            &format!("token={secret}"),
+            "--format",
+            format,
+        ]);
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{out}\n{err}"
+        );
+        // Of the wrong type: the message does not show the value either.
+        let (code, out, err) = drover(&[
+            "task",
+            "run",
+            "forgemod",
+            "-t",
+            "localhost",
+            "name=ann",
+            "mode=greet",
+            "--params",
+            &format!("{{\"token\": [\"{secret}\"]}}"),
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 2);
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{out}\n{err}"
+        );
+        assert!(
+            err.contains("parameter `token` of task `forgemod`"),
+            "{err}"
+        );
+    }
+    // A task's `_sensitive` output is redacted in every event.
+    let (_, out, err) = drover(&[
+        "task",
+        "run",
+        "outputs",
+        "kind=secret",
+        "-t",
+        "localhost",
+        "--format",
+        "json",
+    ]);
+    assert!(out.contains("[sensitive]"), "{out}");
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2"),
+        "{out}\n{err}"
+    );
+}
+
+#[test]
+fn a_task_is_staged_once_per_target_per_run_in_a_private_directory_removed_at_the_end() {
+    let plan = common::root().join("tests/local/staging.plan");
+    let (code, out, err) = drover(&[
+        "run",
+        plan.to_str().unwrap(),
+        "-i",
+        "local/inventory.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v = &plan_result(&out)["value"];
+    // Three calls, one upload: the same file, not changed since (ctime in ns).
+    let stamps = v["stamps"].as_array().unwrap();
+    assert_eq!(stamps.len(), 3);
+    assert!(stamps.iter().all(|s| s == &stamps[0]), "{stamps:?}");
+    let path = v["path"].as_str().unwrap();
+    // <run dir>/<content hash>/outputs/tasks/init.sh, the run dir made by mktemp.
+    let run_dir = std::path::Path::new(path).ancestors().nth(4).unwrap();
+    assert_eq!(v["mode"], "700");
+    assert!(!run_dir.exists(), "{} was left behind", run_dir.display());
+}
+
+#[test]
+fn stdlib_service_and_package_report_status_for_real() {
+    let v = task_value(&["package", "action=status", "name=coreutils"]);
+    assert_eq!(v["status"], "installed");
+    assert!(!v["version"].as_str().unwrap().is_empty(), "{v}");
+    let v = task_value(&["package", "action=status", "name=drover-no-such-package"]);
+    assert_eq!(
+        (&v["status"], &v["version"]),
+        (&json!("absent"), &json!(""))
+    );
+    // A service this machine has an init script or unit for.
+    let service = ["procps", "ssh", "cron", "dbus"]
+        .into_iter()
+        .find(|s| std::path::Path::new("/etc/init.d").join(s).exists())
+        .expect("a service with an init script");
+    let v = task_value(&["service", "action=status", &format!("name={service}")]);
+    assert!(
+        ["running", "stopped"].contains(&v["status"].as_str().unwrap()),
+        "{v}"
+    );
+    let (code, out, _) = drover(&[
+        "task",
+        "run",
+        "service",
+        "action=status",
+        "name=drover-no-such-service",
+        "-t",
+        "localhost",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let error = &plan_result(&out)["error"]["details"]["result_set"][0]["error"];
+    assert_eq!(error["kind"], "drover.service/unknown", "{error}");
+}
+
+/// A one-thread HTTP server on loopback answering `status` with `body`.
+fn http_server(status: u16, body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn stdlib_http_check_against_a_local_server() {
+    let ok = http_server(200, "all systems go");
+    let url = format!("url=http://127.0.0.1:{ok}/health");
+    let v = task_value(&["http::check", &url, "body_match=systems? go"]);
+    assert_eq!(
+        v,
+        json!({"url": format!("http://127.0.0.1:{ok}/health"), "status": 200, "matched": true, "attempts": 1})
+    );
+    let failing = http_server(503, "down");
+    let (code, out, _) = drover(&[
+        "task",
+        "run",
+        "http::check",
+        &format!("url=http://127.0.0.1:{failing}/"),
+        "retries=2",
+        "delay=0",
+        "-t",
+        "localhost",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let error = &plan_result(&out)["error"]["details"]["result_set"][0]["error"];
+    assert_eq!(error["kind"], "drover.http/check-failed");
+    assert_eq!(error["details"]["attempts"], 3);
+    assert_eq!(error["details"]["status"], 503);
+    let (code, _, err) = drover(&[
+        "task",
+        "run",
+        "http::check",
+        "url=ftp://x",
+        "-t",
+        "localhost",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
