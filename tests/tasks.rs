@@ -312,21 +312,26 @@ fn stdlib_service_and_package_report_status_for_real() {
     assert_eq!(error["kind"], "drover.service/unknown", "{error}");
 }
 
-/// A one-thread HTTP server on loopback answering `status` with `body`.
+/// An HTTP server on loopback answering `status` with `body`; a request for
+/// `/slow` is answered after 3 s. A thread per connection.
 fn http_server(status: u16, body: &'static str) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if buf[..n].starts_with(b"GET /slow") {
+                    std::thread::sleep(std::time::Duration::from_secs(3));
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
         }
     });
     port
@@ -368,4 +373,228 @@ fn stdlib_http_check_against_a_local_server() {
         "localhost",
     ]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// A dry run of a stdlib plan on `tests/sim/inventory.yaml`:
+/// (plan_result, every event).
+fn simulate(args: &[&str]) -> (Value, Vec<Value>) {
+    let mut all = vec!["run"];
+    all.extend(args);
+    all.extend(["-i", "sim/inventory.yaml", "--dry-run", "--format", "json"]);
+    let (_, out, _) = drover(&all);
+    let events = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (plan_result(&out), events)
+}
+
+#[test]
+fn the_stdlib_reboot_plan_waits_for_a_new_boot_id() {
+    // Every action takes 100 ms; a reboot keeps a machine down 9 s. Per
+    // target: boot id 0.1 s, reboot task 0.1 s, wait_up polls every 2 s:
+    // refused at +0 ... +8 s, up at +10 s and its no-op takes 0.1 s; boot id
+    // again 0.1 s. Both targets at once: 10.4 s.
+    let (r, _) = simulate(&["reboot", "targets=web"]);
+    assert_eq!(
+        (&r["status"], &r["duration_ms"]),
+        (&json!("success"), &json!(10_400)),
+        "{r}"
+    );
+    // A machine whose reboot command does nothing: 10 s / 2 s = 5 rounds of
+    // wait_up 0.1 s + boot id 0.1 s + sleep 2 s after 0.2 s: fails at 11.2 s.
+    let (r, _) = simulate(&["reboot", "targets=stuck", "reconnect_timeout=10s"]);
+    assert_eq!(r["duration_ms"], 11_200, "{r}");
+    let failed = &r["error"]["details"]["failed"][0]["error"];
+    assert_eq!(failed["kind"], "drover/no-reboot", "{r}");
+    assert_eq!(failed["details"]["boot_id"], "s1-boot-1");
+}
+
+#[test]
+fn the_stdlib_rolling_reboot_leaves_a_failed_server_out_of_rotation() {
+    // Per server: drain 0.1 s, the reboot plan 10.4 s, health check 0.1 s,
+    // enable 0.1 s; two servers one after the other: 21.4 s.
+    let (r, events) = simulate(&[
+        "reboot::rolling",
+        "targets=web",
+        "lb=lb1",
+        "backend=app",
+        "health_url=http://{host}:8080/health",
+    ]);
+    assert_eq!(
+        (&r["status"], &r["duration_ms"]),
+        (&json!("success"), &json!(21_400)),
+        "{r}"
+    );
+    let steps: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "step_start" && e["targets"] == json!(["lb1"]))
+        .map(|e| e["detail"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "haproxy::drain",
+            "http::check",
+            "haproxy::enable",
+            "haproxy::drain",
+            "http::check",
+            "haproxy::enable"
+        ]
+    );
+    // s1 never reboots: with max_failures 1 the loop goes on to w1, and s1
+    // is drained but never enabled again.
+    let (r, events) = simulate(&[
+        "reboot::rolling",
+        "targets=s1,w1",
+        "lb=lb1",
+        "backend=app",
+        "max_failures=1",
+        "reconnect_timeout=10s",
+    ]);
+    assert_eq!(r["status"], "success", "{r}");
+    let enabled: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "step_start" && e["detail"] == "haproxy::enable")
+        .collect();
+    assert_eq!(enabled.len(), 1, "only w1 goes back in rotation");
+    let (r, _) = simulate(&[
+        "reboot::rolling",
+        "targets=s1,w1",
+        "lb=lb1",
+        "backend=app",
+        "reconnect_timeout=10s",
+    ]);
+    assert_eq!(r["error"]["kind"], "drover/loop-failure", "{r}");
+    assert_eq!(r["error"]["details"]["never_started"], 1, "{r}");
+}
+
+/// `haproxy::*` on `server` of backend `app`: the task's value, or its error.
+fn haproxy(task: &str, socket: &std::path::Path, server: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "task".to_string(),
+        "run".into(),
+        format!("haproxy::{task}"),
+        "backend=app".into(),
+        format!("server={server}"),
+        format!("socket={}", socket.display()),
+        "-t".into(),
+        "localhost".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, out, _) = drover(&args);
+    let result = &plan_result(&out);
+    match result["status"].as_str() {
+        Some("success") => result["value"][0]["value"].clone(),
+        _ => result["error"]["details"]["result_set"][0]["error"].clone(),
+    }
+}
+
+#[test]
+fn stdlib_haproxy_tasks_against_a_real_haproxy() {
+    let (one, two) = (http_server(200, "ok"), http_server(200, "ok"));
+    let proxy = common::HaProxy::start(&[("web1", one), ("web2", two)]);
+    let socket = proxy.socket();
+    let status = |server: &str| haproxy("status", &socket, server, &[]);
+    // Health checks every 200 ms; wait for the first.
+    let mut up = Value::Null;
+    for _ in 0..50 {
+        up = status("web1");
+        if up["status"] == "UP" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        up,
+        json!({"backend": "app", "server": "web1", "status": "UP", "sessions": 0})
+    );
+    assert_eq!(haproxy("disable", &socket, "web2", &[])["status"], "MAINT");
+    assert_eq!(status("web2")["status"], "MAINT");
+    // A 3 s request through HAProxy lands on web1 (web2 is out): draining
+    // web1 waits for it to end.
+    let port = proxy.port;
+    let request = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        answer
+    });
+    for _ in 0..50 {
+        if status("web1")["sessions"] == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(status("web1")["sessions"], 1);
+    let drained = haproxy("drain", &socket, "web1", &["timeout=20"]);
+    assert_eq!(
+        (&drained["status"], &drained["sessions"]),
+        (&json!("DRAIN"), &json!(0)),
+        "{drained}"
+    );
+    assert!(drained["waited_s"].as_u64().unwrap() >= 1, "{drained}");
+    assert!(
+        request.join().unwrap().starts_with("HTTP/1.1 200"),
+        "the drained request finished"
+    );
+    // Back in rotation.
+    for server in ["web1", "web2"] {
+        assert_eq!(haproxy("enable", &socket, server, &[])["server"], server);
+    }
+    for _ in 0..50 {
+        if status("web1")["status"] == "UP" && status("web2")["status"] == "UP" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        (
+            status("web1")["status"].clone(),
+            status("web2")["status"].clone()
+        ),
+        (json!("UP"), json!("UP"))
+    );
+    // A drain that cannot finish in time, an unknown server, no socket.
+    let slow = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let _ = s.read_to_end(&mut Vec::new());
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let server = if status("web1")["sessions"] == 1 {
+        "web1"
+    } else {
+        "web2"
+    };
+    let timed_out = haproxy("drain", &socket, server, &["timeout=1"]);
+    assert_eq!(
+        timed_out["kind"], "drover.haproxy/drain-timeout",
+        "{timed_out}"
+    );
+    assert_eq!(timed_out["details"]["sessions"], 1);
+    slow.join().unwrap();
+    assert_eq!(
+        haproxy("status", &socket, "web9", &[])["kind"],
+        "drover.haproxy/unknown-server"
+    );
+    let none = std::path::Path::new("/nonexistent/admin.sock");
+    assert_eq!(
+        haproxy("status", none, "web1", &[])["kind"],
+        "drover.haproxy/no-socket"
+    );
 }

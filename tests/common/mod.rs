@@ -142,3 +142,81 @@ pub fn run_virtual(source: &str, inventory: Option<&str>, dry_run: bool) -> Outc
         }
     })
 }
+
+/// A real HAProxy on loopback for the tests: an HTTP frontend, one backend
+/// `app` with health-checked servers, and an admin socket. Stopped on drop.
+pub struct HaProxy {
+    child: std::process::Child,
+    dir: PathBuf,
+    /// The frontend's port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl HaProxy {
+    /// Start HAProxy with `servers` as `(name, port on 127.0.0.1)` in backend `app`.
+    pub fn start(servers: &[(&str, u16)]) -> HaProxy {
+        let dir = std::env::temp_dir().join(format!(
+            "drover-haproxy-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let mut cfg = format!(
+            "global\n    stats socket {}/admin.sock mode 600 level admin\n\
+             defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\
+             frontend web\n    bind 127.0.0.1:{port}\n    default_backend app\n\
+             backend app\n    balance roundrobin\n    option httpchk GET /health\n",
+            dir.display()
+        );
+        for (name, p) in servers {
+            cfg.push_str(&format!(
+                "    server {name} 127.0.0.1:{p} check inter 200ms fall 2 rise 1\n"
+            ));
+        }
+        std::fs::write(dir.join("haproxy.cfg"), cfg).unwrap();
+        // Debian puts it in /usr/sbin, which is not on every user's PATH.
+        let program = if std::path::Path::new("/usr/sbin/haproxy").exists() {
+            "/usr/sbin/haproxy"
+        } else {
+            "haproxy"
+        };
+        let child = std::process::Command::new(program)
+            .args(["-db", "-f"])
+            .arg(dir.join("haproxy.cfg"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("haproxy is installed (.ci/run installs it)");
+        let proxy = HaProxy { child, dir, port };
+        for _ in 0..200 {
+            if proxy.socket().exists() {
+                return proxy;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("haproxy did not start");
+    }
+
+    /// The admin socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("admin.sock")
+    }
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
