@@ -121,6 +121,9 @@ fn task_show_lists_tasks_and_describes_parameters() {
             "{name} missing:\n{out}"
         );
     }
+    // Private tasks run but are not listed.
+    assert!(!out.contains("outputs::hidden"), "{out}");
+    assert_eq!(task_value(&["outputs::hidden"]), json!({"hidden": true}));
     let (_, out, _) = drover(&["task", "show", "forgemod"]);
     assert!(out.contains("mode    Enum[greet, shout]"), "{out}");
     assert!(out.contains("times   Integer[1, 3]"), "{out}");
@@ -296,6 +299,26 @@ fn stdlib_service_and_package_report_status_for_real() {
         ["running", "stopped"].contains(&v["status"].as_str().unwrap()),
         "{v}"
     );
+    // `_noop`: the task says what it would do and does nothing.
+    let before = v["status"].clone();
+    let v = task_value(&[
+        "service",
+        "action=stop",
+        &format!("name={service}"),
+        "--noop",
+    ]);
+    assert_eq!((&v["noop"], &v["status"]), (&json!(true), &before), "{v}");
+    let (code, _, err) = drover(&[
+        "task",
+        "run",
+        "http::check",
+        "url=http://x/",
+        "--noop",
+        "-t",
+        "localhost",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not support `_noop`"), "{err}");
     let (code, out, _) = drover(&[
         "task",
         "run",
