@@ -38,6 +38,7 @@ struct Options {
     env: Vec<(String, String)>,
     timeout: Option<Duration>,
     noop: bool,
+    run_as: Option<String>,
     /// Named arguments that are not options (task parameters, `arguments`).
     rest: IndexMap<String, (Value, Span)>,
 }
@@ -74,13 +75,10 @@ fn options(it: &Interpreter, named: IndexMap<String, (Value, Span)>) -> Eval<Opt
                 _ => return Err(bad("a Hash")),
             },
             "_description" => {}
-            "_run_as" => {
-                return Err(it.error(
-                    "drover/unsupported",
-                    "`_run_as` is not supported by this version of drover yet",
-                    span,
-                ));
-            }
+            "_run_as" => match value {
+                Value::Str(user) if !user.is_empty() => o.run_as = Some(user.to_string()),
+                _ => return Err(bad("a user name")),
+            },
             other if other.starts_with('_') => {
                 return Err(it.error(
                     "drover/type-error",
@@ -339,6 +337,9 @@ fn transport_error(e: TransportError) -> ErrorValue {
         TransportError::Timeout(_) => "drover/timeout",
         TransportError::Io(_) => "drover/transport-error",
         TransportError::Unsupported(_) => "drover/unsupported",
+        TransportError::HostKey { .. } => "drover/host-key",
+        TransportError::Auth { .. } => "drover/auth-failed",
+        TransportError::ConnectionLost { .. } => "drover/connection-lost",
     };
     ErrorValue::new(kind, e.to_string())
 }
@@ -399,6 +400,7 @@ async fn on_target(
         stdin: None,
         timeout: opts.timeout,
         on_output: None,
+        run_as: opts.run_as.clone(),
     };
     match work {
         Work::WaitUp { .. } => unreachable!("handled above"),
@@ -592,7 +594,7 @@ pub struct Staging {
 struct Staged {
     /// The connection the directory was made on: a new connection (after a
     /// reboot) may find it gone.
-    conn: Option<Arc<dyn Connection>>,
+    conn: Option<(Arc<dyn Connection>, u64)>,
     dir: String,
     bundles: HashSet<u64>,
 }
@@ -612,7 +614,11 @@ impl Staging {
             .or_default()
             .clone();
         let mut staged = slot.lock().await;
-        if !staged.conn.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+        if !staged
+            .conn
+            .as_ref()
+            .is_some_and(|(c, epoch)| Arc::ptr_eq(c, conn) && *epoch == conn.epoch())
+        {
             if staged.conn.is_some() {
                 // Reconnected: the old directory may be gone; start afresh.
                 let _ = conn.exec(program("rm", ["-rf", &staged.dir])).await;
@@ -626,7 +632,7 @@ impl Staging {
                 )));
             }
             *staged = Staged {
-                conn: Some(conn.clone()),
+                conn: Some((conn.clone(), conn.epoch())),
                 dir,
                 bundles: HashSet::new(),
             };
@@ -663,7 +669,7 @@ impl Staging {
         let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
         let removals = all.into_iter().map(|slot| async move {
             let staged = slot.lock().await;
-            if let Some(conn) = &staged.conn {
+            if let Some((conn, _)) = &staged.conn {
                 let _ = conn.exec(program("rm", ["-rf", &staged.dir])).await;
             }
         });

@@ -277,6 +277,8 @@ pub struct Shared<'p> {
     pub run_id: crate::pools::Holder,
     /// Simulated targets (and every target in a dry run).
     sim: crate::sim::Sim,
+    /// SSH targets.
+    pub ssh: crate::ssh::Ssh,
     /// Simulate every action: nothing is connected or started.
     pub dry_run: bool,
     /// The project's tasks.
@@ -309,6 +311,7 @@ impl<'p> Interpreter<'p> {
             connections: tokio::sync::Mutex::new(HashMap::new()),
             pools: Arc::new(crate::pools::MemoryPools::default()),
             sim: crate::sim::Sim::default(),
+            ssh: crate::ssh::Ssh::default(),
             dry_run: false,
             tasks: Arc::new(crate::tasks::Catalog::new(crate::project::Project::new(
                 std::path::Path::new("."),
@@ -337,10 +340,8 @@ impl<'p> Interpreter<'p> {
         }
         match target.transport {
             TransportKind::Local => crate::transport::Local.connect(target).await,
-            other => Err(TransportError::Unsupported(format!(
-                "the {} transport is not available in this version of drover yet",
-                other.as_str()
-            ))),
+            TransportKind::Ssh => self.ssh.connect(target).await,
+            TransportKind::Sim => self.sim.connect(target).await,
         }
     }
 

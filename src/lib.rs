@@ -23,6 +23,7 @@ pub mod project;
 pub mod run;
 pub mod sim;
 pub mod source;
+pub mod ssh;
 pub mod syntax_error;
 pub mod tasks;
 pub mod transport;

@@ -45,6 +45,30 @@ pub enum TransportError {
     /// This transport cannot do this yet.
     #[error("{0}")]
     Unsupported(String),
+    /// The target's host key is unknown or changed.
+    #[error("host key of {target} refused: {reason}")]
+    HostKey {
+        /// The target.
+        target: String,
+        /// Why, with the fingerprints.
+        reason: String,
+    },
+    /// No authentication method worked.
+    #[error("cannot log in to {target}: {reason}")]
+    Auth {
+        /// The target.
+        target: String,
+        /// The methods tried.
+        reason: String,
+    },
+    /// The connection went away while the action ran (a reboot, the network).
+    #[error("connection to {target} lost: {reason}")]
+    ConnectionLost {
+        /// The target.
+        target: String,
+        /// What was going on.
+        reason: String,
+    },
 }
 
 /// Which output stream a chunk came from.
@@ -72,6 +96,8 @@ pub struct Exec {
     pub timeout: Option<Duration>,
     /// Called with every chunk of output as it arrives.
     pub on_output: Option<OutputSink>,
+    /// Run as this user (through sudo), overriding the target's `run-as`.
+    pub run_as: Option<String>,
 }
 
 impl std::fmt::Debug for Exec {
@@ -129,6 +155,11 @@ pub trait Connection: Send + Sync {
     /// Close the connection at the end of the run.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+    /// Which connection this is: changes when the transport reconnected, so
+    /// that files put on the target before may be gone.
+    fn epoch(&self) -> u64 {
+        0
     }
     /// Run task `name` without its files, for transports that simulate tasks.
     fn task<'a>(
@@ -228,6 +259,11 @@ async fn read_capped(
 impl Connection for LocalConnection {
     fn exec(&self, exec: Exec) -> BoxFuture<'_, Result<ExecOutput, TransportError>> {
         Box::pin(async move {
+            if exec.run_as.is_some() {
+                return Err(TransportError::Unsupported(
+                    "`_run_as` needs the ssh transport; the local transport runs as you".into(),
+                ));
+            }
             let mut cmd = match &exec.command {
                 Command::Shell(line) => {
                     let mut c = tokio::process::Command::new("/bin/sh");
