@@ -455,12 +455,16 @@ async fn wait_up(
     loop {
         let attempt = async {
             let conn = it.fresh_connection(target).await?;
-            conn.exec(Exec {
-                command: Command::Shell("true".into()),
-                timeout: Some(interval.max(Duration::from_secs(1))),
-                ..Exec::default()
-            })
-            .await
+            let out = conn
+                .exec(Exec {
+                    command: Command::Shell("true".into()),
+                    timeout: Some(interval.max(Duration::from_secs(1))),
+                    ..Exec::default()
+                })
+                .await;
+            // A probe: the run's own connection is another one.
+            conn.close().await;
+            out
         };
         let last = match attempt.await {
             Ok(out) if out.exit_code == Some(0) => {

@@ -445,8 +445,7 @@ impl SshConnection {
         let line =
             command_line(&exec, run_as, sudo_password.is_some()).map_err(TransportError::Io)?;
         let lost = |what: &str, e: russh::Error| self.lost(&handle, format!("{what}: {e}"));
-        let channel = handle
-            .channel_open_session()
+        let channel = open_channel(&handle)
             .await
             .map_err(|e| lost("cannot open a channel", e))?;
         channel
@@ -565,6 +564,25 @@ impl SshConnection {
     }
 }
 
+/// A new session channel. sshd frees a session only once it has our reply
+/// to its close, so a channel opened right after another closed can be
+/// refused for a moment (MaxSessions): retry refusals for up to 2 s.
+async fn open_channel(
+    handle: &Handle<Client>,
+) -> Result<russh::Channel<client::Msg>, russh::Error> {
+    let mut delay = Duration::from_millis(5);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match handle.channel_open_session().await {
+            Err(russh::Error::ChannelOpenFailure(_)) if tokio::time::Instant::now() < give_up => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Keep output up to the cap, count the rest.
 fn keep(buf: &mut Vec<u8>, dropped: &mut u64, data: &[u8]) {
     let room = OUTPUT_CAP.saturating_sub(buf.len()).min(data.len());
@@ -640,13 +658,14 @@ impl Drop for KillGuard<'_> {
 }
 
 /// TERM the group, KILL what is left a second later; on its own channel.
+/// (`kill -s SIG -- -PGID`: dash's `kill` refuses `kill -TERM -- -PGID`.)
 async fn kill_group(handle: Arc<Handle<Client>>, pgid: u32) {
     let script = format!(
-        "kill -TERM -- -{pgid} 2>/dev/null; i=0; while [ $i -lt 10 ] && kill -0 -- -{pgid} 2>/dev/null; \
-         do sleep 0.1; i=$((i + 1)); done; kill -KILL -- -{pgid} 2>/dev/null; true"
+        "kill -s TERM -- -{pgid} 2>/dev/null; i=0; while [ $i -lt 10 ] && kill -s 0 -- -{pgid} 2>/dev/null; \
+         do sleep 0.1; i=$((i + 1)); done; kill -s KILL -- -{pgid} 2>/dev/null; true"
     );
     let run = async {
-        let mut channel = handle.channel_open_session().await.ok()?;
+        let mut channel = open_channel(&handle).await.ok()?;
         channel.exec(true, script).await.ok()?;
         while let Some(msg) = channel.wait().await {
             if matches!(msg, ChannelMsg::Close) {

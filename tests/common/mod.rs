@@ -220,3 +220,81 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The SSH test bed (`scripts/sshbed.sh`): real sshd processes on
+/// 127.FIRST.0.2, 127.FIRST.0.3, ...; stopped on drop. Each test picks its
+/// own FIRST so that tests running at once never share an address.
+pub struct Bed {
+    /// Its directory: inventory.yaml, known_hosts, keys/, sshd logs.
+    pub dir: PathBuf,
+    /// The target names (their addresses), in order.
+    pub targets: Vec<String>,
+}
+
+impl Bed {
+    /// `n` targets, at most `per_process` per sshd.
+    pub fn start(first: u8, n: usize, per_process: usize) -> Bed {
+        let dir = std::env::temp_dir().join(format!("drover-bed-{}-{first}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let bed = Bed {
+            targets: (0..n)
+                .map(|i| format!("127.{first}.{}.{}", (i + 2) / 256, (i + 2) % 256))
+                .collect(),
+            dir,
+        };
+        bed.script(&[
+            "start",
+            &n.to_string(),
+            &per_process.to_string(),
+            &first.to_string(),
+        ]);
+        bed
+    }
+
+    /// Run `scripts/sshbed.sh VERB DIR ARGS...`; its stdout.
+    pub fn script(&self, args: &[&str]) -> String {
+        let mut cmd = std::process::Command::new(root().join("scripts/sshbed.sh"));
+        cmd.arg(args[0]).arg(&self.dir).args(&args[1..]);
+        let out = cmd.output().expect("bash");
+        assert!(
+            out.status.success(),
+            "sshbed.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// SSH sessions sshd accepted so far.
+    pub fn handshakes(&self) -> usize {
+        self.script(&["handshakes"]).trim().parse().unwrap()
+    }
+
+    /// The inventory file.
+    pub fn inventory(&self) -> PathBuf {
+        self.dir.join("inventory.yaml")
+    }
+
+    /// Write an inventory for this bed's targets with `ssh` settings
+    /// (YAML lines under `config.ssh`, indented by four spaces).
+    pub fn inventory_with(&self, name: &str, ssh: &str) -> PathBuf {
+        let mut yaml = format!(
+            "config:\n  transport: ssh\n  ssh:\n    user: drover-test\n    port: 2222\n    connect-timeout: 5\n{ssh}groups:\n  - name: bed\n    targets:\n"
+        );
+        for t in &self.targets {
+            yaml.push_str(&format!("      - {t}\n"));
+        }
+        let path = self.dir.join(name);
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(root().join("scripts/sshbed.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -8,5 +8,7 @@ case $PT_kind in
   flood) head -c 52428800 /dev/zero | tr '\0' x ;;
   linger) echo '{"started": true}'; exec >&- 2>&-; sleep 60 ;;
   secret) echo '{"user": "admin", "_sensitive": {"password": "hunter2-from-task"}}' ;;
+  echo) . "$PT__installdir/drover/files/json.sh"; printf '{"text": %s}\n' "$(json_str "$PT_text")" ;;
+  whoami) printf '{"user": "%s"}\n' "$(id -un)" ;;
   where) printf '{"path": "%s", "pid": %s}\n' "$0" $$ ;;
 esac

@@ -1,0 +1,555 @@
+//! The ssh transport against real OpenSSH sshd processes on loopback
+//! (`scripts/sshbed.sh`; needs root, as `.ci/run` is).
+
+mod common;
+
+use std::process::Stdio;
+
+use assert_cmd::Command;
+use common::Bed;
+use serde_json::{Value, json};
+
+/// `drover ARGS` in the test project `tests/`: (exit code, stdout, stderr).
+fn drover(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(common::root().join("tests"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn plan_result(stdout: &str) -> Value {
+    serde_json::from_str(stdout.lines().last().expect("a plan_result")).unwrap()
+}
+
+/// `drover command run CMD -t SPEC -i INVENTORY --format json`: the plan_result.
+fn command(cmd: &str, spec: &str, inventory: &std::path::Path) -> Value {
+    let (_, out, err) = drover(&[
+        "command",
+        "run",
+        cmd,
+        "-t",
+        spec,
+        "-i",
+        inventory.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(!out.is_empty(), "{err}");
+    plan_result(&out)
+}
+
+/// The error of the first target of a failed plan_result.
+fn first_error(result: &Value) -> &Value {
+    &result["error"]["details"]["result_set"][0]["error"]
+}
+
+#[test]
+fn ten_steps_on_twenty_targets_make_twenty_handshakes() {
+    let bed = Bed::start(21, 20, 16);
+    let payload = common::root().join("tests/ssh/payload.bin");
+    let bytes: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&payload, &bytes).unwrap();
+    let sum = std::process::Command::new("sha256sum")
+        .arg(&payload)
+        .output()
+        .unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&payload).unwrap().permissions().mode() & 0o777
+    };
+    let (code, out, err) = drover(&[
+        "run",
+        "ssh/ten_steps.plan",
+        "targets=bed",
+        "tag=ten",
+        "-i",
+        bed.inventory().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let result = plan_result(&out);
+    assert_eq!(code, 0, "{result}\n{err}");
+    assert_eq!(
+        result["value"],
+        json!({
+            "one": true, "env": [true], "echo": [true], "staged_once": [true], "last": 20,
+            "script": "[it's $(id) `id` \"q\" \\ \nünï ☃ $HOME]\n[two words]\n[]\n",
+            "sums": [format!("{sum}\n{mode:o}\n")],
+        })
+    );
+    assert_eq!(
+        bed.handshakes(),
+        20,
+        "one connection per target for the whole run"
+    );
+}
+
+#[test]
+fn host_keys_unknown_changed_and_accept_new() {
+    let bed = Bed::start(22, 1, 1);
+    let key = bed.dir.join("keys/id_ed25519");
+    let target = &bed.targets[0];
+    // Unknown: an empty known_hosts.
+    let empty = bed.dir.join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let inv = bed.inventory_with(
+        "unknown.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n",
+            key.display(),
+            empty.display()
+        ),
+    );
+    let r = command("true", "bed", &inv);
+    let e = first_error(&r);
+    assert_eq!(e["kind"], "drover/host-key", "{r}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a known host"),
+        "{e}"
+    );
+    // Changed: known_hosts records another key for this host and port.
+    let other = std::fs::read_to_string(bed.dir.join("keys/id_stranger.pub")).unwrap();
+    let other: Vec<&str> = other.split(' ').take(2).collect();
+    let changed = bed.dir.join("changed_known_hosts");
+    std::fs::write(
+        &changed,
+        format!("[{target}]:2222 {} {}\n", other[0], other[1]),
+    )
+    .unwrap();
+    let inv = bed.inventory_with(
+        "changed.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n",
+            key.display(),
+            changed.display()
+        ),
+    );
+    let r = command("true", "bed", &inv);
+    let e = first_error(&r);
+    assert_eq!(e["kind"], "drover/host-key", "{r}");
+    let message = e["message"].as_str().unwrap();
+    let fingerprint = |file: &str| {
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(bed.dir.join(file))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert!(message.contains("CHANGED"), "{message}");
+    assert!(
+        message.contains(&fingerprint("keys/id_stranger.pub")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&fingerprint("keys/host_ed25519.pub")),
+        "{message}"
+    );
+    // accept-new records the key, and a strict run trusts it afterwards.
+    let learned = bed.dir.join("learned_known_hosts");
+    let inv = bed.inventory_with(
+        "accept.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n    host-key-check: accept-new\n",
+            key.display(),
+            learned.display()
+        ),
+    );
+    assert_eq!(command("true", "bed", &inv)["status"], "success");
+    assert!(
+        std::fs::read_to_string(&learned)
+            .unwrap()
+            .contains(&format!("[{target}]:2222 ssh-ed25519 "))
+    );
+    let inv = bed.inventory_with(
+        "strict.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n",
+            key.display(),
+            learned.display()
+        ),
+    );
+    assert_eq!(command("true", "bed", &inv)["status"], "success");
+    // Checking off: it works, and says so once.
+    let inv = bed.inventory_with(
+        "off.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n    host-key-check: false\n",
+            key.display(),
+            empty.display()
+        ),
+    );
+    let (code, _, err) = drover(&[
+        "command",
+        "run",
+        "true",
+        "-t",
+        "bed",
+        "-i",
+        inv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("host-key-check is off").count(), 1, "{err}");
+}
+
+#[test]
+fn every_key_type_the_agent_and_passwords() {
+    let bed = Bed::start(23, 1, 1);
+    let known = bed.dir.join("known_hosts");
+    for (name, extra) in [
+        ("id_ed25519", ""),
+        ("id_ecdsa", ""),
+        ("id_rsa", ""),
+        ("id_encrypted", "    passphrase: bed-passphrase\n"),
+    ] {
+        let inv = bed.inventory_with(
+            &format!("{name}.yaml"),
+            &format!(
+                "    private-key: {}\n    known-hosts: {}\n{extra}",
+                bed.dir.join("keys").join(name).display(),
+                known.display()
+            ),
+        );
+        let r = command("id -un", "bed", &inv);
+        assert_eq!(
+            r["value"][0]["value"]["stdout"], "drover-test\n",
+            "{name}: {r}"
+        );
+    }
+    // The key data itself in the inventory.
+    let data = std::fs::read_to_string(bed.dir.join("keys/id_ecdsa")).unwrap();
+    let indented: String = data.lines().map(|l| format!("        {l}\n")).collect();
+    let inv = bed.inventory_with(
+        "data.yaml",
+        &format!(
+            "    private-key:\n      key-data: |\n{indented}    known-hosts: {}\n",
+            known.display()
+        ),
+    );
+    assert_eq!(command("true", "bed", &inv)["status"], "success");
+    // An encrypted key without its passphrase says so.
+    let inv = bed.inventory_with(
+        "nopass.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n",
+            bed.dir.join("keys/id_encrypted").display(),
+            known.display()
+        ),
+    );
+    let r = command("true", "bed", &inv);
+    let e = first_error(&r);
+    assert_eq!(e["kind"], "drover/auth-failed", "{r}");
+    assert!(
+        e["message"].as_str().unwrap().contains("it is encrypted"),
+        "{e}"
+    );
+    // A key the server does not know: the error names the target and what was tried.
+    let stranger = bed.dir.join("keys/id_stranger");
+    let inv = bed.inventory_with(
+        "stranger.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n",
+            stranger.display(),
+            known.display()
+        ),
+    );
+    let r = command("true", "bed", &inv);
+    let e = first_error(&r);
+    assert_eq!(e["kind"], "drover/auth-failed");
+    let message = e["message"].as_str().unwrap();
+    assert!(message.contains(&bed.targets[0]), "{message}");
+    assert!(
+        message.contains(&format!("publickey ({})", stranger.display())),
+        "{message}"
+    );
+    // Passwords: right and wrong; the password is in no output.
+    let inv = bed.inventory_with(
+        "password.yaml",
+        &format!(
+            "    private-key: {}\n    password: drover-bed-password\n    known-hosts: {}\n",
+            stranger.display(),
+            known.display()
+        ),
+    );
+    let (code, out, err) = drover(&[
+        "command",
+        "run",
+        "id -un",
+        "-t",
+        "bed",
+        "-i",
+        inv.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("drover-bed-password") && !err.contains("drover-bed-password"));
+    let inv = bed.inventory_with(
+        "wrong.yaml",
+        &format!(
+            "    private-key: {}\n    password: not-the-password\n    known-hosts: {}\n",
+            stranger.display(),
+            known.display()
+        ),
+    );
+    let r = command("true", "bed", &inv);
+    let message = first_error(&r)["message"].as_str().unwrap().to_string();
+    assert!(message.ends_with(", password"), "{message}");
+    assert!(!message.contains("not-the-password"), "{message}");
+    // The agent holds the key: no key in the inventory.
+    let agent_dir = bed.dir.join("agent");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    let sock = agent_dir.join("sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(bed.dir.join("keys/id_ed25519"))
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let inv = bed.inventory_with(
+        "agent.yaml",
+        &format!("    known-hosts: {}\n", known.display()),
+    );
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .args([
+            "command",
+            "run",
+            "id -un",
+            "-t",
+            "bed",
+            "-i",
+            inv.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("HOME", &agent_dir)
+        .output()
+        .unwrap();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let r = plan_result(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(r["status"], "success", "{r}");
+}
+
+#[test]
+fn a_lost_connection_fails_only_its_target_and_the_next_action_reconnects() {
+    let bed = Bed::start(24, 3, 1);
+    let inv = bed.inventory();
+    let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("drover"))
+        .current_dir(common::root().join("tests"))
+        .args([
+            "run",
+            "ssh/lost.plan",
+            "-i",
+            inv.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The plan runs `sleep 3` everywhere; kill the first target's sshd and
+    // its sessions meanwhile, then bring it back.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    bed.script(&["stop-target", "0"]);
+    bed.script(&["start-target", "0"]);
+    let out = run.wait_with_output().unwrap();
+    let r = plan_result(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        r["status"],
+        "success",
+        "{r}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = &r["value"];
+    assert_eq!(v["first"], json!([false, true, true]), "{r}");
+    assert_eq!(v["kinds"], json!(["drover/connection-lost"]), "{r}");
+    assert_eq!(v["then"], json!(true), "the next action reconnects: {r}");
+}
+
+#[test]
+fn a_server_that_never_speaks_ssh_times_out_at_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.25.0.2:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let dir = std::env::temp_dir().join(format!("drover-mute-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let inv = dir.join("inventory.yaml");
+    std::fs::write(
+        &inv,
+        format!("config:\n  ssh:\n    connect-timeout: 1\n    host-key-check: false\ntargets:\n  - ssh://nobody@127.25.0.2:{port}\n"),
+    )
+    .unwrap();
+    let r = command("true", "all", &inv);
+    let e = first_error(&r);
+    assert_eq!(e["kind"], "drover/connect-failed", "{r}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("within 1s (connect-timeout)"),
+        "{e}"
+    );
+    drop(held);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_timeout_leaves_no_process_on_the_target() {
+    let bed = Bed::start(26, 1, 1);
+    let (code, out, err) = drover(&[
+        "run",
+        "ssh/timeout.plan",
+        "-i",
+        bed.inventory().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        plan_result(&out)["value"],
+        json!(["drover/timeout", "drover/timeout"])
+    );
+    assert!(
+        !common::lingering("sleep 61.25"),
+        "the remote command is still running"
+    );
+    assert!(
+        !common::lingering("sleep 62.25"),
+        "the command's child is still running"
+    );
+}
+
+#[test]
+fn wait_up_sees_a_restarted_target_only_once_it_is_back() {
+    let bed = Bed::start(27, 1, 1);
+    bed.script(&["stop-target", "0"]);
+    let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("drover"))
+        .current_dir(common::root().join("tests"))
+        .args([
+            "run",
+            "ssh/wait.plan",
+            "-i",
+            bed.inventory().to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "wait_up finished while the target was down"
+    );
+    bed.script(&["start-target", "0"]);
+    let out = run.wait_with_output().unwrap();
+    let r = plan_result(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(r["value"], json!("drover-test\n"), "{r}");
+}
+
+#[test]
+fn run_as_through_sudo_with_a_password_that_shows_nowhere() {
+    let bed = Bed::start(28, 1, 1);
+    let inv = bed.inventory_with(
+        "sudo.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n    sudo-password: drover-bed-password\n",
+            bed.dir.join("keys/id_ed25519").display(),
+            bed.dir.join("known_hosts").display()
+        ),
+    );
+    for format in ["json", "human"] {
+        let (code, out, err) = drover(&[
+            "run",
+            "ssh/run_as.plan",
+            "-i",
+            inv.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            !out.contains("drover-bed-password") && !err.contains("drover-bed-password"),
+            "{out}{err}"
+        );
+        if format == "json" {
+            assert_eq!(
+                plan_result(&out)["value"],
+                json!({"user": "root\n", "as_login": "drover-test\n", "task_stdin": true, "task_user": "root"})
+            );
+        }
+    }
+}
+
+#[test]
+fn channels_per_target_stay_under_max_sessions() {
+    let bed = Bed::start(29, 1, 1);
+    let key = bed.dir.join("keys/id_ed25519");
+    let known = bed.dir.join("known_hosts");
+    let run = |max: usize| {
+        let inv = bed.inventory_with(
+            &format!("max{max}.yaml"),
+            &format!(
+                "    private-key: {}\n    known-hosts: {}\n    max-sessions: {max}\n",
+                key.display(),
+                known.display()
+            ),
+        );
+        let (_, out, err) = drover(&[
+            "run",
+            "ssh/sessions.plan",
+            "-i",
+            inv.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(!out.is_empty(), "{err}");
+        plan_result(&out)["value"].clone()
+    };
+    // The default (8) stays under the bed's MaxSessions 10: every command runs.
+    assert_eq!(run(8), json!([true]));
+    // Past it, sshd refuses channels: the limit is what keeps them all working.
+    assert!(run(12).as_array().unwrap().contains(&json!(false)));
+}
