@@ -59,6 +59,7 @@ addr() { # target index -> address
 
 start_process() { # dir k
   local dir=$1 k=$2
+  rm -f "$dir/sshd-$k.pid"
   "$SSHD" -f "$dir/sshd-$k.conf" -E "$dir/sshd-$k.log"
   for _ in $(seq 100); do
     [ -s "$dir/sshd-$k.pid" ] && return 0
@@ -109,6 +110,7 @@ AllowUsers $USER_NAME
 MaxStartups 1000:30:2000
 MaxSessions 10
 LogLevel INFO
+Subsystem sftp internal-sftp
 EOF
     fi
     echo "ListenAddress $a:$PORT" >> "$dir/sshd-$k.conf"

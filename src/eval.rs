@@ -270,7 +270,7 @@ pub struct Shared<'p> {
     /// The run-wide bound on target operations at once.
     pub concurrency: tokio::sync::Semaphore,
     /// One connection per target for the whole run.
-    connections: tokio::sync::Mutex<HashMap<String, Arc<dyn Connection>>>,
+    connections: Mutex<HashMap<String, Arc<ConnectionSlot>>>,
     /// Resource pools, shared with other runs of the same manager.
     pub pools: Arc<dyn crate::pools::PoolManager>,
     /// This run, as a holder of pool targets.
@@ -286,6 +286,9 @@ pub struct Shared<'p> {
     /// Task files uploaded to targets in this run.
     pub(crate) staging: crate::actions::Staging,
 }
+
+/// A target's connection, made once however many actions want it at once.
+type ConnectionSlot = tokio::sync::OnceCell<Arc<dyn Connection>>;
 
 /// The default run-wide concurrency (spec §6).
 pub const DEFAULT_CONCURRENCY: usize = 100;
@@ -308,7 +311,7 @@ impl<'p> Interpreter<'p> {
             depth: std::cell::Cell::new(0),
             project: std::path::PathBuf::from("."),
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
-            connections: tokio::sync::Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
             pools: Arc::new(crate::pools::MemoryPools::default()),
             sim: crate::sim::Sim::default(),
             ssh: crate::ssh::Ssh::default(),
@@ -395,22 +398,26 @@ impl<'p> Interpreter<'p> {
         let open: Vec<Arc<dyn Connection>> = self
             .connections
             .lock()
-            .await
+            .unwrap_or_else(|e| e.into_inner())
             .drain()
-            .map(|(_, c)| c)
+            .filter_map(|(_, c)| c.get().cloned())
             .collect();
         futures::future::join_all(open.iter().map(|c| c.close())).await;
     }
 
-    /// The run's connection to `target`, opened on first use.
+    /// The run's connection to `target`, opened on first use. Targets connect
+    /// at the same time; actions on one target wait for its one connection.
     pub async fn connection(&self, target: &Target) -> Result<Arc<dyn Connection>, TransportError> {
-        let mut open = self.connections.lock().await;
-        if let Some(c) = open.get(&target.name) {
-            return Ok(c.clone());
-        }
-        let conn = self.fresh_connection(target).await?;
-        open.insert(target.name.clone(), conn.clone());
-        Ok(conn)
+        let slot = self
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(target.name.clone())
+            .or_default()
+            .clone();
+        slot.get_or_try_init(|| self.fresh_connection(target))
+            .await
+            .cloned()
     }
 
     /// An error raised at `span`.

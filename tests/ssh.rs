@@ -191,6 +191,27 @@ fn host_keys_unknown_changed_and_accept_new() {
         ),
     );
     assert_eq!(command("true", "bed", &inv)["status"], "success");
+    // Hashed entries (`ssh-keygen -H`) are matched too.
+    let hashed = bed.dir.join("hashed_known_hosts");
+    std::fs::copy(bed.dir.join("known_hosts"), &hashed).unwrap();
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-H", "-f"])
+        .arg(&hashed)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(std::fs::read_to_string(&hashed).unwrap().starts_with("|1|"));
+    let inv = bed.inventory_with(
+        "hashed.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n",
+            key.display(),
+            hashed.display()
+        ),
+    );
+    assert_eq!(command("true", "bed", &inv)["status"], "success");
     // Checking off: it works, and says so once.
     let inv = bed.inventory_with(
         "off.yaml",
