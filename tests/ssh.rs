@@ -469,7 +469,11 @@ fn a_timeout_leaves_no_process_on_the_target() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         plan_result(&out)["value"],
-        json!(["drover/timeout", "drover/timeout"])
+        json!([
+            "drover/timeout",
+            "drover/timeout",
+            "the command was killed by signal 9"
+        ])
     );
     assert!(
         !common::lingering("sleep 61.25"),
