@@ -58,9 +58,18 @@ enum Verb {
         /// Simulate every action on virtual time: nothing is connected or started.
         #[arg(long)]
         dry_run: bool,
+        /// Run again on the targets that failed (or succeeded, or all) in the
+        /// plan's last recorded run; they become its `targets` parameter.
+        #[arg(long, value_name = "WHICH", value_parser = ["failure", "success", "all"])]
+        rerun: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+    /// Recorded runs (`.drover/runs/`).
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
     },
     /// Run or describe tasks.
     Task {
@@ -92,6 +101,25 @@ enum CommandCommand {
         /// Stop the command after this long (e.g. `30s`).
         #[arg(long, value_name = "DURATION")]
         timeout: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RunsCommand {
+    /// Every recorded run, newest first.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// One run: how each target fared, and every failure.
+    Show {
+        /// The run's id (default: the last run).
+        #[arg(default_value = "last")]
+        id: String,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -237,6 +265,10 @@ pub fn main() -> ExitCode {
         Verb::Task {
             command: TaskCommand::Show { task, format },
         } => show_tasks(&tasks, task.as_deref(), format),
+        Verb::Runs { command } => match command {
+            RunsCommand::List { format } => list_runs(&project, format),
+            RunsCommand::Show { id, format } => show_run(&project, &id, format),
+        },
         Verb::Inventory {
             command:
                 InventoryCommand::Show {
@@ -253,8 +285,10 @@ pub fn main() -> ExitCode {
             inventory,
             concurrency,
             dry_run,
+            rerun,
             format,
         } => crate::run::run(&crate::run::RunOptions {
+            rerun,
             concurrency: concurrency as usize,
             dry_run,
             tasks: tasks.clone(),
@@ -357,6 +391,97 @@ fn show_inventory(
                 );
             }
             println!("{} target(s)", targets.len());
+        }
+    }
+    Ok(0)
+}
+
+/// `drover runs list`.
+fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
+    let runs = crate::history::list(project);
+    match format {
+        Format::Json => {
+            let list: Vec<serde_json::Value> = runs.iter().map(|r| r.to_json()).collect();
+            println!("{}", json!({ "runs": list }));
+        }
+        Format::Human => {
+            println!(
+                "{:24}  {:11}  {:>9}  {:>7}  plan",
+                "id", "status", "duration", "failed"
+            );
+            for r in &runs {
+                let failed = r.targets_where("failure").len();
+                println!(
+                    "{:24}  {:11}  {:>9}  {:>7}  {}",
+                    r.id,
+                    r.status,
+                    r.duration_ms
+                        .map(crate::pretty::duration)
+                        .unwrap_or_default(),
+                    format!("{failed}/{}", r.targets.len()),
+                    r.plan
+                );
+            }
+            println!("{} run(s)", runs.len());
+        }
+    }
+    Ok(0)
+}
+
+/// `drover runs show [ID]`.
+fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> {
+    let run = match crate::history::load(project, id) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    match format {
+        Format::Json => println!("{}", run.to_json()),
+        Format::Human => {
+            println!(
+                "run {} of {}: {}{}, started {}",
+                run.id,
+                run.plan,
+                run.status,
+                run.duration_ms
+                    .map(|d| format!(" in {}", crate::pretty::duration(d)))
+                    .unwrap_or_default(),
+                run.started_at
+            );
+            let width = run
+                .targets
+                .keys()
+                .map(String::len)
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            println!(
+                "{:width$}  {:6}  {:>9}  last step",
+                "target", "status", "time"
+            );
+            for (name, t) in &run.targets {
+                println!(
+                    "{name:width$}  {:6}  {:>9}  {}",
+                    if t.ok { "ok" } else { "failed" },
+                    crate::pretty::duration(t.duration_ms),
+                    t.last_action
+                );
+            }
+            for (name, t) in &run.targets {
+                if let Some((kind, message, location)) = &t.error {
+                    println!("\n{name}: {message} ({kind})\n  at {location}");
+                }
+            }
+            println!(
+                "\noutput of each target: {}",
+                project
+                    .join(".drover/runs")
+                    .join(&run.id)
+                    .join("targets")
+                    .display()
+            );
         }
     }
     Ok(0)

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod delimiters;
 pub mod diagnostic;
 pub mod eval;
+pub mod history;
 pub mod inventory;
 pub mod parser;
 pub mod pools;

@@ -19,6 +19,8 @@ pub struct Project {
     /// Directories that hold modules, searched in order (relative entries are
     /// under the root), then the bundled standard library.
     pub modulepath: Vec<PathBuf>,
+    /// Runs kept in `.drover/runs/` (`runs-kept`).
+    pub runs_kept: usize,
 }
 
 #[derive(Deserialize, Default)]
@@ -26,6 +28,8 @@ pub struct Project {
 struct Settings {
     name: Option<String>,
     modulepath: Option<Vec<String>>,
+    #[serde(rename = "runs-kept")]
+    runs_kept: Option<usize>,
 }
 
 /// Bolt's project file has many keys drover does not use.
@@ -57,6 +61,7 @@ impl Project {
             root: root.to_path_buf(),
             name,
             modulepath: vec![root.join("modules"), root.join(".modules")],
+            runs_kept: crate::history::DEFAULT_KEPT,
         }
     }
 
@@ -69,6 +74,9 @@ impl Project {
         let bolt = root.join("bolt-project.yaml");
         let (name, dirs) = if own.is_file() {
             let s: Settings = read_yaml(&own)?;
+            if let Some(kept) = s.runs_kept {
+                project.runs_kept = kept.max(1);
+            }
             (s.name, s.modulepath)
         } else if bolt.is_file() {
             let s: BoltSettings = read_yaml(&bolt)?;

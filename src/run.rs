@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// `--rerun failure|success|all`: the targets of the plan's last run.
+    pub rerun: Option<String>,
 }
 
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
@@ -53,11 +55,27 @@ struct Printer {
     running: std::cell::Cell<(usize, usize)>,
     /// The run's concurrency limit.
     limit: usize,
+    /// The run's record in `.drover/runs/` (not for dry runs).
+    history: Option<crate::history::History>,
 }
 
 impl Printer {
+    /// Flush the JSON output and the run's record.
+    fn finish(&self) {
+        let _ = self.json.borrow_mut().flush();
+        if let Some(h) = &self.history {
+            h.flush();
+        }
+    }
+
+    /// An event: recorded in the run's history, printed with `--format json`.
     fn emit(&self, event: serde_json::Value) {
-        let _ = writeln!(self.json.borrow_mut(), "{event}");
+        if let Some(h) = &self.history {
+            h.record(&event);
+        }
+        if self.format == Format::Json {
+            let _ = writeln!(self.json.borrow_mut(), "{event}");
+        }
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -78,20 +96,16 @@ impl Printer {
 
 impl Events for Printer {
     fn log(&self, level: &str, message: &str, location: &str) {
-        match self.format {
-            Format::Json => self.emit(
-                json!({"type": "log", "level": level, "message": message, "location": location}),
-            ),
-            Format::Human => eprintln!("[{level}] {message}  ({location})"),
+        self.emit(json!({"type": "log", "level": level, "message": message, "location": location, "at_ms": self.elapsed_ms()}));
+        if self.format == Format::Human {
+            eprintln!("[{level}] {message}  ({location})");
         }
     }
 
     fn message(&self, text: &str, location: &str) {
-        match self.format {
-            Format::Json => {
-                self.emit(json!({"type": "message", "message": text, "location": location}))
-            }
-            Format::Human => println!("{text}"),
+        self.emit(json!({"type": "message", "message": text, "location": location, "at_ms": self.elapsed_ms()}));
+        if self.format == Format::Human {
+            println!("{text}");
         }
     }
 
@@ -104,8 +118,9 @@ impl Events for Printer {
             location,
             targets,
         } = *step;
+        self.emit(json!({"type": "step_start", "action": action, "detail": detail, "location": location, "targets": targets, "at_ms": self.elapsed_ms()}));
         match self.format {
-            Format::Json => self.emit(json!({"type": "step_start", "action": action, "detail": detail, "location": location, "targets": targets, "at_ms": self.elapsed_ms()})),
+            Format::Json => {}
             Format::Human => {
                 // What runs once this step's targets have their permits.
                 let running = self.running.get().0;
@@ -132,9 +147,7 @@ impl Events for Printer {
     fn target_start(&self, action: &str, target: &str) {
         let (running, peak) = self.running.get();
         self.running.set((running + 1, peak.max(running + 1)));
-        if self.format == Format::Json {
-            self.emit(json!({"type": "target_start", "action": action, "target": target, "at_ms": self.elapsed_ms()}));
-        }
+        self.emit(json!({"type": "target_start", "action": action, "target": target, "at_ms": self.elapsed_ms()}));
     }
 
     fn target_result(&self, r: &crate::value::ActionResult) {
@@ -143,8 +156,26 @@ impl Events for Printer {
             .set((steps, results + 1, failed + usize::from(!r.ok())));
         let (running, peak) = self.running.get();
         self.running.set((running.saturating_sub(1), peak));
+        self.emit(json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()}));
+        if let Some(h) = &self.history {
+            let text = |k: &str| match r.value.get(k) {
+                Some(Value::Str(s)) => s.to_string(),
+                _ => String::new(),
+            };
+            let location = r.error.as_ref().map(|e| e.location.as_str()).unwrap_or("");
+            h.output(
+                &r.target.name,
+                &format!("{} at {} ms {location}", r.action, self.elapsed_ms()),
+                &[
+                    ("stdout", &text("stdout")),
+                    ("stderr", &text("stderr")),
+                    ("output", &text("_output")),
+                    ("stderr", &text("_stderr")),
+                ],
+            );
+        }
         match self.format {
-            Format::Json => self.emit(json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()})),
+            Format::Json => {}
             Format::Human => match &r.error {
                 None => eprintln!(
                     "[{:>9}]   ok      {} {} ({})",
@@ -183,13 +214,24 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             return Ok(2);
         }
     };
-    let args = match parameters(&opts.params, opts.params_json.as_deref()) {
+    let mut args = match parameters(&opts.params, opts.params_json.as_deref()) {
         Ok(args) => args,
         Err(message) => {
             eprintln!("error: {message}");
             return Ok(2);
         }
     };
+    if let Some(which) = &opts.rerun {
+        match rerun_targets(opts, &program, &name, which) {
+            Ok(targets) => {
+                args.insert("targets".into(), Value::str(targets.join(",")));
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Ok(2);
+            }
+        }
+    }
     execute(
         &opts.tasks,
         &program,
@@ -202,6 +244,44 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             dry_run: opts.dry_run,
         },
     )
+}
+
+/// Bolt's `--rerun`: the targets that failed (or succeeded, or all) in the
+/// newest recorded run of the same plan, given as its `targets` parameter.
+fn rerun_targets(
+    opts: &RunOptions,
+    program: &Program,
+    name: &str,
+    which: &str,
+) -> Result<Vec<String>, String> {
+    let plan = program.plan(name).ok_or(format!("no plan `{name}`"))?;
+    if !plan.params.iter().any(|p| p.name.node == "targets") {
+        return Err(format!(
+            "--rerun gives the plan its `targets` parameter, and plan `{name}` has none"
+        ));
+    }
+    let project = &opts.tasks.project().root;
+    let last = crate::history::list(project)
+        .into_iter()
+        .find(|r| r.plan == name)
+        .ok_or(format!(
+            "no recorded run of `{name}` in .drover/runs to rerun"
+        ))?;
+    let targets = last.targets_where(which);
+    if targets.is_empty() {
+        return Err(format!(
+            "run {} of `{name}` has no {which} targets: nothing to rerun",
+            last.id
+        ));
+    }
+    if opts.format == Format::Human {
+        eprintln!(
+            "rerunning on the {} {which} target(s) of run {}",
+            targets.len(),
+            last.id
+        );
+    }
+    Ok(targets)
 }
 
 /// How to run: the options of `drover run` past the plan and its parameters.
@@ -231,11 +311,24 @@ fn execute(
     let Some(inventory) = crate::cli::load_inventory(project, inventory)? else {
         return Ok(2);
     };
+    // Every real run is recorded; a dry run touches nothing, not even this.
+    let history = if dry_run {
+        None
+    } else {
+        match crate::history::History::create(project, tasks.project().runs_kept) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                eprintln!("warning: this run is not recorded in .drover/runs: {e}");
+                None
+            }
+        }
+    };
     let printer = Printer {
         format,
         counts: Default::default(),
         running: Default::default(),
         limit: concurrency,
+        history,
         start: Default::default(),
         json: RefCell::new(if dry_run {
             Box::new(std::io::BufWriter::new(std::io::stdout()))
@@ -243,6 +336,20 @@ fn execute(
             Box::new(std::io::stdout())
         }),
     };
+    let parameters: serde_json::Map<String, serde_json::Value> =
+        args.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let started_at = crate::history::timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs(),
+    );
+    printer.emit(json!({
+        "type": "plan_start", "schema_version": crate::history::SCHEMA_VERSION,
+        "run_id": printer.history.as_ref().map(|h| h.id()), "plan": name,
+        "parameters": parameters, "targets": inventory.targets().len(), "concurrency": concurrency,
+        "dry_run": dry_run, "started_at": started_at,
+    }));
     if format == Format::Human {
         eprintln!("running plan {name}");
     }
@@ -288,9 +395,12 @@ fn execute(
                  the rest stopped or never started; {released} pool target(s) released",
                 results - failed
             );
-            match format {
-                Format::Json => println!("{}", json!({"type": "interrupted", "message": report})),
-                Format::Human => eprintln!("{report}"),
+            printer.emit(
+                json!({"type": "interrupted", "message": report, "at_ms": printer.elapsed_ms()}),
+            );
+            printer.finish();
+            if format == Format::Human {
+                eprintln!("{report}");
             }
             return Ok(130);
         }
@@ -304,18 +414,16 @@ fn execute(
         return Ok(2);
     }
     let ok = result.is_ok();
-    match format {
-        Format::Json => {
-            let line = match &result {
-                Ok(v) => {
-                    json!({"type": "plan_result", "plan": name, "status": "success", "value": v.to_json(), "error": null, "duration_ms": duration_ms})
-                }
-                Err(e) => {
-                    json!({"type": "plan_result", "plan": name, "status": "failure", "value": null, "error": e.to_json(), "duration_ms": duration_ms})
-                }
-            };
-            println!("{line}");
+    printer.emit(match &result {
+        Ok(v) => {
+            json!({"type": "plan_result", "plan": name, "status": "success", "value": v.to_json(), "error": null, "duration_ms": duration_ms})
         }
+        Err(e) => {
+            json!({"type": "plan_result", "plan": name, "status": "failure", "value": null, "error": e.to_json(), "duration_ms": duration_ms})
+        }
+    });
+    match format {
+        Format::Json => {}
         Format::Human => {
             let mut err = std::io::stderr().lock();
             match &result {
@@ -351,6 +459,7 @@ fn execute(
             }
         }
     }
+    printer.finish();
     Ok(if ok { 0 } else { 1 })
 }
 

@@ -1,0 +1,131 @@
+//! Run history: `.drover/runs/<id>/`, `drover runs list|show`, `--rerun`.
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+/// A project of its own (history is per project), with four local targets
+/// of which `b` and `d` fail.
+fn project(name: &str, settings: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("drover-history-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("plans")).unwrap();
+    std::fs::write(
+        dir.join("inventory.yaml"),
+        "config:\n  transport: local\ngroups:\n  - name: four\n    targets:\n\
+         \x20     - { name: a, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
+         \x20     - { name: b, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n\
+         \x20     - { name: c, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
+         \x20     - { name: d, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plans/flaky.plan"),
+        "plan flaky(TargetSpec $targets = \"four\") {\n    return run_command('echo \"out of $FAIL\"; test \"$FAIL\" = 0', $targets).names;\n}\n",
+    )
+    .unwrap();
+    if !settings.is_empty() {
+        std::fs::write(dir.join("drover-project.yaml"), settings).unwrap();
+    }
+    dir
+}
+
+fn drover(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The targets that started an action in a run's JSON events.
+fn started(events: &str) -> Vec<String> {
+    events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "target_start")
+        .map(|e| e["target"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rerun_failure_runs_exactly_the_targets_that_failed() {
+    let dir = project("rerun", "");
+    let (code, out) = drover(&dir, &["run", "flaky", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert_eq!(started(&out), ["a", "b", "c", "d"]);
+    let (_, out) = drover(&dir, &["runs", "list", "--format", "json"]);
+    let runs: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1);
+    let run = &runs["runs"][0];
+    assert_eq!(
+        (&run["plan"], &run["status"]),
+        (&json!("flaky"), &json!("failure"))
+    );
+    let failed: Vec<&Value> = run["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0]["error"]["location"], "./plans/flaky.plan:2:12");
+    // The rerun: only b and d, given as the plan's `targets`.
+    let (code, out) = drover(
+        &dir,
+        &["run", "flaky", "--rerun", "failure", "--format", "json"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(started(&out), ["b", "d"]);
+    // Each target's output is kept.
+    let (_, out) = drover(&dir, &["runs", "show", "--format", "json"]);
+    let last: Value = serde_json::from_str(&out).unwrap();
+    let logs = dir
+        .join(".drover/runs")
+        .join(last["id"].as_str().unwrap())
+        .join("targets");
+    let first_id = runs["runs"][0]["id"].as_str().unwrap();
+    let first_b = std::fs::read_to_string(
+        dir.join(".drover/runs")
+            .join(first_id)
+            .join("targets/b.log"),
+    )
+    .unwrap();
+    assert!(first_b.contains("out of 1"), "{first_b}");
+    let mut names: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["b.log", "d.log"], "the rerun's targets");
+    // The rerun had no successes: nothing to run again.
+    let (code, out) = drover(
+        &dir,
+        &["run", "flaky", "--rerun", "success", "--format", "json"],
+    );
+    assert_eq!((code, started(&out)), (2, Vec::<String>::new()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn old_runs_are_pruned_and_dry_runs_are_not_recorded() {
+    let dir = project("prune", "runs-kept: 2\n");
+    for _ in 0..3 {
+        drover(&dir, &["run", "flaky"]);
+    }
+    drover(&dir, &["run", "flaky", "--dry-run"]);
+    let (_, out) = drover(&dir, &["runs", "list", "--format", "json"]);
+    let runs: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read_dir(dir.join(".drover/runs")).unwrap().count(),
+        2
+    );
+    let (code, _) = drover(&dir, &["runs", "show", "nope"]);
+    assert_eq!(code, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
