@@ -279,6 +279,6 @@ mod tests {
     fn timestamps_are_rfc3339_utc() {
         assert_eq!(super::timestamp(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::timestamp(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(super::timestamp(1_795_359_599), "2026-11-22T12:59:59Z");
+        assert_eq!(super::timestamp(1_795_359_599), "2026-11-22T14:59:59Z");
     }
 }
