@@ -72,6 +72,7 @@ fn conformance_suite() {
     let plans = common::plans_under("tests/conformance");
     assert!(plans.len() >= 60, "only {} conformance plans", plans.len());
     let mut failures = Vec::new();
+    let schema = common::event_schema();
     for path in &plans {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(path).unwrap();
@@ -85,6 +86,10 @@ fn conformance_suite() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
+        // Every event is as docs/events.md documents it.
+        for problem in common::invalid_events(&schema, &stdout) {
+            failures.push(format!("{name}: event schema: {problem}"));
+        }
         if let Some(code) = &expect.rejected {
             let place = format!("conformance/{name}:{}", expect.at);
             if out.status.code() != Some(2)

@@ -1,5 +1,7 @@
 //! Run history: `.drover/runs/<id>/`, `drover runs list|show`, `--rerun`.
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
@@ -102,6 +104,16 @@ fn rerun_failure_runs_exactly_the_targets_that_failed() {
         .collect();
     names.sort();
     assert_eq!(names, ["b.log", "d.log"], "the rerun's targets");
+    // The recorded events (of a human-format run too) follow docs/events.md.
+    let schema = common::event_schema();
+    for entry in std::fs::read_dir(dir.join(".drover/runs")).unwrap() {
+        let events = std::fs::read_to_string(entry.unwrap().path().join("events.jsonl")).unwrap();
+        assert!(events.starts_with("{\"type\":\"plan_start\""), "{events}");
+        assert_eq!(
+            common::invalid_events(&schema, &events),
+            Vec::<String>::new()
+        );
+    }
     // The rerun had no successes: nothing to run again.
     let (code, out) = drover(
         &dir,
@@ -128,4 +140,21 @@ fn old_runs_are_pruned_and_dry_runs_are_not_recorded() {
     let (code, _) = drover(&dir, &["runs", "show", "nope"]);
     assert_eq!(code, 2);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_schema_check_catches_what_is_not_documented() {
+    let schema = common::event_schema();
+    let bad = [
+        r#"{"type":"log","level":"loud","message":"m","location":"x","at_ms":0}"#,
+        r#"{"type":"message","message":"m","location":"x"}"#,
+        r#"{"type":"target_start","action":"a","target":"t","at_ms":0,"extra":1}"#,
+        r#"{"type":"plan_result","plan":"p","status":"failure","value":null,"error":{"kind":"k"},"duration_ms":1}"#,
+        r#"{"type":"teleport"}"#,
+    ];
+    for line in bad {
+        assert!(!common::invalid_events(&schema, line).is_empty(), "{line}");
+    }
+    let good = r#"{"type":"plan_result","plan":"p","status":"failure","value":null,"error":{"kind":"k","message":"m","details":{},"location":"f:1:2"},"duration_ms":1}"#;
+    assert_eq!(common::invalid_events(&schema, good), Vec::<String>::new());
 }

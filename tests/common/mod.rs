@@ -298,3 +298,106 @@ impl Drop for Bed {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The event schema of docs/events.md (its JSON block).
+pub fn event_schema() -> serde_json::Value {
+    let doc = std::fs::read_to_string(root().join("docs/events.md")).unwrap();
+    let start = doc.find("```json\n").expect("a json block") + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    serde_json::from_str(&doc[start..end]).expect("the schema is JSON")
+}
+
+/// Check every line of `stdout` against the event schema; the problems found.
+pub fn invalid_events(schema: &serde_json::Value, stdout: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for line in stdout.lines() {
+        let event: serde_json::Value = match serde_json::from_str(line) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(format!("not JSON ({e}): {line}"));
+                continue;
+            }
+        };
+        let kind = event["type"].as_str().unwrap_or_default();
+        match schema["events"].get(kind) {
+            None => problems.push(format!("undocumented event type `{kind}`: {line}")),
+            Some(s) => check(schema, s, &event, kind, &mut problems),
+        }
+    }
+    problems
+}
+
+/// A JSON Schema subset: $ref (to `definitions`), anyOf, type, enum,
+/// required, properties, additionalProperties: false, items.
+fn check(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &str,
+    problems: &mut Vec<String>,
+) {
+    use serde_json::Value as J;
+    if let Some(name) = schema["$ref"].as_str() {
+        return check(root, &root["definitions"][name], value, path, problems);
+    }
+    if let Some(options) = schema["anyOf"].as_array() {
+        let fits = options.iter().any(|o| {
+            let mut p = Vec::new();
+            check(root, o, value, path, &mut p);
+            p.is_empty()
+        });
+        if !fits {
+            problems.push(format!("{path}: fits none of anyOf: {value}"));
+        }
+        return;
+    }
+    let type_of = |v: &J| match v {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        J::String(t) => vec![t.as_str()],
+        J::Array(ts) => ts.iter().filter_map(J::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !types.is_empty()
+        && !types
+            .iter()
+            .any(|t| *t == type_of(value) || (*t == "number" && type_of(value) == "integer"))
+    {
+        problems.push(format!("{path}: expected {types:?}, got {value}"));
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        problems.push(format!("{path}: {value} is not one of {allowed:?}"));
+    }
+    if let J::Object(fields) = value {
+        for r in schema["required"].as_array().into_iter().flatten() {
+            if !fields.contains_key(r.as_str().unwrap_or_default()) {
+                problems.push(format!("{path}: missing `{r}`"));
+            }
+        }
+        let props = &schema["properties"];
+        for (k, v) in fields {
+            match props.get(k) {
+                Some(s) => check(root, s, v, &format!("{path}.{k}"), problems),
+                None if schema["additionalProperties"] == J::Bool(false) => {
+                    problems.push(format!("{path}: undocumented field `{k}`"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (J::Array(items), Some(s)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            check(root, s, v, &format!("{path}[{i}]"), problems);
+        }
+    }
+}
