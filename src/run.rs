@@ -292,6 +292,35 @@ struct Settings {
     dry_run: bool,
 }
 
+/// Parameters as `plan_start` shows them: converted to their declared types,
+/// so that a `Sensitive` one is `"[sensitive]"` even when given as text.
+fn shown_parameters(
+    program: &Program,
+    name: &str,
+    args: &IndexMap<String, Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let declared = |k: &str| {
+        program
+            .plan(name)
+            .and_then(|p| p.params.iter().find(|p| p.name.node == k))
+            .map(|p| &p.ty.node)
+    };
+    args.iter()
+        .map(|(k, v)| {
+            let shown = match declared(k) {
+                Some(ty) if crate::types::type_text(ty).contains("Sensitive") => {
+                    json!("[sensitive]")
+                }
+                Some(ty) => crate::types::coerce(v.clone(), ty)
+                    .map(|v| v.to_json())
+                    .unwrap_or_else(|_| v.to_json()),
+                None => v.to_json(),
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
 /// Run plan `name` of `program` and report it; returns the exit code.
 fn execute(
     tasks: &Arc<Catalog>,
@@ -336,8 +365,7 @@ fn execute(
             Box::new(std::io::stdout())
         }),
     };
-    let parameters: serde_json::Map<String, serde_json::Value> =
-        args.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+    let parameters = shown_parameters(program, name, &args);
     let started_at = crate::history::timestamp(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -565,9 +593,12 @@ pub fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageErro
         .iter()
         .map(|(k, v)| (k.clone(), (v.clone(), crate::source::Span::default())))
         .collect();
-    if let Err((message, _)) = task.bind(given, opts.noop) {
-        return usage(message);
-    }
+    // The checked values: secrets are Sensitive from here on (the plan_start
+    // event shows its parameters).
+    let args = match task.bind(given, opts.noop) {
+        Ok(bound) => bound,
+        Err((message, _)) => return usage(message),
+    };
     // The task is a plan of one step; parameters travel as plan arguments.
     let declared: String = (0..args.len()).map(|i| format!(", Any $p{i}")).collect();
     let passed: String = args

@@ -158,3 +158,29 @@ fn the_schema_check_catches_what_is_not_documented() {
     let good = r#"{"type":"plan_result","plan":"p","status":"failure","value":null,"error":{"kind":"k","message":"m","details":{},"location":"f:1:2"},"duration_ms":1}"#;
     assert_eq!(common::invalid_events(&schema, good), Vec::<String>::new());
 }
+
+#[test]
+fn a_sensitive_plan_parameter_is_redacted_in_events_and_history() {
+    let root = common::root();
+    let (code, out) = drover(
+        &root,
+        &[
+            "run",
+            "examples::bootstrap_fleet",
+            "api_key=TOPSECRET-4711",
+            "targets=web",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("TOPSECRET-4711"), "{out}");
+    let start: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(start["parameters"]["api_key"], "[sensitive]");
+    let run = root
+        .join(".drover/runs")
+        .join(start["run_id"].as_str().unwrap());
+    let recorded = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    assert!(!recorded.contains("TOPSECRET-4711"));
+    let _ = std::fs::remove_dir_all(run);
+}
