@@ -399,7 +399,7 @@ async fn on_target(
         env: opts.env.clone(),
         stdin: None,
         timeout: opts.timeout,
-        on_output: None,
+        on_output: it.stream.as_ref().map(|sinks| sinks(&target.name)),
         run_as: opts.run_as.clone(),
     };
     match work {

@@ -58,6 +58,9 @@ enum Verb {
         /// Simulate every action on virtual time: nothing is connected or started.
         #[arg(long)]
         dry_run: bool,
+        /// Print every target's output lines as they arrive, prefixed with its name.
+        #[arg(long)]
+        stream: bool,
         /// Run again on the targets that failed (or succeeded, or all) in the
         /// plan's last recorded run; they become its `targets` parameter.
         #[arg(long, value_name = "WHICH", value_parser = ["failure", "success", "all"])]
@@ -101,6 +104,9 @@ enum CommandCommand {
         /// Stop the command after this long (e.g. `30s`).
         #[arg(long, value_name = "DURATION")]
         timeout: Option<String>,
+        /// Print every target's output lines as they arrive, prefixed with its name.
+        #[arg(long)]
+        stream: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -146,6 +152,9 @@ enum TaskCommand {
         /// Ask the task to change nothing (tasks with `supports_noop`).
         #[arg(long)]
         noop: bool,
+        /// Print every target's output lines as they arrive, prefixed with its name.
+        #[arg(long)]
+        stream: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -229,6 +238,7 @@ pub fn main() -> ExitCode {
                     targets,
                     inventory,
                     timeout,
+                    stream,
                     format,
                 },
         } => crate::run::command(
@@ -238,6 +248,7 @@ pub fn main() -> ExitCode {
             inventory,
             timeout.as_deref(),
             format,
+            stream,
         ),
         Verb::Task {
             command:
@@ -248,6 +259,7 @@ pub fn main() -> ExitCode {
                     params_json,
                     inventory,
                     noop,
+                    stream,
                     format,
                 },
         } => crate::run::task(
@@ -259,6 +271,7 @@ pub fn main() -> ExitCode {
                 params_json,
                 inventory,
                 noop,
+                stream,
                 format,
             },
         ),
@@ -286,9 +299,11 @@ pub fn main() -> ExitCode {
             concurrency,
             dry_run,
             rerun,
+            stream,
             format,
         } => crate::run::run(&crate::run::RunOptions {
             rerun,
+            stream,
             concurrency: concurrency as usize,
             dry_run,
             tasks: tasks.clone(),

@@ -281,11 +281,17 @@ pub struct Shared<'p> {
     pub ssh: crate::ssh::Ssh,
     /// Simulate every action: nothing is connected or started.
     pub dry_run: bool,
+    /// Where targets' output goes as it arrives (`--stream`): a sink per
+    /// target and action.
+    pub stream: Option<StreamSinks>,
     /// The project's tasks.
     pub tasks: Arc<crate::tasks::Catalog>,
     /// Task files uploaded to targets in this run.
     pub(crate) staging: crate::actions::Staging,
 }
+
+/// Makes the output sink of one action on one target (by target name).
+pub type StreamSinks = Arc<dyn Fn(&str) -> crate::transport::OutputSink>;
 
 /// A target's connection, made once however many actions want it at once.
 type ConnectionSlot = tokio::sync::OnceCell<Arc<dyn Connection>>;
@@ -316,6 +322,7 @@ impl<'p> Interpreter<'p> {
             sim: crate::sim::Sim::default(),
             ssh: crate::ssh::Ssh::default(),
             dry_run: false,
+            stream: None,
             tasks: Arc::new(crate::tasks::Catalog::new(crate::project::Project::new(
                 std::path::Path::new("."),
             ))),
@@ -325,6 +332,12 @@ impl<'p> Interpreter<'p> {
                 NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             },
         }))
+    }
+
+    /// Send every target's output to `sinks` as it arrives.
+    pub fn with_stream(mut self, sinks: Option<StreamSinks>) -> Self {
+        self.configure().stream = sinks;
+        self
     }
 
     /// Simulate every action (`drover run --dry-run`).

@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// `--rerun failure|success|all`: the targets of the plan's last run.
     pub rerun: Option<String>,
+    /// `--stream`: every target's output lines as they come.
+    pub stream: bool,
 }
 
 /// Prints logs and messages as the run goes: JSON Lines or plain lines.
@@ -242,6 +244,7 @@ pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             format: opts.format,
             concurrency: opts.concurrency,
             dry_run: opts.dry_run,
+            stream: opts.stream,
         },
     )
 }
@@ -290,6 +293,65 @@ struct Settings {
     format: Format,
     concurrency: usize,
     dry_run: bool,
+    stream: bool,
+}
+
+/// `--stream`: one target's output in one action, printed line by line as
+/// it arrives, each line whole (one write under the stdout lock) and prefixed
+/// with the target's name; the last partial line when the action ends.
+struct LineSink {
+    target: String,
+    width: usize,
+    json: bool,
+    /// Partial lines of stdout and stderr.
+    partial: std::sync::Mutex<[Vec<u8>; 2]>,
+}
+
+/// A line longer than this is printed in pieces, so memory stays bounded.
+const LONGEST_LINE: usize = 64 * 1024;
+
+impl LineSink {
+    fn push(&self, stream: crate::transport::Stream, data: &[u8]) {
+        let i = usize::from(stream == crate::transport::Stream::Stderr);
+        let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
+        let buf = &mut partial[i];
+        buf.extend_from_slice(data);
+        while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=end).collect();
+            self.print(i, &line[..end]);
+        }
+        if buf.len() > LONGEST_LINE {
+            let line = std::mem::take(buf);
+            self.print(i, &line);
+        }
+    }
+
+    fn print(&self, stream: usize, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        let text = text.strip_suffix('\r').unwrap_or(&text);
+        let out = if self.json {
+            let stream = ["stdout", "stderr"][stream];
+            format!(
+                "{}\n",
+                json!({"type": "output", "target": self.target, "stream": stream, "line": text})
+            )
+        } else {
+            let mark = ["|", "!"][stream];
+            format!("{:>w$} {mark} {text}\n", self.target, w = self.width)
+        };
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+}
+
+impl Drop for LineSink {
+    fn drop(&mut self) {
+        let partial = std::mem::take(&mut *self.partial.lock().unwrap_or_else(|e| e.into_inner()));
+        for (i, rest) in partial.iter().enumerate() {
+            if !rest.is_empty() {
+                self.print(i, rest);
+            }
+        }
+    }
 }
 
 /// Parameters as `plan_start` shows them: converted to their declared types,
@@ -334,6 +396,7 @@ fn execute(
         format,
         concurrency,
         dry_run,
+        stream,
     } = settings;
     let started = Instant::now();
     let project = &tasks.project().root;
@@ -385,6 +448,26 @@ fn execute(
         .with_tasks(tasks.clone())
         .with_concurrency(concurrency);
     let interpreter = interpreter.with_dry_run(dry_run);
+    let width = inventory
+        .targets()
+        .iter()
+        .map(|t| t.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let json_lines = format == Format::Json;
+    let sinks: Option<crate::eval::StreamSinks> = (stream && !dry_run).then(|| {
+        Arc::new(move |target: &str| {
+            let sink = Arc::new(LineSink {
+                target: target.to_string(),
+                width,
+                json: json_lines,
+                partial: Default::default(),
+            });
+            Arc::new(move |s: crate::transport::Stream, data: &[u8]| sink.push(s, data))
+                as crate::transport::OutputSink
+        }) as crate::eval::StreamSinks
+    });
+    let interpreter = interpreter.with_stream(sinks);
     // A dry run is on a paused clock: simulated waits cost nothing, and the
     // elapsed virtual time is the predicted duration.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -499,6 +582,7 @@ pub fn command(
     inventory: Option<PathBuf>,
     timeout: Option<&str>,
     format: Format,
+    stream: bool,
 ) -> Result<u8, UsageError> {
     let timeout = match timeout.map(crate::parser::parse_duration) {
         None => String::new(),
@@ -530,6 +614,7 @@ pub fn command(
             format,
             concurrency: crate::eval::DEFAULT_CONCURRENCY,
             dry_run: false,
+            stream,
         },
     )
 }
@@ -548,6 +633,8 @@ pub struct TaskRunOptions {
     pub inventory: Option<PathBuf>,
     /// `--noop`.
     pub noop: bool,
+    /// `--stream`.
+    pub stream: bool,
     /// Output format.
     pub format: Format,
 }
@@ -631,6 +718,7 @@ pub fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageErro
             format: opts.format,
             concurrency: crate::eval::DEFAULT_CONCURRENCY,
             dry_run: false,
+            stream: opts.stream,
         },
     )
 }

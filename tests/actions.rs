@@ -166,3 +166,94 @@ fn ctrl_c_stops_the_run_kills_its_processes_and_releases_pools() {
         "an interrupted command is still running"
     );
 }
+
+#[test]
+fn stream_prints_every_line_whole_and_prefixed() {
+    let dir = std::env::temp_dir().join(format!("drover-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut inventory =
+        String::from("config:\n  transport: local\ngroups:\n  - name: many\n    targets:\n");
+    for i in 0..20 {
+        inventory.push_str(&format!(
+            "      - {{ name: t{i}, uri: localhost, config: {{ local: {{ env-vars: {{ T: t{i} }} }} }} }}\n"
+        ));
+    }
+    std::fs::write(dir.join("inventory.yaml"), inventory).unwrap();
+    // 1,000 lines of 100 bytes per target, all targets at once, and stderr.
+    let cmd = "i=0; while [ $i -lt 1000 ]; do printf '%s line %04d %s\\n' \"$T\" $i \
+               xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; \
+               i=$((i+1)); done; echo \"$T done\" >&2";
+    for format in ["human", "json"] {
+        let out = Command::cargo_bin("drover")
+            .unwrap()
+            .current_dir(&dir)
+            .args([
+                "command", "run", cmd, "-t", "many", "--stream", "--format", format,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        if format == "json" {
+            let problems = common::invalid_events(&common::event_schema(), &stdout);
+            assert!(
+                problems.is_empty(),
+                "{:?}",
+                &problems[..problems.len().min(3)]
+            );
+        }
+        let mut seen = std::collections::HashMap::<String, (u32, bool)>::new();
+        for line in stdout.lines() {
+            let (target, stream, text) = if format == "json" {
+                let e: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("a mixed or broken line ({e}): {line}"));
+                if e["type"] != "output" {
+                    continue;
+                }
+                (
+                    e["target"].as_str().unwrap().to_string(),
+                    e["stream"].as_str().unwrap().to_string(),
+                    e["line"].as_str().unwrap().to_string(),
+                )
+            } else {
+                let Some((prefix, text)) =
+                    line.split_once(" | ").or_else(|| line.split_once(" ! "))
+                else {
+                    continue;
+                };
+                if !prefix.trim_start().starts_with('t') || prefix.len() != 3 {
+                    continue;
+                }
+                let stream = if line.contains(" ! ") {
+                    "stderr"
+                } else {
+                    "stdout"
+                };
+                (
+                    prefix.trim_start().to_string(),
+                    stream.to_string(),
+                    text.to_string(),
+                )
+            };
+            let entry = seen.entry(target.clone()).or_default();
+            if stream == "stderr" {
+                assert_eq!(text, format!("{target} done"));
+                entry.1 = true;
+                continue;
+            }
+            // Whole, in order, and from the target it is attributed to.
+            assert_eq!(
+                text,
+                format!("{target} line {:04} {}", entry.0, "x".repeat(81)),
+                "{format}: a line mixed with another"
+            );
+            entry.0 += 1;
+        }
+        assert_eq!(seen.len(), 20, "{format}");
+        assert!(
+            seen.values().all(|v| *v == (1000, true)),
+            "{format}: {seen:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
