@@ -20,7 +20,7 @@ pub const DEFAULT_KEPT: usize = 50;
 pub struct History {
     dir: PathBuf,
     id: String,
-    events: RefCell<std::io::BufWriter<std::fs::File>>,
+    events: RefCell<std::io::LineWriter<std::fs::File>>,
 }
 
 fn runs_dir(project: &Path) -> PathBuf {
@@ -54,7 +54,7 @@ impl History {
         Ok(History {
             dir,
             id,
-            events: RefCell::new(std::io::BufWriter::new(file)),
+            events: RefCell::new(std::io::LineWriter::new(file)),
         })
     }
 

@@ -59,6 +59,28 @@ struct Printer {
     limit: usize,
     /// The run's record in `.drover/runs/` (not for dry runs).
     history: Option<crate::history::History>,
+    /// How each target fared, for the final report.
+    targets: RefCell<IndexMap<String, TargetState>>,
+}
+
+/// One target in the final report.
+#[derive(Default)]
+struct TargetState {
+    /// Actions waiting for a permit, and running.
+    waiting: usize,
+    running: usize,
+    failed: bool,
+    finished: usize,
+    duration_ms: u64,
+    last_step: String,
+    /// Kind, message, location and the tail of the output of its last failure.
+    failure: Option<(String, String, String, String)>,
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 impl Printer {
@@ -84,6 +106,56 @@ impl Printer {
         self.start
             .get()
             .map_or(0, |s| s.elapsed().as_millis() as u64)
+    }
+
+    /// The per-target table and every failure, for people.
+    fn report(&self) -> String {
+        let targets = self.targets.borrow();
+        if targets.is_empty() {
+            return String::new();
+        }
+        let width = targets
+            .keys()
+            .map(|k| k.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let mut out = format!(
+            "\n{:width$}  {:13}  {:>9}  last step\n",
+            "target", "status", "time"
+        );
+        for (name, t) in targets.iter() {
+            let status = if t.running > 0 {
+                "stopped"
+            } else if t.failed {
+                "failed"
+            } else if t.finished > 0 {
+                "ok"
+            } else {
+                "never started"
+            };
+            out.push_str(&format!(
+                "{name:width$}  {status:13}  {:>9}  {}\n",
+                if t.finished > 0 {
+                    crate::pretty::duration(t.duration_ms)
+                } else {
+                    "-".into()
+                },
+                t.last_step
+            ));
+        }
+        for (name, t) in targets.iter() {
+            if let Some((kind, message, location, output)) = &t.failure {
+                out.push_str(&format!(
+                    "\nfailed on {name}: {message} ({kind})\n  at {location}\n"
+                ));
+                for line in output.lines() {
+                    out.push_str(&format!("  | {line}\n"));
+                }
+            }
+        }
+        out.push('\n');
+        out
     }
 
     fn summary(&self) -> String {
@@ -121,6 +193,14 @@ impl Events for Printer {
             targets,
         } = *step;
         self.emit(json!({"type": "step_start", "action": action, "detail": detail, "location": location, "targets": targets, "at_ms": self.elapsed_ms()}));
+        {
+            let mut all = self.targets.borrow_mut();
+            for t in targets {
+                let state = all.entry(t.to_string()).or_default();
+                state.waiting += 1;
+                state.last_step = format!("{action} at {location}");
+            }
+        }
         match self.format {
             Format::Json => {}
             Format::Human => {
@@ -150,6 +230,10 @@ impl Events for Printer {
         let (running, peak) = self.running.get();
         self.running.set((running + 1, peak.max(running + 1)));
         self.emit(json!({"type": "target_start", "action": action, "target": target, "at_ms": self.elapsed_ms()}));
+        if let Some(state) = self.targets.borrow_mut().get_mut(target) {
+            state.waiting = state.waiting.saturating_sub(1);
+            state.running += 1;
+        }
     }
 
     fn target_result(&self, r: &crate::value::ActionResult) {
@@ -159,6 +243,27 @@ impl Events for Printer {
         let (running, peak) = self.running.get();
         self.running.set((running.saturating_sub(1), peak));
         self.emit(json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()}));
+        if let Some(state) = self.targets.borrow_mut().get_mut(&r.target.name) {
+            state.running = state.running.saturating_sub(1);
+            state.finished += 1;
+            state.duration_ms += r.duration_ms;
+            if let Some(e) = &r.error {
+                state.failed = true;
+                let output: Vec<String> = ["stdout", "stderr", "_output", "_stderr"]
+                    .iter()
+                    .filter_map(|k| match r.value.get(*k) {
+                        Some(Value::Str(s)) if !s.trim().is_empty() => Some(tail(s, 5)),
+                        _ => None,
+                    })
+                    .collect();
+                state.failure = Some((
+                    e.kind.clone(),
+                    e.message.clone(),
+                    e.location.clone(),
+                    output.join("\n"),
+                ));
+            }
+        }
         if let Some(h) = &self.history {
             let text = |k: &str| match r.value.get(k) {
                 Some(Value::Str(s)) => s.to_string(),
@@ -421,6 +526,7 @@ fn execute(
         running: Default::default(),
         limit: concurrency,
         history,
+        targets: Default::default(),
         start: Default::default(),
         json: RefCell::new(if dry_run {
             Box::new(std::io::BufWriter::new(std::io::stdout()))
@@ -442,7 +548,13 @@ fn execute(
         "dry_run": dry_run, "started_at": started_at,
     }));
     if format == Format::Human {
-        eprintln!("running plan {name}");
+        let shown: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        eprintln!(
+            "running plan {name}{}{} ({} target(s) in the inventory)",
+            if shown.is_empty() { "" } else { " with " },
+            shown.join(" "),
+            inventory.targets().len()
+        );
     }
     let interpreter = Interpreter::new(program, &inventory, &printer)
         .with_tasks(tasks.clone())
@@ -511,6 +623,7 @@ fn execute(
             );
             printer.finish();
             if format == Format::Human {
+                eprint!("{}", printer.report());
                 eprintln!("{report}");
             }
             return Ok(130);
@@ -537,6 +650,7 @@ fn execute(
         Format::Json => {}
         Format::Human => {
             let mut err = std::io::stderr().lock();
+            let _ = write!(err, "{}", printer.report());
             match &result {
                 Ok(v) => {
                     if !matches!(v, Value::Undef) {

@@ -6,27 +6,8 @@ mod common;
 use std::process::Stdio;
 
 use assert_cmd::Command;
-use common::Bed;
+use common::{Bed, drover_in_tests as drover, plan_result};
 use serde_json::{Value, json};
-
-/// `drover ARGS` in the test project `tests/`: (exit code, stdout, stderr).
-fn drover(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("drover")
-        .unwrap()
-        .current_dir(common::root().join("tests"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn plan_result(stdout: &str) -> Value {
-    serde_json::from_str(stdout.lines().last().expect("a plan_result")).unwrap()
-}
 
 /// `drover command run CMD -t SPEC -i INVENTORY --format json`: the plan_result.
 fn command(cmd: &str, spec: &str, inventory: &std::path::Path) -> Value {
@@ -395,20 +376,14 @@ fn every_key_type_the_agent_and_passwords() {
 fn a_lost_connection_fails_only_its_target_and_the_next_action_reconnects() {
     let bed = Bed::start(24, 3, 1);
     let inv = bed.inventory();
-    let run = std::process::Command::new(assert_cmd::cargo::cargo_bin("drover"))
-        .current_dir(common::root().join("tests"))
-        .args([
-            "run",
-            "ssh/lost.plan",
-            "-i",
-            inv.to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = common::spawn_in_tests(&[
+        "run",
+        "ssh/lost.plan",
+        "-i",
+        inv.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     // The plan runs `sleep 3` everywhere; kill the first target's sshd and
     // its sessions meanwhile, then bring it back.
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -489,20 +464,14 @@ fn a_timeout_leaves_no_process_on_the_target() {
 fn wait_up_sees_a_restarted_target_only_once_it_is_back() {
     let bed = Bed::start(27, 1, 1);
     bed.script(&["stop-target", "0"]);
-    let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("drover"))
-        .current_dir(common::root().join("tests"))
-        .args([
-            "run",
-            "ssh/wait.plan",
-            "-i",
-            bed.inventory().to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut run = common::spawn_in_tests(&[
+        "run",
+        "ssh/wait.plan",
+        "-i",
+        bed.inventory().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     std::thread::sleep(std::time::Duration::from_millis(2000));
     assert!(
         run.try_wait().unwrap().is_none(),

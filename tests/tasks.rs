@@ -4,28 +4,8 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{drover_in_tests as drover, plan_result};
 use serde_json::{Value, json};
-
-/// `drover ARGS` in the test project `tests/`: (exit code, stdout, stderr).
-fn drover(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("drover")
-        .unwrap()
-        .current_dir(common::root().join("tests"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// The `plan_result` line of a `--format json` run.
-fn plan_result(stdout: &str) -> Value {
-    serde_json::from_str(stdout.lines().last().expect("a plan_result")).unwrap()
-}
 
 /// The value of the first target's result of a successful `task run`.
 fn task_value(args: &[&str]) -> Value {

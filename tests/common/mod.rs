@@ -401,3 +401,33 @@ fn check(
         }
     }
 }
+
+/// `drover ARGS` run in the test project `tests/`: (exit code, stdout, stderr).
+pub fn drover_in_tests(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(root().join("tests"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `drover ARGS` started in the test project `tests/`, its output piped.
+pub fn spawn_in_tests(args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(root().join("tests"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The `plan_result` line that ends a `--format json` run.
+pub fn plan_result(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.lines().last().expect("a plan_result")).unwrap()
+}

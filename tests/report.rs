@@ -1,0 +1,118 @@
+//! The human output when stdout is not a terminal: snapshots of a passing
+//! run, a run with two failing targets, and a run interrupted by Ctrl-C
+//! (times and durations masked; one target at a time, so the order is fixed).
+
+use assert_cmd::Command;
+
+fn project(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("drover-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("plans")).unwrap();
+    std::fs::write(
+        dir.join("inventory.yaml"),
+        "config:\n  transport: local\ngroups:\n  - name: four\n    targets:\n\
+         \x20     - { name: a, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
+         \x20     - { name: b, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n\
+         \x20     - { name: c, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
+         \x20     - { name: d, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plans/report.plan"),
+        "plan report(TargetSpec $targets = \"four\", Boolean $fail = false, Sensitive[String] $token = \"t\") {\n\
+         \x20   log::info(\"starting\");\n\
+         \x20   $cmd = 'echo fine';\n\
+         \x20   if $fail { $cmd = 'echo \"checking $FAIL\"; echo \"disk full\" >&2; test \"$FAIL\" = 0'; }\n\
+         \x20   return run_command($cmd, $targets).names;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plans/slow.plan"),
+        "plan slow(TargetSpec $targets = \"four\") {\n    run_command(\"echo started; sleep 30\", $targets);\n}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Times (`[ 0:00.013]`) and durations (`12ms`, `1s5ms`) vary from run to run.
+fn masked(text: &str) -> String {
+    let clock = regex::Regex::new(r"\[\s*\d+:\d\d\.\d{3}\]").unwrap();
+    let duration = regex::Regex::new(r"\b(\d+(ms|s|m|h))+\b").unwrap();
+    let text = clock.replace_all(text, "[ T ]");
+    duration.replace_all(&text, "D").into_owned()
+}
+
+fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::cargo_bin("drover")
+        .unwrap()
+        .current_dir(dir)
+        .args(["run"])
+        .args(args)
+        .args(["--concurrency", "1"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains('\u{1b}') && !stdout.contains('\u{1b}'),
+        "escape codes"
+    );
+    masked(&format!(
+        "exit {:?}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+        out.status.code()
+    ))
+}
+
+#[test]
+fn a_passing_run() {
+    let dir = project("pass");
+    insta::assert_snapshot!(run(&dir, &["report", "token=hunter2"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_with_two_failing_targets() {
+    let dir = project("fail");
+    insta::assert_snapshot!(run(&dir, &["report", "fail=true"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_interrupted_by_ctrl_c() {
+    let dir = project("interrupt");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(&dir)
+        .args(["run", "slow", "--concurrency", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first target runs, then Ctrl-C.
+    let started = dir.join(".drover/runs");
+    for _ in 0..100 {
+        if std::fs::read_dir(&started)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                std::fs::read_to_string(e.path().join("events.jsonl"))
+                    .is_ok_and(|t| t.contains("target_start"))
+            })
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let text = masked(&format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    insta::assert_snapshot!(text);
+    let _ = std::fs::remove_dir_all(&dir);
+}
