@@ -69,6 +69,16 @@ enum Verb {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// List the plans, or show one plan's parameters.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+    /// Print a shell completion script: `drover completions bash > ...`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Recorded runs (`.drover/runs/`).
     Runs {
         #[command(subcommand)]
@@ -107,6 +117,18 @@ enum CommandCommand {
         /// Print every target's output lines as they arrive, prefixed with its name.
         #[arg(long)]
         stream: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PlanCommand {
+    /// Every plan of the project, its modules and the standard library, or one plan.
+    Show {
+        /// The plan to describe (default: list them all).
+        plan: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
@@ -278,6 +300,14 @@ pub fn main() -> ExitCode {
         Verb::Task {
             command: TaskCommand::Show { task, format },
         } => show_tasks(&tasks, task.as_deref(), format),
+        Verb::Plan {
+            command: PlanCommand::Show { plan, format },
+        } => show_plans(tasks.project(), plan.as_deref(), format),
+        Verb::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "drover", &mut std::io::stdout());
+            Ok(0)
+        }
         Verb::Runs { command } => match command {
             RunsCommand::List { format } => list_runs(&project, format),
             RunsCommand::Show { id, format } => show_run(&project, &id, format),
@@ -406,6 +436,120 @@ fn show_inventory(
                 );
             }
             println!("{} target(s)", targets.len());
+        }
+    }
+    Ok(0)
+}
+
+/// `drover plan show [NAME]`: every plan (name, first line of its
+/// description, file), or one plan's parameters.
+fn show_plans(
+    project: &crate::project::Project,
+    name: Option<&str>,
+    format: Format,
+) -> Result<u8, UsageError> {
+    let files = plan_files(project, &[], true)?;
+    let mut sources = SourceMap::new();
+    for path in &files {
+        let text = std::fs::read(path).map_err(|source| UsageError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        sources.add(
+            path.display().to_string(),
+            String::from_utf8_lossy(&text).into_owned(),
+        );
+    }
+    let (asts, _) = crate::check_sources(&sources);
+    let where_ = |span: Span| {
+        let file = sources.get(span.file);
+        let (line, column) = file.line_col(span.start);
+        format!("{}:{line}:{column}", file.name)
+    };
+    let plans: Vec<&crate::ast::Plan> = asts.iter().flat_map(|f| &f.plans).collect();
+    let Some(name) = name else {
+        match format {
+            Format::Json => {
+                let list: Vec<serde_json::Value> = plans
+                    .iter()
+                    .map(|p| json!({"name": p.name.node, "description": p.description, "location": where_(p.name.span)}))
+                    .collect();
+                println!("{}", json!({ "plans": list }));
+            }
+            Format::Human => {
+                let width = plans.iter().map(|p| p.name.node.len()).max().unwrap_or(4);
+                for p in &plans {
+                    let first = p
+                        .description
+                        .as_deref()
+                        .and_then(|d| d.lines().next())
+                        .unwrap_or("");
+                    println!("{:width$}  {first}", p.name.node);
+                }
+                println!("{} plan(s)", plans.len());
+            }
+        }
+        return Ok(0);
+    };
+    let Some(plan) = plans.iter().find(|p| p.name.node == name) else {
+        let hint =
+            crate::diagnostic::did_you_mean(name, plans.iter().map(|p| p.name.node.as_str()))
+                .map(|h| format!(" (did you mean `{h}`?)"))
+                .unwrap_or_default();
+        eprintln!("error: unknown plan `{name}`{hint}");
+        return Ok(2);
+    };
+    let params: Vec<serde_json::Value> = plan
+        .params
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name.node, "type": crate::types::type_text(&p.ty.node),
+                "default": p.default.as_ref().map(crate::pretty::expr),
+                "required": p.default.is_none() && p.ty.node.name.node != "Optional",
+            })
+        })
+        .collect();
+    match format {
+        Format::Json => println!(
+            "{}",
+            json!({"name": plan.name.node, "description": plan.description, "parameters": params, "location": where_(plan.name.span)})
+        ),
+        Format::Human => {
+            println!("{}  ({})", plan.name.node, where_(plan.name.span));
+            if let Some(d) = &plan.description {
+                for line in d.lines() {
+                    println!("  {line}");
+                }
+            }
+            if params.is_empty() {
+                println!("parameters: none");
+            } else {
+                println!("parameters:");
+                let width = plan
+                    .params
+                    .iter()
+                    .map(|p| p.name.node.len())
+                    .max()
+                    .unwrap_or(0);
+                let tw = params
+                    .iter()
+                    .map(|p| p["type"].as_str().unwrap_or_default().len())
+                    .max()
+                    .unwrap_or(0);
+                for p in &params {
+                    let note = match (&p["default"], p["required"].as_bool()) {
+                        (serde_json::Value::String(d), _) => format!("default {d}"),
+                        (_, Some(true)) => "required".to_string(),
+                        _ => String::new(),
+                    };
+                    println!(
+                        "  {:width$}  {:tw$}  {note}",
+                        p["name"].as_str().unwrap_or_default(),
+                        p["type"].as_str().unwrap_or_default()
+                    );
+                }
+            }
         }
     }
     Ok(0)

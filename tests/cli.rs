@@ -198,3 +198,59 @@ fn files_that_are_not_utf8_are_reported() {
         (Some(2), Some(14))
     );
 }
+
+#[test]
+fn plan_show_lists_plans_and_describes_parameters() {
+    let out = drover().args(["plan", "show"]).output().unwrap();
+    let list = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "examples::rolling_reboot",
+        "demo::hello",
+        "reboot",
+        "reboot::rolling",
+    ] {
+        assert!(
+            list.lines()
+                .any(|l| l.split_whitespace().next() == Some(name)),
+            "{name}:\n{list}"
+        );
+    }
+    let out = drover()
+        .args([
+            "plan",
+            "show",
+            "examples::rolling_reboot",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["parameters"][4],
+        serde_json::json!({"name": "timeout", "type": "Duration", "default": "5m", "required": false})
+    );
+    let out = drover()
+        .args(["plan", "show", "reboot::rollin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `reboot::rolling`?"));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_drover()"),
+        ("zsh", "#compdef drover"),
+        ("fish", "complete -c drover"),
+    ] {
+        let out = drover().args(["completions", shell]).output().unwrap();
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.contains(marker), "{shell}");
+        assert!(
+            script.contains("rerun"),
+            "{shell}: the options are completed"
+        );
+    }
+}
