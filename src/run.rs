@@ -61,6 +61,120 @@ struct Printer {
     history: Option<crate::history::History>,
     /// How each target fared, for the final report.
     targets: RefCell<IndexMap<String, TargetState>>,
+    /// Progress bars, when stderr is a terminal.
+    progress: Option<Progress>,
+}
+
+/// Live progress on a terminal: a bar per active step (indicatif), with its
+/// failures, what runs, and the slowest targets still running, by name.
+struct Progress {
+    multi: indicatif::MultiProgress,
+    steps: RefCell<Vec<StepBar>>,
+}
+
+struct StepBar {
+    bar: indicatif::ProgressBar,
+    action: String,
+    waiting: Vec<String>,
+    /// Running targets and when they started.
+    running: Vec<(String, std::time::Instant)>,
+    failed: usize,
+    started: std::time::Instant,
+}
+
+impl StepBar {
+    fn message(&self) -> String {
+        let mut running: Vec<&(String, std::time::Instant)> = self.running.iter().collect();
+        running.sort_by_key(|(_, t)| *t);
+        let slowest: Vec<String> = running
+            .iter()
+            .take(3)
+            .map(|(n, t)| format!("{n} {}s", t.elapsed().as_secs()))
+            .collect();
+        let mut parts = vec![format!("{}s", self.started.elapsed().as_secs())];
+        if self.failed > 0 {
+            parts.push(format!("{} failed", self.failed));
+        }
+        if !self.running.is_empty() {
+            parts.push(format!("{} running", self.running.len()));
+            parts.push(format!("slowest: {}", slowest.join(", ")));
+        }
+        parts.join(" · ")
+    }
+}
+
+impl Progress {
+    fn step(&self, step: &Step<'_>) {
+        let style =
+            indicatif::ProgressStyle::with_template("{prefix} [{bar:24}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> ");
+        let detail: String = step.detail.chars().take(40).collect();
+        let bar = self.multi.add(
+            indicatif::ProgressBar::new(step.targets.len() as u64)
+                .with_style(style)
+                .with_prefix(format!("{} {detail} ({})", step.action, step.location)),
+        );
+        let s = StepBar {
+            bar,
+            action: step.action.to_string(),
+            waiting: step.targets.iter().map(|t| t.to_string()).collect(),
+            running: Vec::new(),
+            failed: 0,
+            started: std::time::Instant::now(),
+        };
+        s.bar.set_message(s.message());
+        self.steps.borrow_mut().push(s);
+    }
+
+    fn target_start(&self, action: &str, target: &str) {
+        let mut steps = self.steps.borrow_mut();
+        if let Some(s) = steps
+            .iter_mut()
+            .find(|s| s.action == action && s.waiting.iter().any(|t| t == target))
+        {
+            s.waiting.retain(|t| t != target);
+            s.running
+                .push((target.to_string(), std::time::Instant::now()));
+            s.bar.set_message(s.message());
+        }
+    }
+
+    fn target_result(&self, action: &str, target: &str, ok: bool) {
+        let mut steps = self.steps.borrow_mut();
+        let Some(i) = steps
+            .iter()
+            .position(|s| s.action == action && s.running.iter().any(|(t, _)| t == target))
+        else {
+            return;
+        };
+        let s = &mut steps[i];
+        s.running.retain(|(t, _)| t != target);
+        s.failed += usize::from(!ok);
+        s.bar.inc(1);
+        s.bar.set_message(s.message());
+        if s.waiting.is_empty() && s.running.is_empty() {
+            let s = steps.remove(i);
+            let failed = if s.failed > 0 {
+                format!(" · {} failed", s.failed)
+            } else {
+                String::new()
+            };
+            s.bar
+                .finish_with_message(format!("{}s{failed}", s.started.elapsed().as_secs()));
+        }
+    }
+
+    fn tick(&self) {
+        for s in self.steps.borrow().iter() {
+            s.bar.set_message(s.message());
+        }
+    }
+
+    /// Print a line above the bars without garbling them.
+    fn line(&self, text: &str) {
+        let _ = self.multi.println(text);
+    }
 }
 
 /// One target in the final report.
@@ -86,6 +200,13 @@ fn tail(text: &str, n: usize) -> String {
 impl Printer {
     /// Flush the JSON output and the run's record.
     fn finish(&self) {
+        if let Some(p) = &self.progress {
+            // Steps cut short (Ctrl-C) stay on screen as they were.
+            for s in p.steps.borrow_mut().drain(..) {
+                let message = format!("{} · interrupted", s.message());
+                s.bar.abandon_with_message(message);
+            }
+        }
         let _ = self.json.borrow_mut().flush();
         if let Some(h) = &self.history {
             h.flush();
@@ -172,7 +293,10 @@ impl Events for Printer {
     fn log(&self, level: &str, message: &str, location: &str) {
         self.emit(json!({"type": "log", "level": level, "message": message, "location": location, "at_ms": self.elapsed_ms()}));
         if self.format == Format::Human {
-            eprintln!("[{level}] {message}  ({location})");
+            match &self.progress {
+                Some(p) => p.line(&format!("[{level}] {message}  ({location})")),
+                None => eprintln!("[{level}] {message}  ({location})"),
+            }
         }
     }
 
@@ -200,6 +324,10 @@ impl Events for Printer {
                 state.waiting += 1;
                 state.last_step = format!("{action} at {location}");
             }
+        }
+        if let Some(p) = &self.progress {
+            p.step(step);
+            return;
         }
         match self.format {
             Format::Json => {}
@@ -233,6 +361,9 @@ impl Events for Printer {
         if let Some(state) = self.targets.borrow_mut().get_mut(target) {
             state.waiting = state.waiting.saturating_sub(1);
             state.running += 1;
+        }
+        if let Some(p) = &self.progress {
+            p.target_start(action, target);
         }
     }
 
@@ -280,6 +411,10 @@ impl Events for Printer {
                     ("stderr", &text("_stderr")),
                 ],
             );
+        }
+        if let Some(p) = &self.progress {
+            p.target_result(&r.action, &r.target.name, r.ok());
+            return;
         }
         match self.format {
             Format::Json => {}
@@ -527,6 +662,14 @@ fn execute(
         limit: concurrency,
         history,
         targets: Default::default(),
+        // Bars only for people at a terminal; a dry run is over at once.
+        progress: (format == Format::Human
+            && !dry_run
+            && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .then(|| Progress {
+            multi: indicatif::MultiProgress::new(),
+            steps: RefCell::new(Vec::new()),
+        }),
         start: Default::default(),
         json: RefCell::new(if dry_run {
             Box::new(std::io::BufWriter::new(std::io::stdout()))
@@ -592,8 +735,21 @@ fn execute(
         })?;
     let outcome = runtime.block_on(async {
         printer.start.set(Some(tokio::time::Instant::now()));
+        // Elapsed times and the slowest targets change between events.
+        let ticker = async {
+            if printer.progress.is_none() {
+                std::future::pending::<()>().await;
+            }
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                if let Some(p) = &printer.progress {
+                    p.tick();
+                }
+            }
+        };
         tokio::select! {
             result = interpreter.run(name, args) => Ok((result, printer.elapsed_ms())),
+            _ = ticker => unreachable!("the ticker never ends"),
             _ = tokio::signal::ctrl_c() => {
                 // Dropping the run stopped everything in flight (the local
                 // transport kills whole process groups); a second Ctrl-C
@@ -650,6 +806,7 @@ fn execute(
         Format::Json => {}
         Format::Human => {
             let mut err = std::io::stderr().lock();
+            printer.finish();
             let _ = write!(err, "{}", printer.report());
             match &result {
                 Ok(v) => {

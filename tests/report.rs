@@ -116,3 +116,86 @@ fn a_run_interrupted_by_ctrl_c() {
     insta::assert_snapshot!(text);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The screen of tmux session `name`.
+fn screen(name: &str) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", name])
+        .output()
+        .expect("tmux is installed (scripts/test.sh installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_bars_on_a_terminal() {
+    let dir = project("tty");
+    std::fs::write(
+        dir.join("inventory.yaml"),
+        "config:\n  transport: local\ngroups:\n  - name: three\n    targets:\n\
+         \x20     - { name: quick, uri: localhost, config: { local: { env-vars: { SLEEP: \"0.1\" } } } }\n\
+         \x20     - { name: brisk, uri: localhost, config: { local: { env-vars: { SLEEP: \"0.3\" } } } }\n\
+         \x20     - { name: laggard, uri: localhost, config: { local: { env-vars: { SLEEP: \"5\" } } } }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plans/tty.plan"),
+        "plan tty() {\n    run_command('sleep $SLEEP; echo done', \"three\");\n}\n",
+    )
+    .unwrap();
+    let name = format!("drover-tty-{}", std::process::id());
+    let command = format!(
+        "cd {} && {} run tty; echo EXITED; sleep 60",
+        dir.display(),
+        env!("CARGO_BIN_EXE_drover")
+    );
+    let started = std::process::Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            "160",
+            "-y",
+            "30",
+            &command,
+        ])
+        .status()
+        .expect("tmux");
+    assert!(started.success());
+    // During the long step: the bar, 2 of 3 done, the slow target named.
+    for _ in 0..60 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if screen(&name).contains("2/3") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let during = screen(&name);
+    let mut after = String::new();
+    for _ in 0..150 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        after = screen(&name);
+        if after.contains("EXITED") {
+            break;
+        }
+    }
+    let _ = std::process::Command::new("tmux")
+        .args(["kill-session", "-t", &name])
+        .status();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        during.contains("run_command sleep $SLEEP; echo done (./plans/tty.plan:2:5) [="),
+        "{during}"
+    );
+    assert!(during.contains("2/3"), "{during}");
+    assert!(during.contains("1 running · slowest: laggard"), "{during}");
+    assert!(after.contains("3/3"), "{after}");
+    assert!(
+        after
+            .lines()
+            .any(|l| l.starts_with("laggard") && l.contains(" ok ")),
+        "{after}"
+    );
+    assert!(after.contains("plan tty succeeded"), "{after}");
+}
