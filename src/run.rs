@@ -543,6 +543,8 @@ struct LineSink {
     target: String,
     width: usize,
     json: bool,
+    /// The progress bars, when on a terminal: lines go above them.
+    bars: Option<indicatif::MultiProgress>,
     /// Partial lines of stdout and stderr.
     partial: std::sync::Mutex<[Vec<u8>; 2]>,
 }
@@ -579,7 +581,14 @@ impl LineSink {
             let mark = ["|", "!"][stream];
             format!("{:>w$} {mark} {text}\n", self.target, w = self.width)
         };
-        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.println(out.trim_end_matches('\n'));
+            }
+            None => {
+                let _ = std::io::stdout().lock().write_all(out.as_bytes());
+            }
+        }
     }
 }
 
@@ -710,12 +719,14 @@ fn execute(
         .max()
         .unwrap_or(0);
     let json_lines = format == Format::Json;
+    let bars = printer.progress.as_ref().map(|p| p.multi.clone());
     let sinks: Option<crate::eval::StreamSinks> = (stream && !dry_run).then(|| {
         Arc::new(move |target: &str| {
             let sink = Arc::new(LineSink {
                 target: target.to_string(),
                 width,
                 json: json_lines,
+                bars: bars.clone(),
                 partial: Default::default(),
             });
             Arc::new(move |s: crate::transport::Stream, data: &[u8]| sink.push(s, data))
