@@ -448,18 +448,7 @@ fn show_plans(
     name: Option<&str>,
     format: Format,
 ) -> Result<u8, UsageError> {
-    let files = plan_files(project, &[], true)?;
-    let mut sources = SourceMap::new();
-    for path in &files {
-        let text = std::fs::read(path).map_err(|source| UsageError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        sources.add(
-            path.display().to_string(),
-            String::from_utf8_lossy(&text).into_owned(),
-        );
-    }
+    let sources = read_sources(&plan_files(project, &[], true)?)?;
     let (asts, _) = crate::check_sources(&sources);
     let where_ = |span: Span| {
         let file = sources.get(span.file);
@@ -845,6 +834,23 @@ fn run_check(
         }
     }
     Ok(if errors > 0 { 1 } else { 0 })
+}
+
+/// Plan files read into a source map (decoded lossily: `drover check`
+/// reports files that are not UTF-8).
+pub fn read_sources(files: &[PathBuf]) -> Result<SourceMap, UsageError> {
+    let mut sources = SourceMap::new();
+    for path in files {
+        let text = std::fs::read(path).map_err(|source| UsageError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        sources.add(
+            path.display().to_string(),
+            String::from_utf8_lossy(&text).into_owned(),
+        );
+    }
+    Ok(sources)
 }
 
 /// The `.plan` files under `paths`, or under the plan directories of the

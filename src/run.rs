@@ -1026,19 +1026,7 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
     } else {
         None
     };
-    let mut sources = SourceMap::new();
-    for path in &files {
-        let text = std::fs::read(path).map_err(|source| {
-            Loaded::Usage(UsageError::Io {
-                path: path.clone(),
-                source,
-            })
-        })?;
-        sources.add(
-            path.display().to_string(),
-            String::from_utf8_lossy(&text).into_owned(),
-        );
-    }
+    let sources = crate::cli::read_sources(&files).map_err(Loaded::Usage)?;
     let (asts, diags) = crate::check_sources_with(&sources, Some(&opts.tasks));
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Loaded::Diagnostics(sources, diags));

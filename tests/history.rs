@@ -8,18 +8,7 @@ use serde_json::{Value, json};
 /// A project of its own (history is per project), with four local targets
 /// of which `b` and `d` fail.
 fn project(name: &str, settings: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("drover-history-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("plans")).unwrap();
-    std::fs::write(
-        dir.join("inventory.yaml"),
-        "config:\n  transport: local\ngroups:\n  - name: four\n    targets:\n\
-         \x20     - { name: a, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
-         \x20     - { name: b, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n\
-         \x20     - { name: c, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
-         \x20     - { name: d, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n",
-    )
-    .unwrap();
+    let dir = common::four_target_project(&format!("history-{name}"));
     std::fs::write(
         dir.join("plans/flaky.plan"),
         "plan flaky(TargetSpec $targets = \"four\") {\n    return run_command('echo \"out of $FAIL\"; test \"$FAIL\" = 0', $targets).names;\n}\n",

@@ -2,21 +2,12 @@
 //! run, a run with two failing targets, and a run interrupted by Ctrl-C
 //! (times and durations masked; one target at a time, so the order is fixed).
 
+mod common;
+
 use assert_cmd::Command;
 
 fn project(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("drover-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("plans")).unwrap();
-    std::fs::write(
-        dir.join("inventory.yaml"),
-        "config:\n  transport: local\ngroups:\n  - name: four\n    targets:\n\
-         \x20     - { name: a, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
-         \x20     - { name: b, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n\
-         \x20     - { name: c, uri: localhost, config: { local: { env-vars: { FAIL: \"0\" } } } }\n\
-         \x20     - { name: d, uri: localhost, config: { local: { env-vars: { FAIL: \"1\" } } } }\n",
-    )
-    .unwrap();
+    let dir = common::four_target_project(&format!("report-{name}"));
     std::fs::write(
         dir.join("plans/report.plan"),
         "plan report(TargetSpec $targets = \"four\", Boolean $fail = false, Sensitive[String] $token = \"t\") {\n\

@@ -431,3 +431,21 @@ pub fn spawn_in_tests(args: &[&str]) -> std::process::Child {
 pub fn plan_result(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().expect("a plan_result")).unwrap()
 }
+
+/// A project of its own in a temporary directory (history is per project)
+/// whose group `four` has local targets a, b, c, d; `b` and `d` have
+/// `FAIL=1` in their environment.
+pub fn four_target_project(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("drover-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("plans")).unwrap();
+    let mut inventory =
+        String::from("config:\n  transport: local\ngroups:\n  - name: four\n    targets:\n");
+    for (t, fail) in [("a", 0), ("b", 1), ("c", 0), ("d", 1)] {
+        inventory.push_str(&format!(
+            "      - {{ name: {t}, uri: localhost, config: {{ local: {{ env-vars: {{ FAIL: \"{fail}\" }} }} }} }}\n"
+        ));
+    }
+    std::fs::write(dir.join("inventory.yaml"), inventory).unwrap();
+    dir
+}
