@@ -479,7 +479,9 @@ async fn wait_up(
             Err(e @ TransportError::Unsupported(_)) => return Err(e),
             Err(e) => e.to_string(),
         };
-        if started.elapsed() + interval > timeout {
+        // Poll every `interval`, and once more at the deadline itself.
+        let remaining = timeout.saturating_sub(started.elapsed());
+        if remaining.is_zero() {
             let mut e = ErrorValue::new(
                 "drover/timeout",
                 format!(
@@ -491,7 +493,7 @@ async fn wait_up(
             e.details.insert("last_error".into(), Value::str(&last));
             return Ok((Hash::new(), Some(e)));
         }
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(interval.min(remaining)).await;
     }
 }
 

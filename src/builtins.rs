@@ -199,12 +199,21 @@ pub async fn function(
         }
         "fail" => {
             args.expect_count(it, &what, 1, 1, span)?;
-            let mut e = ErrorValue::new("drover/plan-failure", args.positional[0].0.to_display());
-            e.location = location;
+            // `fail($err)` raises a caught error again, as Bolt's `fail_plan`
+            // does: its kind, message, target and location are kept, and
+            // `details` adds to its details.
+            let mut e = match &args.positional[0].0 {
+                Value::Error(caught) => (**caught).clone(),
+                other => {
+                    let mut e = ErrorValue::new("drover/plan-failure", other.to_display());
+                    e.location = location;
+                    e
+                }
+            };
             for (key, (value, vspan)) in args.named {
                 match (key.as_str(), value) {
                     ("kind", Value::Str(k)) => e.kind = k.to_string(),
-                    ("details", Value::Hash(h)) => e.details = (*h).clone(),
+                    ("details", Value::Hash(h)) => e.details.extend((*h).clone()),
                     ("kind" | "details", other) => {
                         return Err(type_error(
                             it,

@@ -708,6 +708,19 @@ fn execute(
             inventory.targets().len()
         );
     }
+    // The report names every target the plan was given, even those it
+    // never reached (a loop that stopped early).
+    let given = match args.get("targets") {
+        Some(Value::Str(spec)) => inventory.resolve(spec).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for t in given {
+        printer
+            .targets
+            .borrow_mut()
+            .entry(t.name.clone())
+            .or_default();
+    }
     let interpreter = Interpreter::new(program, &inventory, &printer)
         .with_tasks(tasks.clone())
         .with_concurrency(concurrency);

@@ -3,7 +3,9 @@
 //! a dry run on a paused clock costs nothing), `reboot` makes the target
 //! refuse connections for `reboot_downtime` and come back with a new boot id,
 //! `fail` names tasks and command prefixes that fail, and `responses` script
-//! results, first match wins.
+//! results, first match wins. The stdlib `reboot` plan's target vars
+//! `reboot_command` and `boot_id_command` are understood too, so that a dry
+//! run of a fleet that reboots with its own command predicts the reboot.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,6 +27,10 @@ struct Settings {
     reboot_downtime: Duration,
     fail: Vec<String>,
     responses: Vec<Map<String, Json>>,
+    /// The target's `vars.reboot_command`: a command that reboots it.
+    reboot_command: Option<String>,
+    /// The target's `vars.boot_id_command`: a command that prints its boot id.
+    boot_id_command: Option<String>,
 }
 
 fn duration(v: Option<&Json>) -> Duration {
@@ -39,8 +45,17 @@ fn duration(v: Option<&Json>) -> Duration {
 
 impl Settings {
     fn of(target: &Target) -> Self {
+        let var = |name: &str| match target.vars.get(name) {
+            Some(crate::value::Value::Str(s)) => Some(s.to_string()),
+            _ => None,
+        };
+        let conventions = Settings {
+            reboot_command: var("reboot_command"),
+            boot_id_command: var("boot_id_command"),
+            ..Settings::default()
+        };
         let Some(sim) = target.config.get("sim").and_then(Json::as_object) else {
-            return Settings::default();
+            return conventions;
         };
         Settings {
             latency: duration(sim.get("latency")),
@@ -60,6 +75,7 @@ impl Settings {
                 .and_then(Json::as_array)
                 .map(|a| a.iter().filter_map(Json::as_object).cloned().collect())
                 .unwrap_or_default(),
+            ..conventions
         }
     }
 }
@@ -217,7 +233,7 @@ impl Connection for SimConnection {
                     1,
                 ));
             }
-            if text.starts_with("reboot") {
+            if text.starts_with("reboot") || self.settings.reboot_command.as_ref() == Some(&text) {
                 self.sim.reboot(&self.name, self.settings.reboot_downtime);
             }
             if let Some(r) = self.response("command", &text) {
@@ -230,7 +246,9 @@ impl Connection for SimConnection {
                 let code = r.get("exit_code").and_then(Json::as_i64).unwrap_or(0) as i32;
                 return Ok(output(field("stdout"), field("stderr"), code));
             }
-            if text == "cat /proc/sys/kernel/random/boot_id" {
+            if text == "cat /proc/sys/kernel/random/boot_id"
+                || self.settings.boot_id_command.as_ref() == Some(&text)
+            {
                 return Ok(output(
                     format!("{}\n", self.sim.boot_id(&self.name)),
                     String::new(),

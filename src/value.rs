@@ -97,14 +97,19 @@ impl ErrorValue {
         }
     }
 
-    /// JSON as spec §8 gives it: `{kind, message, details}` (plus location).
+    /// JSON as spec §8 gives it: `{kind, message, details}` (plus location,
+    /// and the target it concerns if any).
     pub fn to_json(&self) -> serde_json::Value {
-        json!({
+        let mut json = json!({
             "kind": self.kind,
             "message": self.message,
             "details": Value::Hash(Arc::new(self.details.clone())).to_json(),
             "location": self.location,
-        })
+        });
+        if let Some(target) = &self.target {
+            json["target"] = target.as_str().into();
+        }
+        json
     }
 }
 

@@ -404,7 +404,7 @@ fn the_stdlib_reboot_plan_waits_for_a_new_boot_id() {
         (&json!("success"), &json!(10_400)),
         "{r}"
     );
-    // A machine whose reboot command does nothing: 10 s / 2 s = 5 rounds of
+    // A machine whose boot id never changes: 10 s / 2 s = 5 rounds of
     // wait_up 0.1 s + boot id 0.1 s + sleep 2 s after 0.2 s: fails at 11.2 s.
     let (r, _) = simulate(&["reboot", "targets=stuck", "reconnect_timeout=10s"]);
     assert_eq!(r["duration_ms"], 11_200, "{r}");
@@ -415,8 +415,8 @@ fn the_stdlib_reboot_plan_waits_for_a_new_boot_id() {
 
 #[test]
 fn the_stdlib_rolling_reboot_leaves_a_failed_server_out_of_rotation() {
-    // Per server: drain 0.1 s, the reboot plan 10.4 s, health check 0.1 s,
-    // enable 0.1 s; two servers one after the other: 21.4 s.
+    // Per server: drain 0.1 s, disable 0.1 s, the reboot plan 10.4 s,
+    // health check 0.1 s, enable 0.1 s; two servers one after the other: 21.6 s.
     let (r, events) = simulate(&[
         "reboot::rolling",
         "targets=web",
@@ -426,7 +426,7 @@ fn the_stdlib_rolling_reboot_leaves_a_failed_server_out_of_rotation() {
     ]);
     assert_eq!(
         (&r["status"], &r["duration_ms"]),
-        (&json!("success"), &json!(21_400)),
+        (&json!("success"), &json!(21_600)),
         "{r}"
     );
     let steps: Vec<String> = events
@@ -438,15 +438,14 @@ fn the_stdlib_rolling_reboot_leaves_a_failed_server_out_of_rotation() {
         steps,
         [
             "haproxy::drain",
+            "haproxy::disable",
             "http::check",
             "haproxy::enable",
-            "haproxy::drain",
-            "http::check",
-            "haproxy::enable"
         ]
+        .repeat(2)
     );
     // s1 never reboots: with max_failures 1 the loop goes on to w1, and s1
-    // is drained but never enabled again.
+    // is left in maintenance.
     let (r, events) = simulate(&[
         "reboot::rolling",
         "targets=s1,w1",
@@ -499,7 +498,9 @@ fn haproxy(task: &str, socket: &std::path::Path, server: &str, extra: &[&str]) -
 #[test]
 fn stdlib_haproxy_tasks_against_a_real_haproxy() {
     let (one, two) = (http_server(200, "ok"), http_server(200, "ok"));
-    let proxy = common::HaProxy::start(&[("web1", one), ("web2", two)]);
+    // `dead`: nothing listens on its port.
+    let dead = common::free_port();
+    let proxy = common::HaProxy::start(&[("web1", one), ("web2", two), ("dead", dead)]);
     let socket = proxy.socket();
     let status = |server: &str| haproxy("status", &socket, server, &[]);
     // Health checks every 200 ms; wait for the first.
@@ -550,23 +551,18 @@ fn stdlib_haproxy_tasks_against_a_real_haproxy() {
         request.join().unwrap().starts_with("HTTP/1.1 200"),
         "the drained request finished"
     );
-    // Back in rotation.
+    // Back in rotation: `enable` returns once health checks say UP.
     for server in ["web1", "web2"] {
-        assert_eq!(haproxy("enable", &socket, server, &[])["server"], server);
+        assert_eq!(
+            haproxy("enable", &socket, server, &[])["status"],
+            "UP",
+            "{server}"
+        );
     }
-    for _ in 0..50 {
-        if status("web1")["status"] == "UP" && status("web2")["status"] == "UP" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(
-        (
-            status("web1")["status"].clone(),
-            status("web2")["status"].clone()
-        ),
-        (json!("UP"), json!("UP"))
-    );
+    // A server whose checks fail is not UP in time: back in maintenance.
+    let not_up = haproxy("enable", &socket, "dead", &["wait=1"]);
+    assert_eq!(not_up["kind"], "drover.haproxy/not-up", "{not_up}");
+    assert_eq!(status("dead")["status"], "MAINT");
     // A drain that cannot finish in time, an unknown server, no socket.
     let slow = std::thread::spawn(move || {
         use std::io::{Read, Write};

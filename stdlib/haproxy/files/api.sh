@@ -28,14 +28,18 @@ change() {
 }
 
 # server_stat: set $status (UP, DOWN, MAINT, DRAIN, NOLB, ...: first word of
-# `show stat`'s status) and $sessions (current sessions) of the server.
+# `show stat`'s status), $settled (false while health checks are still
+# rising or falling, as in "UP 1/2") and $sessions (current sessions).
 server_stat() {
   out=$(api "show stat") || fail drover.haproxy/api "cannot reach HAProxy on $socket"
   line=$(printf '%s\n' "$out" | awk -F, -v b="$backend" -v s="$server" \
-    '$1 == b && $2 == s { split($18, w, " "); print w[1], $5; found = 1 } END { exit !found }') ||
+    '$1 == b && $2 == s { n = split($18, w, " "); print w[1], (n > 1 ? "false" : "true"), $5; found = 1 }
+     END { exit !found }') ||
     fail drover.haproxy/unknown-server "no server $backend/$server in HAProxy" \
       "{\"backend\": $(json_str "$backend"), \"server\": $(json_str "$server")}"
-  status=${line% *}
+  status=${line%% *}
+  settled=${line#* }
+  settled=${settled% *}
   sessions=${line##* }
 }
 
