@@ -1,4 +1,5 @@
-//! The plans shown in docs/language.md and README.md check cleanly.
+//! The plans shown in docs/language.md check cleanly; README.md shows the
+//! stdlib rolling reboot as it is.
 
 mod common;
 
@@ -44,4 +45,16 @@ fn language_reference_examples_check_cleanly() {
         .collect();
     assert!(diags.is_empty(), "{rendered}");
     assert_eq!(files.len(), blocks.len());
+}
+
+#[test]
+fn the_readme_shows_the_rolling_reboot_plan_as_it_is() {
+    let plan =
+        std::fs::read_to_string(common::root().join("stdlib/reboot/plans/rolling.plan")).unwrap();
+    let code = &plan[plan.find("plan reboot::rolling(").unwrap()..];
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```\n{code}```\n")),
+        "README.md's copy of stdlib/reboot/plans/rolling.plan is out of date"
+    );
 }

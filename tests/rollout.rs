@@ -142,6 +142,32 @@ impl WebBed {
         (common::plan_result(&out), out)
     }
 
+    /// The same with human output: (plan_result and every event, from the
+    /// run's record in .drover/runs, and what people see on stderr).
+    fn rolling_for_people(&self, extra: &[&str]) -> (Value, String, String) {
+        let socket = format!("socket={}", self.dir.join("haproxy/admin.sock").display());
+        let mut args = vec![
+            "run",
+            "reboot::rolling",
+            "targets=web",
+            "lb=lb",
+            "backend=app",
+            &socket,
+            "health_url=http://{host}:8080/health",
+        ];
+        args.extend(extra);
+        let (_, _, err) = self.drover(&args);
+        let runs = self.dir.join(".drover/runs");
+        let run = std::fs::read_dir(&runs)
+            .unwrap_or_else(|e| panic!("{}: {e}: {err}", runs.display()))
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.is_dir())
+            .expect("the run's record");
+        let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+        (common::plan_result(&events), events, err)
+    }
+
     fn all_up_and_enabled(&self) -> BTreeMap<String, (String, bool)> {
         (1..=self.n)
             .map(|i| (format!("web{i}"), ("UP".to_string(), true)))
@@ -277,6 +303,7 @@ fn a_rolling_reboot_behind_haproxy_drops_no_request() {
     let load = Load::start(bed.frontend);
     let (result, _) = bed.rolling(&["reconnect_timeout=60s"]);
     let tally = load.finish(2000);
+    eprintln!("load during the rollout: {tally:?}");
     assert_eq!(result["status"], "success", "{result}");
     assert_eq!(result["value"], json!(["web1", "web2", "web3", "web4"]));
     assert_eq!(tally.failed, 0, "{tally:?}");
@@ -321,7 +348,7 @@ fn a_backend_that_never_comes_back_stops_the_rollout_out_of_rotation() {
     let bed = WebBed::start(52, 4);
     bed.script(&["break", "1"]);
     let load = Load::start(bed.frontend);
-    let (result, out) = bed.rolling(&["reconnect_timeout=6s"]);
+    let (result, out, report) = bed.rolling_for_people(&["reconnect_timeout=6s"]);
     let tally = load.finish(0);
     // Stopped after wait_up's timeout, before any other backend was touched.
     assert_eq!(result["status"], "failure", "{result}");
@@ -347,6 +374,20 @@ fn a_backend_that_never_comes_back_stops_the_rollout_out_of_rotation() {
         out.contains(r#""message":"web1 is MAINT in HAProxy""#),
         "{out}"
     );
+    // The report names every server, and where web1 failed.
+    for row in [
+        r"web1 +failed .* wait_up at .*reboot/plans/init.plan:32:13",
+        r"web2 +never started",
+        r"web4 +never started",
+        r"failed on web1: web1 was not up within 6s: .* \(drover/timeout\)",
+        r"web1 is MAINT in HAProxy",
+        r"web2 is UP in HAProxy",
+    ] {
+        assert!(
+            regex::Regex::new(row).unwrap().is_match(&report),
+            "{row}: {report}"
+        );
+    }
     let mut expected = bed.all_up_and_enabled();
     expected.insert("web1".into(), ("MAINT".into(), false));
     assert_eq!(bed.servers(), expected);
