@@ -104,7 +104,7 @@ impl WebBed {
             .collect()
     }
 
-    /// `drover ARGS -i INVENTORY --format json` with this bed as the
+    /// `drover ARGS -i INVENTORY` with this bed as the
     /// project: (exit code, stdout, stderr).
     fn drover(&self, args: &[&str]) -> (i32, String, String) {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
@@ -121,11 +121,10 @@ impl WebBed {
         )
     }
 
-    /// `drover run reboot::rolling` over every backend, batch 1, with `extra`
-    /// arguments: (plan_result, stderr).
-    fn rolling(&self, extra: &[&str]) -> (Value, String) {
+    /// `run reboot::rolling` over every backend, batch 1, then `extra`.
+    fn rolling_args(&self, extra: &[&str]) -> Vec<String> {
         let socket = format!("socket={}", self.dir.join("haproxy/admin.sock").display());
-        let mut args = vec![
+        let mut args: Vec<String> = [
             "run",
             "reboot::rolling",
             "targets=web",
@@ -133,30 +132,18 @@ impl WebBed {
             "backend=app",
             &socket,
             "health_url=http://{host}:8080/health",
-            "--format",
-            "json",
-        ];
-        args.extend(extra);
-        let (_, out, err) = self.drover(&args);
-        assert!(!out.is_empty(), "{err}");
-        (common::plan_result(&out), out)
+        ]
+        .map(String::from)
+        .into();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
     }
 
-    /// The same with human output: (plan_result and every event, from the
-    /// run's record in .drover/runs, and what people see on stderr).
-    fn rolling_for_people(&self, extra: &[&str]) -> (Value, String, String) {
-        let socket = format!("socket={}", self.dir.join("haproxy/admin.sock").display());
-        let mut args = vec![
-            "run",
-            "reboot::rolling",
-            "targets=web",
-            "lb=lb",
-            "backend=app",
-            &socket,
-            "health_url=http://{host}:8080/health",
-        ];
-        args.extend(extra);
-        let (_, _, err) = self.drover(&args);
+    /// Run that with human output: (the plan_result and every event, from
+    /// the run's record in .drover/runs, and what people see on stderr).
+    fn rolling(&self, extra: &[&str]) -> (Value, String, String) {
+        let args = self.rolling_args(extra);
+        let (_, _, err) = self.drover(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let runs = self.dir.join(".drover/runs");
         let run = std::fs::read_dir(&runs)
             .unwrap_or_else(|e| panic!("{}: {e}: {err}", runs.display()))
@@ -301,7 +288,7 @@ fn a_rolling_reboot_behind_haproxy_drops_no_request() {
     let bed = WebBed::start(50, 4);
     let before: Vec<Vec<String>> = (1..=4).map(|i| bed.boots(i)).collect();
     let load = Load::start(bed.frontend);
-    let (result, _) = bed.rolling(&["reconnect_timeout=60s"]);
+    let (result, _, _) = bed.rolling(&["reconnect_timeout=60s"]);
     let tally = load.finish(2000);
     eprintln!("load during the rollout: {tally:?}");
     assert_eq!(result["status"], "success", "{result}");
@@ -348,7 +335,7 @@ fn a_backend_that_never_comes_back_stops_the_rollout_out_of_rotation() {
     let bed = WebBed::start(52, 4);
     bed.script(&["break", "1"]);
     let load = Load::start(bed.frontend);
-    let (result, out, report) = bed.rolling_for_people(&["reconnect_timeout=6s"]);
+    let (result, out, report) = bed.rolling(&["reconnect_timeout=6s"]);
     let tally = load.finish(0);
     // Stopped after wait_up's timeout, before any other backend was touched.
     assert_eq!(result["status"], "failure", "{result}");
@@ -413,17 +400,8 @@ fn a_dry_run_of_the_rollout_touches_nothing() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let sessions = handshakes();
-    let socket = format!("socket={}", bed.dir.join("haproxy/admin.sock").display());
-    let (code, out, err) = bed.drover(&[
-        "run",
-        "--dry-run",
-        "reboot::rolling",
-        "targets=web",
-        "lb=lb",
-        "backend=app",
-        &socket,
-        "health_url=http://{host}:8080/health",
-    ]);
+    let args = bed.rolling_args(&["--dry-run"]);
+    let (code, out, err) = bed.drover(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{out}{err}");
     let shown = format!("{out}{err}");
     // The timeline, on the inventory's `sim` hints: per backend drain,
