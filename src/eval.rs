@@ -937,7 +937,11 @@ impl<'p> Interpreter<'p> {
             for (_, value, e) in &failures {
                 self.events.log(
                     "warn",
-                    &format!("{} failed (tolerated): {}", value.to_display(), e.message),
+                    &format!(
+                        "{} failed (tolerated): {}",
+                        value.to_display(),
+                        e.cause().message
+                    ),
                     &location,
                 );
             }

@@ -97,6 +97,23 @@ impl ErrorValue {
         }
     }
 
+    /// The error at the bottom of loop and run failures (the first failed
+    /// iteration's, the first failed target's): what a person needs to read.
+    pub fn cause(&self) -> &ErrorValue {
+        if let Some(Value::Array(failed)) = self.details.get("failed")
+            && let Some(Value::Hash(first)) = failed.first()
+            && let Some(Value::Error(e)) = first.get("error")
+        {
+            return e.cause();
+        }
+        if let Some(Value::ResultSet(set)) = self.details.get("result_set")
+            && let Some(e) = set.iter().find_map(|r| r.error.as_ref())
+        {
+            return e.cause();
+        }
+        self
+    }
+
     /// JSON as spec §8 gives it: `{kind, message, details}` (plus location,
     /// and the target it concerns if any).
     pub fn to_json(&self) -> serde_json::Value {

@@ -387,6 +387,38 @@ fn a_backend_that_never_comes_back_stops_the_rollout_out_of_rotation() {
 }
 
 #[test]
+fn with_max_failures_the_rollout_goes_on_past_a_dead_backend() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let bed = WebBed::start(54, 4);
+    bed.script(&["break", "2"]);
+    let load = Load::start(bed.frontend);
+    let (result, events, _) = bed.rolling(&["reconnect_timeout=6s", "max_failures=1"]);
+    let tally = load.finish(0);
+    // One failure is tolerated: a warning, and the others are rebooted.
+    assert_eq!(result["status"], "success", "{result}");
+    let warnings: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["type"] == "log" && e["level"] == "warn")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("web2 failed (tolerated): web2 was not up within 6s"),
+        "{warnings:?}"
+    );
+    let mut expected = bed.all_up_and_enabled();
+    expected.insert("web2".into(), ("MAINT".into(), false));
+    assert_eq!(bed.servers(), expected);
+    for (i, boots) in [(1, 2), (2, 1), (3, 2), (4, 2)] {
+        assert_eq!(bed.boots(i).len(), boots, "web{i}");
+    }
+    assert_eq!(tally.failed, 0, "{tally:?}");
+}
+
+#[test]
 fn a_dry_run_of_the_rollout_touches_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let bed = WebBed::start(53, 4);
