@@ -38,13 +38,14 @@ command -v socat >/dev/null || die "socat is not installed (apt-get install soca
 addr() { echo "127.$2.0.$(( $1 + 2 ))"; } # target index (lb = 0), FIRST
 
 http_start() { # dir i
-  local w=$1/web$2
+  local w=$1/web$2 a
+  a=$(cat "$w/address")
   # Its own session, so that stopping it takes every forked exchange too.
-  NAME=web$2 WEB_DIR=$w setsid socat TCP-LISTEN:$PORT,bind="$(cat "$w/address")",reuseaddr,fork,backlog=256 \
+  NAME=web$2 WEB_DIR=$w setsid socat TCP-LISTEN:$PORT,bind="$a",reuseaddr,fork,backlog=256 \
     EXEC:"$w/serve.sh" </dev/null >/dev/null 2>>"$w/http.log" &
   echo $! > "$w/http.pid"
   for _ in $(seq 100); do
-    socat -u OPEN:/dev/null TCP:"$(cat "$w/address")":$PORT 2>/dev/null && return 0
+    socat -u OPEN:/dev/null TCP:"$a":$PORT 2>/dev/null && return 0
     sleep 0.02
   done
   die "the HTTP server of web$2 did not start"

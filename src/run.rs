@@ -714,12 +714,11 @@ fn execute(
         Some(Value::Str(spec)) => inventory.resolve(spec).unwrap_or_default(),
         _ => Vec::new(),
     };
-    for t in given {
-        printer
-            .targets
-            .borrow_mut()
-            .entry(t.name.clone())
-            .or_default();
+    {
+        let mut shown = printer.targets.borrow_mut();
+        for t in given {
+            shown.entry(t.name.clone()).or_default();
+        }
     }
     let interpreter = Interpreter::new(program, &inventory, &printer)
         .with_tasks(tasks.clone())
