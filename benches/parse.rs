@@ -40,7 +40,7 @@ fn measure(text: &str) -> Duration {
         let mut sources = SourceMap::new();
         sources.add("big.plan", text);
         let start = Instant::now();
-        let (files, diags) = drover::check_sources(&sources);
+        let (files, diags) = drover::check::check_sources(&sources);
         let took = start.elapsed();
         assert_eq!(files.len(), 1);
         assert!(diags.iter().all(|d| !d.is_error()), "{:?}", diags.first());

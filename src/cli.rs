@@ -249,7 +249,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let tasks = std::sync::Arc::new(crate::tasks::Catalog::new(project));
+    let tasks = std::sync::Arc::new(crate::project::tasks::Catalog::new(project));
     let project = root;
     let result = match cli.command {
         Verb::Check { paths, format } => run_check(&tasks, &paths, format),
@@ -263,7 +263,7 @@ pub fn main() -> ExitCode {
                     stream,
                     format,
                 },
-        } => crate::run::command(
+        } => crate::app::run::command(
             &tasks,
             &command,
             &targets,
@@ -284,9 +284,9 @@ pub fn main() -> ExitCode {
                     stream,
                     format,
                 },
-        } => crate::run::task(
+        } => crate::app::run::task(
             &tasks,
-            &crate::run::TaskRunOptions {
+            &crate::app::run::TaskRunOptions {
                 task,
                 targets,
                 params,
@@ -331,7 +331,7 @@ pub fn main() -> ExitCode {
             rerun,
             stream,
             format,
-        } => crate::run::run(&crate::run::RunOptions {
+        } => crate::app::run::run(&crate::app::run::RunOptions {
             rerun,
             stream,
             concurrency: concurrency as usize,
@@ -364,15 +364,15 @@ pub fn color() -> bool {
 pub fn load_inventory(
     project: &Path,
     file: Option<PathBuf>,
-) -> Result<Option<crate::inventory::Inventory>, UsageError> {
+) -> Result<Option<crate::project::inventory::Inventory>, UsageError> {
     let path = match file {
         Some(f) if !f.is_file() => return Err(UsageError::Missing(f)),
         Some(f) => f,
         None if project.join("inventory.yaml").is_file() => project.join("inventory.yaml"),
-        None => return Ok(Some(crate::inventory::Inventory::default())),
+        None => return Ok(Some(crate::project::inventory::Inventory::default())),
     };
     let mut sources = SourceMap::new();
-    match crate::inventory::Inventory::load(&path, &mut sources) {
+    match crate::project::inventory::Inventory::load(&path, &mut sources) {
         Ok(inv) => Ok(Some(inv)),
         Err(diags) => {
             for d in &diags {
@@ -412,7 +412,7 @@ fn show_inventory(
                         "transport": t.transport.as_str(), "groups": t.groups,
                         "vars": crate::value::Value::hash(t.vars.clone()).to_json(),
                         "facts": crate::value::Value::hash(t.facts.clone()).to_json(),
-                        "config": crate::inventory::redacted(&t.config),
+                        "config": crate::project::inventory::redacted(&t.config),
                     })
                 })
                 .collect();
@@ -449,13 +449,13 @@ fn show_plans(
     format: Format,
 ) -> Result<u8, UsageError> {
     let sources = read_sources(&plan_files(project, &[], true)?)?;
-    let (asts, _) = crate::check_sources(&sources);
+    let (asts, _) = crate::check::check_sources(&sources);
     let where_ = |span: Span| {
         let file = sources.get(span.file);
         let (line, column) = file.line_col(span.start);
         format!("{}:{line}:{column}", file.name)
     };
-    let plans: Vec<&crate::ast::Plan> = asts.iter().flat_map(|f| &f.plans).collect();
+    let plans: Vec<&crate::syntax::ast::Plan> = asts.iter().flat_map(|f| &f.plans).collect();
     let Some(name) = name else {
         match format {
             Format::Json => {
@@ -493,8 +493,8 @@ fn show_plans(
         .iter()
         .map(|p| {
             json!({
-                "name": p.name.node, "type": crate::types::type_text(&p.ty.node),
-                "default": p.default.as_ref().map(crate::pretty::expr),
+                "name": p.name.node, "type": crate::value::types::type_text(&p.ty.node),
+                "default": p.default.as_ref().map(crate::syntax::pretty::expr),
                 "required": p.default.is_none() && p.ty.node.name.node != "Optional",
             })
         })
@@ -546,7 +546,7 @@ fn show_plans(
 
 /// `drover runs list`.
 fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
-    let runs = crate::history::list(project);
+    let runs = crate::project::history::list(project);
     match format {
         Format::Json => {
             let list: Vec<serde_json::Value> = runs.iter().map(|r| r.to_json()).collect();
@@ -564,7 +564,7 @@ fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
                     r.id,
                     r.status,
                     r.duration_ms
-                        .map(crate::pretty::duration)
+                        .map(crate::duration::format)
                         .unwrap_or_default(),
                     format!("{failed}/{}", r.targets.len()),
                     r.plan
@@ -578,7 +578,7 @@ fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
 
 /// `drover runs show [ID]`.
 fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> {
-    let run = match crate::history::load(project, id) {
+    let run = match crate::project::history::load(project, id) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -594,7 +594,7 @@ fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> 
                 run.plan,
                 run.status,
                 run.duration_ms
-                    .map(|d| format!(" in {}", crate::pretty::duration(d)))
+                    .map(|d| format!(" in {}", crate::duration::format(d)))
                     .unwrap_or_default(),
                 run.started_at
             );
@@ -613,7 +613,7 @@ fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> 
                 println!(
                     "{name:width$}  {:6}  {:>9}  {}",
                     if t.ok { "ok" } else { "failed" },
-                    crate::pretty::duration(t.duration_ms),
+                    crate::duration::format(t.duration_ms),
                     t.last_action
                 );
             }
@@ -638,7 +638,7 @@ fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> 
 /// `drover task show [NAME]`: every listed task with its description, or one
 /// task's parameters, implementations and metadata file.
 fn show_tasks(
-    tasks: &crate::tasks::Catalog,
+    tasks: &crate::project::tasks::Catalog,
     name: Option<&str>,
     format: Format,
 ) -> Result<u8, UsageError> {
@@ -776,7 +776,7 @@ fn show_tasks(
 
 /// `drover check`: exit 0 clean (warnings allowed), 1 with errors.
 fn run_check(
-    tasks: &crate::tasks::Catalog,
+    tasks: &crate::project::tasks::Catalog,
     paths: &[PathBuf],
     format: Format,
 ) -> Result<u8, UsageError> {
@@ -803,7 +803,7 @@ fn run_check(
             );
         }
     }
-    let (asts, mut diags) = crate::check_sources_with(&sources, Some(tasks));
+    let (asts, mut diags) = crate::check::check_sources_with(&sources, Some(tasks));
     diags.extend(encoding_errors);
     diagnostic::sort(&mut diags);
     let errors = diags.iter().filter(|d| d.is_error()).count();

@@ -38,7 +38,7 @@ fn language_reference_examples_check_cleanly() {
     for (i, b) in blocks.iter().enumerate() {
         sources.add(format!("docs/language.md example {}", i + 1), b.clone());
     }
-    let (files, diags) = drover::check_sources(&sources);
+    let (files, diags) = drover::check::check_sources(&sources);
     let rendered: String = diags
         .iter()
         .map(|d| d.render(&sources, false, 100))

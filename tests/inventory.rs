@@ -4,8 +4,9 @@
 mod common;
 
 use assert_cmd::Command;
-use drover::inventory::{Inventory, TransportKind};
+use drover::project::inventory::Inventory;
 use drover::source::SourceMap;
+use drover::value::TransportKind;
 
 fn load(name: &str) -> Result<Inventory, (SourceMap, Vec<drover::diagnostic::Diagnostic>)> {
     let mut sources = SourceMap::new();

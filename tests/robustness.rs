@@ -5,7 +5,7 @@ mod common;
 
 use drover::diagnostic::Diagnostic;
 use drover::source::SourceMap;
-use drover::{parser, pretty};
+use drover::syntax::{parser, pretty};
 
 const TOKENS: &[&str] = &[
     "plan",
@@ -89,7 +89,7 @@ const TOKENS: &[&str] = &[
 fn front_end(text: &str, render: bool) -> Vec<Diagnostic> {
     let mut sources = SourceMap::new();
     let id = sources.add("fuzz.plan", text);
-    let (files, diags) = drover::check_sources(&sources);
+    let (files, diags) = drover::check::check_sources(&sources);
     for d in &diags {
         for span in std::iter::once(d.primary.span).chain(d.secondary.iter().map(|l| l.span)) {
             let (s, e) = (span.start as usize, span.end as usize);
@@ -256,7 +256,7 @@ fn ten_thousand_nested_blocks_are_an_error() {
 #[test]
 fn nesting_up_to_the_limit_is_accepted() {
     // The deepest nesting allowed parses and checks on a 2 MiB stack.
-    let depth = drover::delimiters::MAX_NESTING - 2;
+    let depth = drover::syntax::delimiters::MAX_NESTING - 2;
     let text = format!(
         "plan p() {{ $x = {}1{}; log::info(\"$x\"); }}",
         "[".repeat(depth),
@@ -264,7 +264,7 @@ fn nesting_up_to_the_limit_is_accepted() {
     );
     let diags = common::on_small_stack(move || front_end(&text, true));
     assert!(diags.is_empty(), "{diags:?}");
-    let blocks = drover::delimiters::MAX_NESTING - 2;
+    let blocks = drover::syntax::delimiters::MAX_NESTING - 2;
     let text = format!(
         "plan p() {{ {} {} }}",
         "if true { ".repeat(blocks),

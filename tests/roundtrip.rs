@@ -2,11 +2,11 @@
 
 mod common;
 
-use drover::{parser, pretty};
+use drover::syntax::{parser, pretty};
 use serde_json::Value;
 
 /// The AST as JSON with every span removed, so positions do not count.
-fn shape(file: &drover::ast::File) -> Value {
+fn shape(file: &drover::syntax::ast::File) -> Value {
     fn strip(v: &mut Value) {
         match v {
             Value::Object(map) => {
@@ -22,7 +22,7 @@ fn shape(file: &drover::ast::File) -> Value {
     v
 }
 
-fn parse_ok(name: &str, text: &str) -> drover::ast::File {
+fn parse_ok(name: &str, text: &str) -> drover::syntax::ast::File {
     let (sources, parsed) = parser::parse_str(name, text);
     assert!(
         parsed.diagnostics.is_empty(),

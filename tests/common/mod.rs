@@ -26,14 +26,14 @@ pub fn diagnose(path: &Path) -> (SourceMap, Vec<Diagnostic>) {
     let text = std::fs::read_to_string(path).expect("readable fixture");
     let mut sources = SourceMap::new();
     sources.add(path.file_name().unwrap().to_string_lossy(), text);
-    let (_, diags) = drover::check_sources_with(&sources, Some(&test_tasks()));
+    let (_, diags) = drover::check::check_sources_with(&sources, Some(&test_tasks()));
     (sources, diags)
 }
 
 /// The tasks of the test project `tests/` (its `modules/`, then the
 /// standard library), with paths relative to the crate root.
-pub fn test_tasks() -> drover::tasks::Catalog {
-    drover::tasks::Catalog::new(drover::project::Project::new(Path::new("tests")))
+pub fn test_tasks() -> drover::project::tasks::Catalog {
+    drover::project::tasks::Catalog::new(drover::project::Project::new(Path::new("tests")))
 }
 
 /// Whether a process whose command line is `marker` still runs after a
@@ -104,10 +104,10 @@ pub struct Outcome {
 /// as YAML, optionally as a dry run.
 pub fn run_virtual(source: &str, inventory: Option<&str>, dry_run: bool) -> Outcome {
     use drover::eval::{Interpreter, Program};
-    use drover::inventory::Inventory;
+    use drover::project::inventory::Inventory;
     let mut sources = SourceMap::new();
     sources.add("t.plan", source);
-    let (files, diags) = drover::check_sources(&sources);
+    let (files, diags) = drover::check::check_sources(&sources);
     assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
     let program = Program { sources, files };
     let inventory = match inventory {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Type, TypeArg};
+use crate::syntax::ast::{Type, TypeArg};
 use crate::value::{Secret, Value};
 
 /// Render a type as written: `Optional[Array[String]]`.
@@ -108,7 +108,7 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
         ("Numeric", v @ (Value::Int(_) | Value::Float(_))) => Ok(v),
         ("Boolean", v @ Value::Bool(_)) => Ok(v),
         ("Duration", v @ Value::Duration(_)) => Ok(v),
-        ("Duration", Value::Str(s)) => match crate::parser::parse_duration(&s) {
+        ("Duration", Value::Str(s)) => match crate::duration::parse(&s) {
             Ok(ms) => Ok(Value::Duration(ms)),
             Err(help) => Err(format!("`{s}` is not a duration: {help}")),
         },
@@ -233,7 +233,7 @@ pub fn describe(v: &Value) -> String {
         Value::Float(f) => format!("Float {}", crate::value::float_text(*f)),
         Value::Bool(b) => format!("Boolean {b}"),
         Value::Undef => "undef".into(),
-        Value::Duration(ms) => format!("Duration {}", crate::pretty::duration(*ms)),
+        Value::Duration(ms) => format!("Duration {}", crate::duration::format(*ms)),
         other => format!("a {}", other.type_name()),
     }
 }

@@ -15,10 +15,10 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json};
 use tokio::time::Instant;
 
-use crate::inventory::Target;
 use crate::transport::{
     BoxFuture, Command, Connection, Exec, ExecOutput, Transport, TransportError,
 };
+use crate::value::Target;
 
 /// What the inventory says about a simulated target.
 #[derive(Clone, Debug, Default)]
@@ -35,7 +35,7 @@ struct Settings {
 
 fn duration(v: Option<&Json>) -> Duration {
     match v {
-        Some(Json::String(s)) => crate::parser::parse_duration(s)
+        Some(Json::String(s)) => crate::duration::parse(s)
             .map(Duration::from_millis)
             .unwrap_or_default(),
         Some(Json::Number(n)) => Duration::from_millis(n.as_u64().unwrap_or(0)),

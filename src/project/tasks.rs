@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use crate::ast::{Type, TypeArg};
 use crate::project::Project;
 use crate::source::{Span, Spanned};
+use crate::syntax::ast::{Type, TypeArg};
 use crate::value::Value;
 
 /// A task as its metadata describes it.
@@ -189,7 +189,7 @@ impl Task {
                 Value::Sensitive(s) if p.ty.name.node != "Sensitive" => (s.reveal().clone(), true),
                 v => (v, false),
             };
-            let v = crate::types::coerce(v, &p.ty).map_err(|why| {
+            let v = crate::value::types::coerce(v, &p.ty).map_err(|why| {
                 let why = if secret || p.sensitive {
                     "a value of another type".into()
                 } else {
@@ -367,7 +367,7 @@ impl Catalog {
                 let ty = parse_type(&ty_text)
                     .map_err(|e| at(format!("parameter `{k}`: type `{ty_text}`: {e}")))?;
                 if let Some(d) = &p.default
-                    && let Err(why) = crate::types::coerce(Value::from_json(d), &ty)
+                    && let Err(why) = crate::value::types::coerce(Value::from_json(d), &ty)
                 {
                     return Err(at(format!("parameter `{k}`: default does not fit: {why}")));
                 }
@@ -702,7 +702,7 @@ mod tests {
     #[test]
     fn puppet_types_parse_and_check_values() {
         let fits = |ty: &str, v: serde_json::Value| {
-            crate::types::coerce(Value::from_json(&v), &parse_type(ty).unwrap()).is_ok()
+            crate::value::types::coerce(Value::from_json(&v), &parse_type(ty).unwrap()).is_ok()
         };
         assert!(fits("String[1]", "x".into()));
         assert!(!fits("String[1]", "".into()));

@@ -17,75 +17,7 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::source::{FileId, SourceMap, Span};
-use crate::value::{Hash, Value};
-
-/// How drover reaches a target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransportKind {
-    /// OpenSSH-compatible SSH (default).
-    Ssh,
-    /// Processes on this machine.
-    Local,
-    /// A simulated target (spec §9).
-    Sim,
-}
-
-impl TransportKind {
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ssh" => Some(TransportKind::Ssh),
-            "local" => Some(TransportKind::Local),
-            "sim" => Some(TransportKind::Sim),
-            _ => None,
-        }
-    }
-
-    /// The name as written in inventories.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransportKind::Ssh => "ssh",
-            TransportKind::Local => "local",
-            TransportKind::Sim => "sim",
-        }
-    }
-}
-
-/// A target with everything the inventory says about it.
-#[derive(Debug, PartialEq)]
-pub struct Target {
-    /// Its name (the URI unless the inventory names it).
-    pub name: String,
-    /// How to reach it, as given.
-    pub uri: String,
-    /// Host part of the URI.
-    pub host: String,
-    /// Port, if the URI or config gives one.
-    pub port: Option<u16>,
-    /// User, if the URI or config gives one.
-    pub user: Option<String>,
-    /// Transport.
-    pub transport: TransportKind,
-    /// Merged `config` (sections such as `ssh`, `local`, `sim`).
-    pub config: Map<String, Json>,
-    /// Merged `vars`.
-    pub vars: Hash,
-    /// Merged `facts`.
-    pub facts: Hash,
-    /// Groups it belongs to, in inventory order.
-    pub groups: Vec<String>,
-    /// Bolt's `features` (`shell`, `powershell`, `puppet-agent`, ...), which
-    /// choose among a task's implementations.
-    pub features: Vec<String>,
-}
-
-impl Target {
-    /// The config section of its transport (`config.ssh`, ...).
-    pub fn transport_config(&self) -> Option<&Map<String, Json>> {
-        self.config
-            .get(self.transport.as_str())
-            .and_then(Json::as_object)
-    }
-}
+use crate::value::{Hash, Target, TransportKind, Value};
 
 /// A loaded inventory.
 #[derive(Debug, Default)]

@@ -2,6 +2,10 @@
 //! modules on its module path (Bolt's layout, so a Forge module unpacked there
 //! works as is), and the bundled standard library.
 
+pub mod history;
+pub mod inventory;
+pub mod tasks;
+
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -61,7 +65,7 @@ impl Project {
             root: root.to_path_buf(),
             name,
             modulepath: vec![root.join("modules"), root.join(".modules")],
-            runs_kept: crate::history::DEFAULT_KEPT,
+            runs_kept: crate::project::history::DEFAULT_KEPT,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Prints an AST back as plan source in one canonical layout. Parsing the
 //! output gives the same AST (spans aside), which the round-trip tests check.
 
-use crate::ast::*;
+use crate::syntax::ast::*;
 
 /// Print a whole file.
 pub fn file(f: &File) -> String {
@@ -20,44 +20,6 @@ pub fn expr(e: &Expr) -> String {
     let mut p = Printer::default();
     p.expr(e);
     p.out
-}
-
-/// A point on the run's clock as `m:ss.mmm` (`h:mm:ss.mmm` past an hour),
-/// fixed width so that a timeline's columns line up.
-pub fn clock(ms: u64) -> String {
-    let (h, m, s, f) = (
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1_000 % 60,
-        ms % 1_000,
-    );
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{f:03}")
-    } else {
-        format!("{m}:{s:02}.{f:03}")
-    }
-}
-
-/// A duration in the largest units that express it exactly, e.g. `1h30m`.
-pub fn duration(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut rest = ms;
-    let mut out = String::new();
-    for (unit, len) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if rest >= len {
-            out.push_str(&format!("{}{unit}", rest / len));
-            rest %= len;
-        }
-    }
-    out
 }
 
 #[derive(Default)]
@@ -282,7 +244,7 @@ impl Printer {
                 }
                 self.out.push_str(&s);
             }
-            ExprKind::Duration(ms) => self.out.push_str(&duration(*ms)),
+            ExprKind::Duration(ms) => self.out.push_str(&crate::duration::format(*ms)),
             ExprKind::Str(parts) => self.string(parts),
             ExprKind::Var(v) => self.out.push_str(&format!("${v}")),
             ExprKind::Array(items) => {

@@ -6,10 +6,11 @@ use std::collections::BTreeSet;
 
 use pest::error::{Error, ErrorVariant, InputLocation};
 
-use crate::delimiters::Trivia;
+use super::grammar::Rule;
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::parser::{DURATION_UNITS, Rule};
+use crate::duration::UNITS;
 use crate::source::{FileId, Span};
+use crate::syntax::delimiters::Trivia;
 
 /// Words that may start a statement or continue an `if`/`try`.
 pub const STATEMENT_KEYWORDS: [&str; 14] = [
@@ -293,7 +294,7 @@ impl Context<'_> {
         }
 
         // `5 m`: a duration written with a space.
-        if let Some(unit) = DURATION_UNITS
+        if let Some(unit) = UNITS
             .iter()
             .map(|(u, _)| *u)
             .find(|u| found == format!("`{u}`"))

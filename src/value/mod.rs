@@ -1,15 +1,17 @@
 //! Runtime values (spec §3). Compound values sit behind `Arc`, so copying a
 //! scope for a concurrent body is cheap and values can cross threads.
 
+pub mod target;
+pub mod types;
+
+pub use target::{Target, TransportKind};
+
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::json;
-
-use crate::inventory::Target;
-use crate::pretty;
 
 /// An ordered hash with string keys.
 pub type Hash = IndexMap<String, Value>;
@@ -307,7 +309,7 @@ impl Value {
                 let _ = write!(out, "{:?}", s.as_ref());
             }
             Value::Str(s) => out.push_str(s),
-            Value::Duration(ms) => out.push_str(&pretty::duration(*ms)),
+            Value::Duration(ms) => out.push_str(&crate::duration::format(*ms)),
             Value::Array(items) => {
                 out.push('[');
                 for (i, v) in items.iter().enumerate() {
@@ -358,7 +360,7 @@ impl Value {
             Value::Int(n) => json!(n),
             Value::Float(f) => json!(f),
             Value::Str(s) => json!(s.as_ref()),
-            Value::Duration(ms) => json!(pretty::duration(*ms)),
+            Value::Duration(ms) => json!(crate::duration::format(*ms)),
             Value::Array(items) => items.iter().map(Value::to_json).collect(),
             Value::Hash(h) => {
                 serde_json::Value::Object(h.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())

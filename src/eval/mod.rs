@@ -5,6 +5,9 @@
 //! timeout` suspend rather than block, and so that concurrent bodies can be
 //! polled side by side. Every recursive step returns a boxed future.
 
+pub mod actions;
+pub mod functions;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,13 +18,13 @@ use std::task::Poll;
 
 use indexmap::IndexMap;
 
-use crate::ast::*;
-use crate::builtins;
-use crate::inventory::{Inventory, Target, TransportKind};
+use crate::project::inventory::Inventory;
 use crate::source::SourceMap;
+use crate::syntax::ast::*;
 use crate::transport::{Connection, Transport, TransportError};
-use crate::types;
+use crate::value::types;
 use crate::value::{ErrorValue, FutureSlot, Hash, Value};
+use crate::value::{Target, TransportKind};
 
 /// A boxed, non-`Send` future: evaluation of one node.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -276,18 +279,18 @@ pub struct Shared<'p> {
     /// This run, as a holder of pool targets.
     pub run_id: crate::pools::Holder,
     /// Simulated targets (and every target in a dry run).
-    sim: crate::sim::Sim,
+    sim: crate::transport::sim::Sim,
     /// SSH targets.
-    pub ssh: crate::ssh::Ssh,
+    pub ssh: crate::transport::ssh::Ssh,
     /// Simulate every action: nothing is connected or started.
     pub dry_run: bool,
     /// Where targets' output goes as it arrives (`--stream`): a sink per
     /// target and action.
     pub stream: Option<StreamSinks>,
     /// The project's tasks.
-    pub tasks: Arc<crate::tasks::Catalog>,
+    pub tasks: Arc<crate::project::tasks::Catalog>,
     /// Task files uploaded to targets in this run.
-    pub(crate) staging: crate::actions::Staging,
+    pub(crate) staging: crate::eval::actions::Staging,
 }
 
 /// Makes the output sink of one action on one target (by target name).
@@ -319,13 +322,13 @@ impl<'p> Interpreter<'p> {
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: Mutex::new(HashMap::new()),
             pools: Arc::new(crate::pools::MemoryPools::default()),
-            sim: crate::sim::Sim::default(),
-            ssh: crate::ssh::Ssh::default(),
+            sim: crate::transport::sim::Sim::default(),
+            ssh: crate::transport::ssh::Ssh::default(),
             dry_run: false,
             stream: None,
-            tasks: Arc::new(crate::tasks::Catalog::new(crate::project::Project::new(
-                std::path::Path::new("."),
-            ))),
+            tasks: Arc::new(crate::project::tasks::Catalog::new(
+                crate::project::Project::new(std::path::Path::new(".")),
+            )),
             staging: Default::default(),
             run_id: {
                 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -355,7 +358,7 @@ impl<'p> Interpreter<'p> {
             return self.sim.connect(target).await;
         }
         match target.transport {
-            TransportKind::Local => crate::transport::Local.connect(target).await,
+            TransportKind::Local => crate::transport::local::Local.connect(target).await,
             TransportKind::Ssh => self.ssh.connect(target).await,
             TransportKind::Sim => self.sim.connect(target).await,
         }
@@ -398,7 +401,7 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Find scripts and files under the catalog's project root, and tasks in it.
-    pub fn with_tasks(mut self, tasks: Arc<crate::tasks::Catalog>) -> Self {
+    pub fn with_tasks(mut self, tasks: Arc<crate::project::tasks::Catalog>) -> Self {
         let shared = self.configure();
         shared.project = tasks.project().root.clone();
         shared.tasks = tasks;
@@ -669,7 +672,7 @@ impl<'p> Interpreter<'p> {
             ExprKind::Binary(op, a, b) => {
                 let (l, r) = (sub(a)?, sub(b)?);
                 match (l, r) {
-                    (Ok(l), Ok(r)) => builtins::binary(self, *op, l, r, e.span),
+                    (Ok(l), Ok(r)) => functions::binary(self, *op, l, r, e.span),
                     (Err(f), _) | (_, Err(f)) => Err(f),
                 }
             }
@@ -678,7 +681,7 @@ impl<'p> Interpreter<'p> {
                     Ok(v) => v,
                     Err(f) => return Some(Err(f)),
                 };
-                let mut args = builtins::Args::default();
+                let mut args = functions::Args::default();
                 for a in &m.args {
                     let (x, name) = match a {
                         Arg::Positional(x) => (x, None),
@@ -695,12 +698,12 @@ impl<'p> Interpreter<'p> {
                         }
                     }
                 }
-                builtins::plain_method(self, recv, m, &args, e.span)
+                functions::plain_method(self, recv, m, &args, e.span)
             }
             ExprKind::Index(a, b) => {
                 let (r, i) = (sub(a)?, sub(b)?);
                 match (r, i) {
-                    (Ok(r), Ok(i)) => builtins::index(self, r, i, e.span),
+                    (Ok(r), Ok(i)) => functions::index(self, r, i, e.span),
                     (Err(f), _) | (_, Err(f)) => Err(f),
                 }
             }
@@ -1030,7 +1033,7 @@ impl<'p> Interpreter<'p> {
                             "drover/timeout",
                             format!(
                                 "the block did not finish within {}",
-                                crate::pretty::duration(ms)
+                                crate::duration::format(ms)
                             ),
                             span,
                         )),
@@ -1118,12 +1121,13 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Method(m) => {
                     let recv = self.expr(frame, &m.recv).await?;
                     let args = self.args(frame, &m.args).await?;
-                    return Box::pin(builtins::method(self, frame, recv, m, args, expr.span)).await;
+                    return Box::pin(functions::method(self, frame, recv, m, args, expr.span))
+                        .await;
                 }
                 ExprKind::Index(recv, index) => {
                     let r = self.expr(frame, recv).await?;
                     let i = self.expr(frame, index).await?;
-                    builtins::index(self, r, i, expr.span)?
+                    functions::index(self, r, i, expr.span)?
                 }
                 ExprKind::Unary(UnaryOp::Not, e) => {
                     Value::Bool(!self.expr(frame, e).await?.truthy())
@@ -1163,7 +1167,7 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Binary(op, a, b) => {
                     let l = self.expr(frame, a).await?;
                     let r = self.expr(frame, b).await?;
-                    builtins::binary(self, *op, l, r, expr.span)?
+                    functions::binary(self, *op, l, r, expr.span)?
                 }
                 ExprKind::Async(block) => {
                     Value::Future(self.start_branch(frame, block, expr.span)?)
@@ -1172,8 +1176,8 @@ impl<'p> Interpreter<'p> {
         })
     }
 
-    async fn args(&self, frame: &mut Frame<'p>, args: &'p [Arg]) -> Eval<builtins::Args> {
-        let mut out = builtins::Args::default();
+    async fn args(&self, frame: &mut Frame<'p>, args: &'p [Arg]) -> Eval<functions::Args> {
+        let mut out = functions::Args::default();
         for a in args {
             match a {
                 Arg::Positional(e) => out.positional.push((self.expr(frame, e).await?, e.span)),
@@ -1201,7 +1205,7 @@ impl<'p> Interpreter<'p> {
                 span,
             ));
         }
-        builtins::function(self, &call.name, args, span).await
+        functions::function(self, &call.name, args, span).await
     }
 
     /// `parallelize(items, max => N) |$x| { ... }`: the lambda's values in
@@ -1211,7 +1215,7 @@ impl<'p> Interpreter<'p> {
         &self,
         frame: &mut Frame<'p>,
         call: &'p Call,
-        args: builtins::Args,
+        args: functions::Args,
         span: Span,
     ) -> Eval<Value> {
         use futures::stream::{FuturesUnordered, StreamExt};
@@ -1310,7 +1314,7 @@ impl<'p> Interpreter<'p> {
         Err(Flow::Error(Box::new(e)))
     }
 
-    async fn call_plan(&self, args: builtins::Args, span: Span) -> Eval<Value> {
+    async fn call_plan(&self, args: functions::Args, span: Span) -> Eval<Value> {
         let name = match args.positional.first() {
             Some((Value::Str(s), _)) => s.to_string(),
             _ => {

@@ -10,9 +10,8 @@ use std::collections::HashMap;
 // for short names, and plans are not adversarial input to a hash table.
 use rustc_hash::FxHashMap;
 
-use crate::ast::*;
-use crate::builtins;
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::syntax::ast::*;
 
 /// Type names a plan may use.
 pub const TYPE_NAMES: [&str; 20] = [
@@ -44,7 +43,7 @@ pub const WITH_OPTIONS: [&str; 4] = ["retry", "delay", "timeout", "lock"];
 /// Check every plan of `files` together (plan names are global).
 /// With a task catalog, `run_task` calls with a literal task name are
 /// checked against the task's metadata too.
-pub fn check(files: &[File], tasks: Option<&crate::tasks::Catalog>) -> Vec<Diagnostic> {
+pub fn check(files: &[File], tasks: Option<&crate::project::tasks::Catalog>) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut plans: HashMap<&str, Span> = HashMap::new();
     let signatures: HashMap<&str, &Plan> = files
@@ -110,7 +109,7 @@ struct Checker<'d> {
     /// Every plan checked together, for `run_plan` calls.
     plans: &'d HashMap<&'d str, &'d Plan>,
     /// The project's tasks, for `run_task` calls.
-    tasks: Option<&'d crate::tasks::Catalog>,
+    tasks: Option<&'d crate::project::tasks::Catalog>,
     scopes: Vec<Scope>,
     /// Variables whose scope has ended, for "assigned only inside a block"
     /// help; searched only when reporting.
@@ -634,8 +633,8 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Method(m) => {
-                if !builtins::METHODS.contains(&m.name.node.as_str()) {
-                    let hint = did_you_mean(&m.name.node, builtins::METHODS);
+                if !crate::eval::functions::METHODS.contains(&m.name.node.as_str()) {
+                    let hint = did_you_mean(&m.name.node, crate::eval::functions::METHODS);
                     self.diags.push(
                         Diagnostic::error(
                             "unknown-method",
@@ -731,7 +730,7 @@ impl Checker<'_> {
             return self.task_call(call);
         }
         let Some(sig) = signature(name) else {
-            let hint = did_you_mean(name, builtins::FUNCTIONS);
+            let hint = did_you_mean(name, crate::eval::functions::FUNCTIONS);
             self.diags.push(
                 Diagnostic::error(
                     "unknown-function",
@@ -884,7 +883,7 @@ impl Checker<'_> {
                         }
                         Some(p) => {
                             if let Some(v) = literal(value)
-                                && let Err(why) = crate::types::coerce(v, &p.ty.node)
+                                && let Err(why) = crate::value::types::coerce(v, &p.ty.node)
                             {
                                 self.diags.push(
                                     Diagnostic::error(
@@ -913,7 +912,7 @@ impl Checker<'_> {
                 format!(
                     "`{}` ({})",
                     p.name.node,
-                    crate::types::type_text(&p.ty.node)
+                    crate::value::types::type_text(&p.ty.node)
                 )
             })
             .collect();
@@ -1036,7 +1035,7 @@ impl Checker<'_> {
                 continue;
             };
             if let Some(v) = literal(value)
-                && let Err(why) = crate::types::coerce(v, &p.ty)
+                && let Err(why) = crate::value::types::coerce(v, &p.ty)
             {
                 self.diags.push(
                     Diagnostic::error(
@@ -1095,4 +1094,31 @@ fn ends_block(stmt: &Stmt) -> bool {
         StmtKind::Expr(e) => matches!(&e.node, ExprKind::Call(c) if c.name.node == "fail"),
         _ => false,
     }
+}
+
+/// Parse and check every file of `sources` together (plan names are global).
+/// Returns the ASTs of the files that parsed and every diagnostic, sorted by
+/// position.
+pub fn check_sources(
+    sources: &crate::source::SourceMap,
+) -> (Vec<crate::syntax::ast::File>, Vec<Diagnostic>) {
+    check_sources_with(sources, None)
+}
+
+/// [`check_sources`], with `run_task` calls checked against the tasks'
+/// metadata when a catalog is given.
+pub fn check_sources_with(
+    sources: &crate::source::SourceMap,
+    tasks: Option<&crate::project::tasks::Catalog>,
+) -> (Vec<crate::syntax::ast::File>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    for (id, _) in sources.iter() {
+        let parsed = crate::syntax::parser::parse(sources, id);
+        diags.extend(parsed.diagnostics);
+        files.extend(parsed.file);
+    }
+    diags.extend(check(&files, tasks));
+    crate::diagnostic::sort(&mut diags);
+    (files, diags)
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use crate::ast::{BinaryOp, Method, Span, Spanned};
 use crate::eval::{Eval, Flow, Frame, Interpreter};
-use crate::types::describe;
+use crate::syntax::ast::{BinaryOp, Method, Span, Spanned};
+use crate::value::types::describe;
 use crate::value::{ErrorValue, Hash, Value};
 
 /// Evaluated call arguments with their spans.
@@ -360,8 +360,8 @@ pub async fn function(
                 )),
             }
         }
-        action if crate::actions::ACTIONS.contains(&action) => {
-            crate::actions::run(it, action, args, span).await
+        action if crate::eval::actions::ACTIONS.contains(&action) => {
+            crate::eval::actions::run(it, action, args, span).await
         }
         other => {
             let hint = crate::diagnostic::did_you_mean(other, FUNCTIONS)
@@ -434,14 +434,10 @@ async fn acquire(it: &Interpreter<'_>, args: Args, span: Span) -> Eval<Value> {
 
 /// The targets a TargetSpec value names: a target, a name, a group, a glob,
 /// a comma list, or an array of these.
-pub fn targets(
-    it: &Interpreter,
-    spec: &Value,
-    span: Span,
-) -> Eval<Vec<Arc<crate::inventory::Target>>> {
-    let mut out: Vec<Arc<crate::inventory::Target>> = Vec::new();
+pub fn targets(it: &Interpreter, spec: &Value, span: Span) -> Eval<Vec<Arc<crate::value::Target>>> {
+    let mut out: Vec<Arc<crate::value::Target>> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut add = |t: Arc<crate::inventory::Target>| {
+    let mut add = |t: Arc<crate::value::Target>| {
         if seen.insert(t.name.clone()) {
             out.push(t);
         }

@@ -17,10 +17,10 @@ use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use serde_json::Value as Json;
 
-use crate::inventory::Target;
 use crate::transport::{
     BoxFuture, Command, Connection, Exec, ExecOutput, OUTPUT_CAP, Stream, Transport, TransportError,
 };
+use crate::value::Target;
 
 /// The ssh transport of one run: counts handshakes, warns once about
 /// `host-key-check: false`.

@@ -12,13 +12,13 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::json;
 
-use crate::ast::Span;
-use crate::builtins::{Args, targets};
+use crate::eval::functions::{Args, targets};
 use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
-use crate::inventory::Target;
-use crate::tasks::{InputMethod, Task};
+use crate::project::tasks::{InputMethod, Task};
+use crate::syntax::ast::Span;
 use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError};
-use crate::types::describe;
+use crate::value::Target;
+use crate::value::types::describe;
 use crate::value::{ActionResult, ErrorValue, Hash, Value};
 
 /// The action functions.
@@ -487,7 +487,7 @@ async fn wait_up(
                 format!(
                     "{} was not up within {}: {last}",
                     target.name,
-                    crate::pretty::duration(timeout.as_millis() as u64)
+                    crate::duration::format(timeout.as_millis() as u64)
                 ),
             );
             e.details.insert("last_error".into(), Value::str(&last));
@@ -611,7 +611,7 @@ impl Staging {
         &self,
         target: &Target,
         conn: &Arc<dyn Connection>,
-        bundle: &crate::tasks::Bundle,
+        bundle: &crate::project::tasks::Bundle,
     ) -> Result<String, TransportError> {
         let slot = self
             .targets

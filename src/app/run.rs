@@ -13,8 +13,8 @@ use serde_json::json;
 use crate::cli::{Format, UsageError, plan_files};
 use crate::diagnostic::Diagnostic;
 use crate::eval::{BAD_PARAMETERS, Events, Interpreter, Program, Step};
+use crate::project::tasks::Catalog;
 use crate::source::SourceMap;
-use crate::tasks::Catalog;
 use crate::value::Value;
 
 /// What `drover run` was asked to do.
@@ -58,7 +58,7 @@ struct Printer {
     /// The run's concurrency limit.
     limit: usize,
     /// The run's record in `.drover/runs/` (not for dry runs).
-    history: Option<crate::history::History>,
+    history: Option<crate::project::history::History>,
     /// How each target fared, for the final report.
     targets: RefCell<IndexMap<String, TargetState>>,
     /// Progress bars, when stderr is a terminal.
@@ -258,7 +258,7 @@ impl Printer {
             out.push_str(&format!(
                 "{name:width$}  {status:13}  {:>9}  {}\n",
                 if t.finished > 0 {
-                    crate::pretty::duration(t.duration_ms)
+                    crate::duration::format(t.duration_ms)
                 } else {
                     "-".into()
                 },
@@ -348,7 +348,7 @@ impl Events for Printer {
                 };
                 eprintln!(
                     "[{:>9}] {action}{detail} on {names} · {after} running · {location}",
-                    crate::pretty::clock(self.elapsed_ms()),
+                    crate::duration::clock(self.elapsed_ms()),
                 )
             }
         }
@@ -421,14 +421,14 @@ impl Events for Printer {
             Format::Human => match &r.error {
                 None => eprintln!(
                     "[{:>9}]   ok      {} {} ({})",
-                    crate::pretty::clock(self.elapsed_ms()),
+                    crate::duration::clock(self.elapsed_ms()),
                     r.target.name,
                     r.action,
-                    crate::pretty::duration(r.duration_ms)
+                    crate::duration::format(r.duration_ms)
                 ),
                 Some(e) => eprintln!(
                     "[{:>9}]   failed  {} {}: {} ({})",
-                    crate::pretty::clock(self.elapsed_ms()),
+                    crate::duration::clock(self.elapsed_ms()),
                     r.target.name,
                     r.action,
                     e.message,
@@ -504,7 +504,7 @@ fn rerun_targets(
         ));
     }
     let project = &opts.tasks.project().root;
-    let last = crate::history::list(project)
+    let last = crate::project::history::list(project)
         .into_iter()
         .find(|r| r.plan == name)
         .ok_or(format!(
@@ -619,10 +619,10 @@ fn shown_parameters(
     args.iter()
         .map(|(k, v)| {
             let shown = match declared(k) {
-                Some(ty) if crate::types::type_text(ty).contains("Sensitive") => {
+                Some(ty) if crate::value::types::type_text(ty).contains("Sensitive") => {
                     json!("[sensitive]")
                 }
-                Some(ty) => crate::types::coerce(v.clone(), ty)
+                Some(ty) => crate::value::types::coerce(v.clone(), ty)
                     .map(|v| v.to_json())
                     .unwrap_or_else(|_| v.to_json()),
                 None => v.to_json(),
@@ -656,7 +656,7 @@ fn execute(
     let history = if dry_run {
         None
     } else {
-        match crate::history::History::create(project, tasks.project().runs_kept) {
+        match crate::project::history::History::create(project, tasks.project().runs_kept) {
             Ok(h) => Some(h),
             Err(e) => {
                 eprintln!("warning: this run is not recorded in .drover/runs: {e}");
@@ -687,14 +687,14 @@ fn execute(
         }),
     };
     let parameters = shown_parameters(program, name, &args);
-    let started_at = crate::history::timestamp(
+    let started_at = crate::project::history::timestamp(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs(),
     );
     printer.emit(json!({
-        "type": "plan_start", "schema_version": crate::history::SCHEMA_VERSION,
+        "type": "plan_start", "schema_version": crate::project::history::SCHEMA_VERSION,
         "run_id": printer.history.as_ref().map(|h| h.id()), "plan": name,
         "parameters": parameters, "targets": inventory.targets().len(), "concurrency": concurrency,
         "dry_run": dry_run, "started_at": started_at,
@@ -847,7 +847,7 @@ fn execute(
                         } else {
                             "in"
                         },
-                        crate::pretty::duration(duration_ms),
+                        crate::duration::format(duration_ms),
                         printer.summary()
                     );
                 }
@@ -878,9 +878,9 @@ pub fn command(
     format: Format,
     stream: bool,
 ) -> Result<u8, UsageError> {
-    let timeout = match timeout.map(crate::parser::parse_duration) {
+    let timeout = match timeout.map(crate::duration::parse) {
         None => String::new(),
-        Some(Ok(ms)) => format!(", _timeout => {}", crate::pretty::duration(ms)),
+        Some(Ok(ms)) => format!(", _timeout => {}", crate::duration::format(ms)),
         Some(Err(help)) => {
             eprintln!("error: --timeout: {help}");
             return Ok(2);
@@ -892,7 +892,7 @@ pub fn command(
     );
     let mut sources = SourceMap::new();
     sources.add("<command>", text);
-    let (files, diags) = crate::check_sources(&sources);
+    let (files, diags) = crate::check::check_sources(&sources);
     debug_assert!(diags.is_empty(), "{diags:?}");
     let program = Program { sources, files };
     let mut args = IndexMap::new();
@@ -954,8 +954,8 @@ pub fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageErro
         if let Some((key, raw)) = p.split_once('=')
             && let Some(declared) = task.parameters.as_ref().and_then(|ps| ps.get(key))
             && let Some(v) = args.get_mut(key)
-            && crate::types::coerce(v.clone(), &declared.ty).is_err()
-            && crate::types::coerce(Value::str(raw), &declared.ty).is_ok()
+            && crate::value::types::coerce(v.clone(), &declared.ty).is_err()
+            && crate::value::types::coerce(Value::str(raw), &declared.ty).is_ok()
         {
             *v = Value::str(raw);
         }
@@ -993,7 +993,7 @@ pub fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageErro
     );
     let mut sources = SourceMap::new();
     sources.add("<task>", text);
-    let (files, diags) = crate::check_sources(&sources);
+    let (files, diags) = crate::check::check_sources(&sources);
     debug_assert!(diags.is_empty(), "{diags:?}");
     let program = Program { sources, files };
     let mut plan_args = IndexMap::new();
@@ -1039,7 +1039,7 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
         None
     };
     let sources = crate::cli::read_sources(&files).map_err(Loaded::Usage)?;
-    let (asts, diags) = crate::check_sources_with(&sources, Some(&opts.tasks));
+    let (asts, diags) = crate::check::check_sources_with(&sources, Some(&opts.tasks));
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Loaded::Diagnostics(sources, diags));
     }

@@ -1,4 +1,4 @@
-//! From source text to the AST: the pest grammar, and the one place where
+//! From source text to the AST: the one place where
 //! pest pairs become AST nodes. Lexical mistakes the grammar lets through on
 //! purpose (bad durations, misplaced percentages, unknown escapes, integer
 //! overflow) are reported here with their exact spans.
@@ -6,15 +6,11 @@
 use pest::Parser as _;
 use pest::iterators::{Pair, Pairs};
 
-use crate::ast::*;
-use crate::delimiters;
+use super::ast::*;
+use super::grammar::{Grammar, Rule};
+use super::{delimiters, errors};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
-use crate::syntax_error;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/drover.pest"]
-pub(crate) struct Grammar;
 
 /// Deepest AST a plan may produce (operator chains count one level per operator).
 pub const MAX_DEPTH: usize = 1000;
@@ -57,7 +53,7 @@ pub fn parse(sources: &SourceMap, id: FileId) -> Parsed {
         }
         Err(first) => {
             let detailed = parse_with_detail(text);
-            failed(syntax_error::translate(
+            failed(errors::translate(
                 id,
                 text,
                 &trivia,
@@ -788,15 +784,6 @@ impl<'s> Builder<'s> {
     }
 }
 
-/// Duration units and their length in milliseconds, longest spelling first.
-pub const DURATION_UNITS: [(&str, u64); 5] = [
-    ("ms", 1),
-    ("s", 1_000),
-    ("m", 60_000),
-    ("h", 3_600_000),
-    ("d", 86_400_000),
-];
-
 type NumberError = (&'static str, String, String);
 
 /// A literal as quoted in a message: long ones are cut in the middle.
@@ -862,75 +849,14 @@ fn classify_number(text: &str, negative: bool) -> Result<Number, NumberError> {
                 )
             });
     }
-    parse_duration(text).map(Number::Duration).map_err(|help| {
-        let what = if suffix.starts_with(['e', 'E']) && !numeric.contains('.') {
-            "number"
-        } else {
-            "duration"
-        };
-        ("bad-duration", format!("invalid {what} `{shown}`"), help)
-    })
-}
-
-/// Parse `250ms`, `30s`, `1h30m`; the error is a help line.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let help = |extra: &str| {
-        format!(
-            "a duration is whole numbers with units ms, s, m, h or d, such as `30s` or `1h30m`{extra}"
-        )
-    };
-    let mut rest = text;
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '_'))
-            .unwrap_or(rest.len());
-        let digits = rest[..digits_end].replace('_', "");
-        if digits.is_empty() {
-            return Err(help(""));
-        }
-        rest = &rest[digits_end..];
-        if rest.starts_with('.') {
-            return Err(help(": write `1500ms` rather than `1.5s`"));
-        }
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_end];
-        let Some(&(_, ms)) = DURATION_UNITS.iter().find(|(u, _)| *u == unit) else {
-            let close = DURATION_UNITS
-                .iter()
-                .filter(|(u, _)| !u.is_empty() && unit.starts_with(u))
-                .max_by_key(|(u, _)| u.len());
-            return Err(match close {
-                Some((u, _)) => help(&format!(": did you mean `{digits}{u}`?")),
-                None if unit.is_empty() => help(""),
-                None => help(&format!(": `{unit}` is not a unit")),
-            });
-        };
-        rest = &rest[unit_end..];
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| help(": the number is too large"))?;
-        total = n
-            .checked_mul(ms)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| help(": the duration is too long"))?;
-    }
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(250));
-        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
-        assert_eq!(parse_duration("1d"), Ok(86_400_000));
-        assert!(parse_duration("5mins").unwrap_err().contains("`5m`"));
-        assert!(parse_duration("1.5s").unwrap_err().contains("1500ms"));
-        assert!(parse_duration("99999999999999999999d").is_err());
-    }
+    crate::duration::parse(text)
+        .map(Number::Duration)
+        .map_err(|help| {
+            let what = if suffix.starts_with(['e', 'E']) && !numeric.contains('.') {
+                "number"
+            } else {
+                "duration"
+            };
+            ("bad-duration", format!("invalid {what} `{shown}`"), help)
+        })
 }

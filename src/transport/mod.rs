@@ -1,0 +1,180 @@
+//! How actions reach targets. The interpreter knows only these traits; the
+//! transports are [`local`] (processes on this machine), [`ssh`] and [`sim`].
+//!
+//! Cancellation is by dropping: when the future of [`Connection::exec`] is
+//! dropped (a `with timeout`, `_timeout`, Ctrl-C, a failed sibling), the
+//! transport stops the command, and the local transport kills its whole
+//! process group.
+
+pub mod local;
+pub mod sim;
+pub mod ssh;
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::value::Target;
+
+/// A boxed future that may cross threads.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Output kept per stream; the rest is counted and dropped, so a chatty
+/// command cannot exhaust memory.
+pub const OUTPUT_CAP: usize = 8 * 1024 * 1024;
+
+/// Why a transport operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    /// No connection could be made.
+    #[error("cannot connect to {target}: {reason}")]
+    Connect {
+        /// The target.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+    /// The command did not finish in time; it was stopped.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// Starting or talking to the command failed.
+    #[error("{0}")]
+    Io(String),
+    /// This transport cannot do this yet.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The target's host key is unknown or changed.
+    #[error("host key of {target} refused: {reason}")]
+    HostKey {
+        /// The target.
+        target: String,
+        /// Why, with the fingerprints.
+        reason: String,
+    },
+    /// No authentication method worked.
+    #[error("cannot log in to {target}: {reason}")]
+    Auth {
+        /// The target.
+        target: String,
+        /// The methods tried.
+        reason: String,
+    },
+    /// The connection went away while the action ran (a reboot, the network).
+    #[error("connection to {target} lost: {reason}")]
+    ConnectionLost {
+        /// The target.
+        target: String,
+        /// What was going on.
+        reason: String,
+    },
+}
+
+/// Which output stream a chunk came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Receives output as it arrives (for `--stream`), chunk by chunk.
+pub type OutputSink = Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
+
+/// A command to run on a target.
+#[derive(Clone, Default)]
+pub struct Exec {
+    /// A shell command line (`sh -c`), or a program and its arguments.
+    pub command: Command,
+    /// Environment variables to set.
+    pub env: Vec<(String, String)>,
+    /// Bytes for standard input (closed after them).
+    pub stdin: Option<Vec<u8>>,
+    /// Stop the command after this long.
+    pub timeout: Option<Duration>,
+    /// Called with every chunk of output as it arrives.
+    pub on_output: Option<OutputSink>,
+    /// Run as this user (through sudo), overriding the target's `run-as`.
+    pub run_as: Option<String>,
+}
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The environment may hold secrets: show only its names.
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Exec")
+            .field("command", &self.command)
+            .field("env", &env)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// A line for `sh -c`.
+    Shell(String),
+    /// A program and its arguments, with no shell in between.
+    Program(String, Vec<String>),
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Command::Shell(String::new())
+    }
+}
+
+/// How a command ended.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExecOutput {
+    /// Standard output (at most [`OUTPUT_CAP`] bytes).
+    pub stdout: Vec<u8>,
+    /// Standard error (at most [`OUTPUT_CAP`] bytes).
+    pub stderr: Vec<u8>,
+    /// Bytes of output dropped past the cap.
+    pub dropped: u64,
+    /// Exit status, if it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+}
+
+/// One open connection to a target, shared by every action on it.
+pub trait Connection: Send + Sync {
+    /// Run a command to its end.
+    fn exec(&self, exec: Exec) -> BoxFuture<'_, Result<ExecOutput, TransportError>>;
+    /// Copy a local file to `destination` on the target, keeping its mode.
+    fn upload<'a>(
+        &'a self,
+        source: &'a Path,
+        destination: &'a str,
+    ) -> BoxFuture<'a, Result<(), TransportError>>;
+    /// Close the connection at the end of the run.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+    /// Which connection this is: changes when the transport reconnected, so
+    /// that files put on the target before may be gone.
+    fn epoch(&self) -> u64 {
+        0
+    }
+    /// Run task `name` without its files, for transports that simulate tasks.
+    fn task<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> Option<BoxFuture<'a, Result<ExecOutput, TransportError>>> {
+        None
+    }
+}
+
+/// A way of reaching targets.
+pub trait Transport: Send + Sync {
+    /// Open a connection to `target`.
+    fn connect<'a>(
+        &'a self,
+        target: &'a Target,
+    ) -> BoxFuture<'a, Result<Arc<dyn Connection>, TransportError>>;
+}
