@@ -15,6 +15,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod duration;
 pub mod eval;
+pub mod lang;
 pub mod pools;
 pub mod project;
 pub mod source;

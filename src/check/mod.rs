@@ -10,40 +10,24 @@ use std::collections::HashMap;
 // for short names, and plans are not adversarial input to a hash table.
 use rustc_hash::FxHashMap;
 
+mod calls;
+
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::lang::Vocabulary;
+use crate::project::tasks::Catalog;
+
+use crate::source::SourceMap;
 use crate::syntax::ast::*;
-
-/// Type names a plan may use.
-pub const TYPE_NAMES: [&str; 20] = [
-    "Any",
-    "Array",
-    "Boolean",
-    "Duration",
-    "Enum",
-    "Error",
-    "Float",
-    "Future",
-    "Hash",
-    "Integer",
-    "Numeric",
-    "Optional",
-    "Result",
-    "ResultSet",
-    "Sensitive",
-    "String",
-    "Target",
-    "TargetSpec",
-    "Undef",
-    "Variant",
-];
-
-/// Options of a `with` block.
-pub const WITH_OPTIONS: [&str; 4] = ["retry", "delay", "timeout", "lock"];
 
 /// Check every plan of `files` together (plan names are global).
 /// With a task catalog, `run_task` calls with a literal task name are
 /// checked against the task's metadata too.
-pub fn check(files: &[File], tasks: Option<&crate::project::tasks::Catalog>) -> Vec<Diagnostic> {
+pub fn check(files: &[File], tasks: Option<&Catalog>) -> Vec<Diagnostic> {
+    check_in(files, tasks, Vocabulary::standard())
+}
+
+/// [`check`] against `vocab` rather than drover's own built-ins.
+pub fn check_in(files: &[File], tasks: Option<&Catalog>, vocab: &Vocabulary) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut plans: HashMap<&str, Span> = HashMap::new();
     let signatures: HashMap<&str, &Plan> = files
@@ -72,6 +56,7 @@ pub fn check(files: &[File], tasks: Option<&crate::project::tasks::Catalog>) -> 
             gone: Vec::new(),
             plans: &signatures,
             tasks,
+            vocab,
         };
         checker.plan(plan);
     }
@@ -109,7 +94,9 @@ struct Checker<'d> {
     /// Every plan checked together, for `run_plan` calls.
     plans: &'d HashMap<&'d str, &'d Plan>,
     /// The project's tasks, for `run_task` calls.
-    tasks: Option<&'d crate::project::tasks::Catalog>,
+    tasks: Option<&'d Catalog>,
+    /// The built-in functions and methods.
+    vocab: &'d Vocabulary,
     scopes: Vec<Scope>,
     /// Variables whose scope has ended, for "assigned only inside a block"
     /// help; searched only when reporting.
@@ -190,7 +177,7 @@ impl Checker<'_> {
 
     fn ty(&mut self, ty: &Spanned<Type>) {
         let Type { name, args } = &ty.node;
-        if !TYPE_NAMES.contains(&name.node.as_str()) {
+        if !crate::lang::TYPE_NAMES.contains(&name.node.as_str()) {
             self.diags.push(
                 Diagnostic::error(
                     "unknown-type",
@@ -199,7 +186,8 @@ impl Checker<'_> {
                 )
                 .with_label("not a type")
                 .with_help_opt(
-                    did_you_mean(&name.node, TYPE_NAMES).map(|s| format!("did you mean `{s}`?")),
+                    did_you_mean(&name.node, crate::lang::TYPE_NAMES.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?")),
                 ),
             );
             return;
@@ -367,7 +355,7 @@ impl Checker<'_> {
                 for o in options {
                     self.expr(&o.value);
                     let key = o.key.node.as_str();
-                    if !WITH_OPTIONS.contains(&key) {
+                    if crate::lang::WITH_OPTIONS.iter().all(|(o, _)| *o != key) {
                         self.diags.push(
                             Diagnostic::error(
                                 "unknown-with-option",
@@ -376,7 +364,10 @@ impl Checker<'_> {
                             )
                             .with_label("not an option")
                             .with_help(
-                                match did_you_mean(key, WITH_OPTIONS) {
+                                match did_you_mean(
+                                    key,
+                                    crate::lang::WITH_OPTIONS.iter().map(|(o, _)| *o),
+                                ) {
                                     Some(s) => format!("did you mean `{s}`?"),
                                     None => "the options are retry, delay, timeout and lock".into(),
                                 },
@@ -633,21 +624,7 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Method(m) => {
-                if !crate::eval::functions::METHODS.contains(&m.name.node.as_str()) {
-                    let hint = did_you_mean(&m.name.node, crate::eval::functions::METHODS);
-                    self.diags.push(
-                        Diagnostic::error(
-                            "unknown-method",
-                            m.name.span,
-                            format!("unknown method `.{}`", m.name.node),
-                        )
-                        .with_label("not a method")
-                        .with_help(match hint {
-                            Some(h) => format!("did you mean `.{h}`?"),
-                            None => "hash values are read with `$hash[\"key\"]`".into(),
-                        }),
-                    );
-                }
+                self.method(m, expr.span);
                 self.expr(&m.recv);
                 self.args(&m.args);
                 if let Some(l) = &m.lambda {
@@ -664,429 +641,6 @@ impl Checker<'_> {
     }
 }
 
-/// What a built-in function takes: positional arguments from `min` to `max`,
-/// these named ones, action options, and whether it needs a lambda.
-struct Signature {
-    min: usize,
-    max: usize,
-    named: &'static [&'static str],
-    options: bool,
-    lambda: bool,
-}
-
-const fn sig(
-    min: usize,
-    max: usize,
-    named: &'static [&'static str],
-    options: bool,
-    lambda: bool,
-) -> Signature {
-    Signature {
-        min,
-        max,
-        named,
-        options,
-        lambda,
-    }
-}
-
-/// Signatures of the built-ins (`run_plan` and `run_task` take any named argument).
-fn signature(name: &str) -> Option<Signature> {
-    Some(match name {
-        "log::debug" | "log::info" | "log::warn" | "log::error" | "out::message" | "to_json"
-        | "from_json" | "sleep" | "get_targets" | "get_target" | "release" | "acquired" => {
-            sig(1, 1, &[], false, false)
-        }
-        "fail" => sig(1, 1, &["kind", "details"], false, false),
-        "range" => sig(2, 2, &[], false, false),
-        "min" | "max" => sig(1, usize::MAX, &[], false, false),
-        "parallelize" => sig(1, 1, &["max"], false, true),
-        "run_command" => sig(2, 2, &[], true, false),
-        "run_script" => sig(2, 2, &["arguments"], true, false),
-        "upload_file" => sig(3, 3, &[], true, false),
-        "wait_up" => sig(1, 1, &["timeout", "interval"], true, false),
-        "acquire" => sig(1, 1, &["scope", "timeout", "count"], false, false),
-        _ => return None,
-    })
-}
-
-/// The action options of spec §6.
-const OPTIONS: [&str; 6] = [
-    "_catch_errors",
-    "_run_as",
-    "_timeout",
-    "_env",
-    "_description",
-    "_noop",
-];
-
-impl Checker<'_> {
-    fn call(&mut self, call: &Call, span: Span) {
-        let name = call.name.node.as_str();
-        if name == "run_plan" {
-            return self.plan_call(call, span);
-        }
-        if name == "run_task" {
-            return self.task_call(call);
-        }
-        let Some(sig) = signature(name) else {
-            let hint = did_you_mean(name, crate::eval::functions::FUNCTIONS);
-            self.diags.push(
-                Diagnostic::error(
-                    "unknown-function",
-                    call.name.span,
-                    format!("unknown function `{name}`"),
-                )
-                .with_label("not a function")
-                .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
-            );
-            return;
-        };
-        let positional = call
-            .args
-            .iter()
-            .filter(|a| matches!(a, Arg::Positional(_)))
-            .count();
-        if positional < sig.min || positional > sig.max {
-            let wanted = match (sig.min, sig.max) {
-                (a, b) if a == b => format!("{a}"),
-                (a, usize::MAX) => format!("at least {a}"),
-                (a, b) => format!("{a} to {b}"),
-            };
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    call.name.span,
-                    format!("`{name}` takes {wanted} positional argument(s), {positional} given"),
-                )
-                .with_label("this call"),
-            );
-        }
-        for arg in &call.args {
-            let Arg::Named(n, _) = arg else { continue };
-            let known = sig.named.contains(&n.node.as_str())
-                || (sig.options && OPTIONS.contains(&n.node.as_str()));
-            if !known {
-                let candidates = sig
-                    .named
-                    .iter()
-                    .copied()
-                    .chain(if sig.options { &OPTIONS[..] } else { &[] }.iter().copied());
-                let hint = did_you_mean(&n.node, candidates);
-                self.diags.push(
-                    Diagnostic::error(
-                        "wrong-arguments",
-                        n.span,
-                        format!("`{name}` has no parameter `{}`", n.node),
-                    )
-                    .with_label("unknown parameter")
-                    .with_help(match hint {
-                        Some(h) => format!("did you mean `{h}`?"),
-                        None if sig.named.is_empty() && !sig.options => {
-                            format!("`{name}` takes no named arguments")
-                        }
-                        None => format!(
-                            "it takes {}",
-                            sig.named
-                                .iter()
-                                .chain(if sig.options { &OPTIONS[..] } else { &[] })
-                                .map(|s| format!("`{s}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    }),
-                );
-            }
-        }
-        if sig.lambda && call.lambda.is_none() {
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    span,
-                    format!("`{name}` needs a lambda: `{name}(...) |$x| {{ ... }}`"),
-                )
-                .with_label("no lambda"),
-            );
-        } else if !sig.lambda && call.lambda.is_some() {
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    call.name.span,
-                    format!("`{name}` takes no lambda"),
-                )
-                .with_label("here"),
-            );
-        }
-    }
-
-    /// `run_plan("name", param => value)` against the callee's signature.
-    fn plan_call(&mut self, call: &Call, span: Span) {
-        let Some(Arg::Positional(first)) = call.args.first() else {
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    span,
-                    "`run_plan` needs the plan's name first",
-                )
-                .with_label("this call"),
-            );
-            return;
-        };
-        let ExprKind::Str(parts) = &first.node else {
-            return;
-        };
-        let [StrPart::Lit(target)] = parts.as_slice() else {
-            return;
-        };
-        let Some(plan) = self.plans.get(target.as_str()).copied() else {
-            let hint = did_you_mean(target, self.plans.keys().copied());
-            self.diags.push(
-                Diagnostic::warning(
-                    "unknown-plan",
-                    first.span,
-                    format!("plan `{target}` is not among the checked plans"),
-                )
-                .with_label("not found")
-                .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
-            );
-            return;
-        };
-        let mut given = Vec::new();
-        for arg in &call.args[1..] {
-            match arg {
-                Arg::Positional(e) => self.diags.push(
-                    Diagnostic::error(
-                        "wrong-arguments",
-                        e.span,
-                        "`run_plan` takes parameters as `name => value`",
-                    )
-                    .with_label("positional"),
-                ),
-                Arg::Named(n, value) => {
-                    given.push(n.node.as_str());
-                    match plan.params.iter().find(|p| p.name.node == n.node) {
-                        None => {
-                            let hint = did_you_mean(
-                                &n.node,
-                                plan.params.iter().map(|p| p.name.node.as_str()),
-                            );
-                            self.diags.push(
-                                Diagnostic::error(
-                                    "wrong-arguments",
-                                    n.span,
-                                    format!("plan `{target}` has no parameter `{}`", n.node),
-                                )
-                                .with_label("unknown parameter")
-                                .with_secondary(plan.name.span, "the plan is defined here")
-                                .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
-                            );
-                        }
-                        Some(p) => {
-                            if let Some(v) = literal(value)
-                                && let Err(why) = crate::value::types::coerce(v, &p.ty.node)
-                            {
-                                self.diags.push(
-                                    Diagnostic::error(
-                                        "wrong-type",
-                                        value.span,
-                                        format!("parameter `{}` of plan `{target}`: {why}", n.node),
-                                    )
-                                    .with_label("wrong type")
-                                    .with_secondary(p.span, "declared here"),
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let missing: Vec<String> = plan
-            .params
-            .iter()
-            .filter(|p| {
-                p.default.is_none()
-                    && p.ty.node.name.node != "Optional"
-                    && !given.contains(&p.name.node.as_str())
-            })
-            .map(|p| {
-                format!(
-                    "`{}` ({})",
-                    p.name.node,
-                    crate::value::types::type_text(&p.ty.node)
-                )
-            })
-            .collect();
-        if !missing.is_empty() {
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    call.name.span,
-                    format!("`run_plan` of `{target}` is missing {}", missing.join(", ")),
-                )
-                .with_label("this call")
-                .with_secondary(plan.name.span, "the plan is defined here"),
-            );
-        }
-    }
-}
-
-impl Checker<'_> {
-    /// `run_task("name", targets, param => value)` against the task's metadata.
-    fn task_call(&mut self, call: &Call) {
-        let positional: Vec<&Expr> = call
-            .args
-            .iter()
-            .filter_map(|a| match a {
-                Arg::Positional(e) => Some(e),
-                Arg::Named(..) => None,
-            })
-            .collect();
-        if positional.len() != 2 {
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    call.name.span,
-                    format!(
-                        "`run_task` takes the task's name and the targets, {} positional argument(s) given",
-                        positional.len()
-                    ),
-                )
-                .with_label("this call"),
-            );
-        }
-        for arg in &call.args {
-            if let Arg::Named(n, _) = arg
-                && n.node.starts_with('_')
-                && !OPTIONS.contains(&n.node.as_str())
-            {
-                let hint = did_you_mean(&n.node, OPTIONS);
-                self.diags.push(
-                    Diagnostic::error(
-                        "wrong-arguments",
-                        n.span,
-                        format!("unknown action option `{}`", n.node),
-                    )
-                    .with_label("not an option")
-                    .with_help_opt(hint.map(|h| format!("did you mean `{h}`?"))),
-                );
-            }
-        }
-        let Some(catalog) = self.tasks else {
-            return;
-        };
-        let Some(first) = positional.first() else {
-            return;
-        };
-        let Some(crate::value::Value::Str(name)) = literal(first) else {
-            return;
-        };
-        let task = match catalog.get(&name) {
-            Ok(t) => t,
-            Err(message) => {
-                self.diags.push(
-                    Diagnostic::error("unknown-task", first.span, message)
-                        .with_label("no such task"),
-                );
-                return;
-            }
-        };
-        let declared = task
-            .metadata
-            .as_ref()
-            .map(|m| format!("declared in {}", m.display()));
-        let mut given = Vec::new();
-        for arg in &call.args {
-            let Arg::Named(n, value) = arg else { continue };
-            if n.node == "_noop"
-                && !task.supports_noop
-                && literal(value) == Some(crate::value::Value::Bool(true))
-            {
-                self.diags.push(
-                    Diagnostic::error(
-                        "wrong-arguments",
-                        value.span,
-                        format!("task `{name}` does not support `_noop`"),
-                    )
-                    .with_label("no `supports_noop` in its metadata")
-                    .with_help_opt(declared.clone()),
-                );
-            }
-            if n.node.starts_with('_') {
-                continue;
-            }
-            given.push(n.node.as_str());
-            let Some(params) = &task.parameters else {
-                continue;
-            };
-            let Some(p) = params.get(&n.node) else {
-                let list: Vec<String> = params
-                    .iter()
-                    .map(|(k, p)| format!("`{k}` ({})", p.ty_text))
-                    .collect();
-                self.diags.push(
-                    Diagnostic::error("wrong-arguments", n.span, task.unknown_parameter(&n.node))
-                        .with_label("unknown parameter")
-                        .with_help(if list.is_empty() {
-                            "the task takes no parameters".to_string()
-                        } else {
-                            format!("its parameters: {}", list.join(", "))
-                        }),
-                );
-                continue;
-            };
-            if let Some(v) = literal(value)
-                && let Err(why) = crate::value::types::coerce(v, &p.ty)
-            {
-                self.diags.push(
-                    Diagnostic::error(
-                        "wrong-type",
-                        value.span,
-                        format!(
-                            "parameter `{}` of task `{name}` is {}: {}",
-                            n.node,
-                            p.ty_text,
-                            p.mismatch(why)
-                        ),
-                    )
-                    .with_label(format!("not {}", p.ty_text))
-                    .with_help_opt(declared.clone()),
-                );
-            }
-        }
-        let missing = task.missing(given.iter().copied());
-        if !missing.is_empty() {
-            self.diags.push(
-                Diagnostic::error(
-                    "wrong-arguments",
-                    call.name.span,
-                    format!("`run_task` of `{name}` is missing {}", missing.join(", ")),
-                )
-                .with_label("this call")
-                .with_help_opt(declared),
-            );
-        }
-    }
-}
-
-/// The value of a literal expression (no variables, no calls), if it is one.
-fn literal(e: &Expr) -> Option<crate::value::Value> {
-    use crate::value::Value;
-    Some(match &e.node {
-        ExprKind::Undef => Value::Undef,
-        ExprKind::Bool(b) => Value::Bool(*b),
-        ExprKind::Int(n) => Value::Int(*n),
-        ExprKind::Float(f) => Value::Float(*f),
-        ExprKind::Duration(ms) => Value::Duration(*ms),
-        ExprKind::Str(parts) => match parts.as_slice() {
-            [] => Value::str(""),
-            [StrPart::Lit(s)] => Value::str(s),
-            _ => return None,
-        },
-        ExprKind::Array(items) => Value::array(items.iter().map(literal).collect::<Option<_>>()?),
-        _ => return None,
-    })
-}
-
 /// True when nothing after this statement in its block can run.
 fn ends_block(stmt: &Stmt) -> bool {
     match &stmt.node {
@@ -1099,18 +653,26 @@ fn ends_block(stmt: &Stmt) -> bool {
 /// Parse and check every file of `sources` together (plan names are global).
 /// Returns the ASTs of the files that parsed and every diagnostic, sorted by
 /// position.
-pub fn check_sources(
-    sources: &crate::source::SourceMap,
-) -> (Vec<crate::syntax::ast::File>, Vec<Diagnostic>) {
-    check_sources_with(sources, None)
+pub fn check_sources(sources: &SourceMap) -> (Vec<File>, Vec<Diagnostic>) {
+    check_sources_in(sources, None, Vocabulary::standard())
 }
 
 /// [`check_sources`], with `run_task` calls checked against the tasks'
 /// metadata when a catalog is given.
 pub fn check_sources_with(
-    sources: &crate::source::SourceMap,
-    tasks: Option<&crate::project::tasks::Catalog>,
-) -> (Vec<crate::syntax::ast::File>, Vec<Diagnostic>) {
+    sources: &SourceMap,
+    tasks: Option<&Catalog>,
+) -> (Vec<File>, Vec<Diagnostic>) {
+    check_sources_in(sources, tasks, Vocabulary::standard())
+}
+
+/// [`check_sources_with`] against `vocab`: what `drover check` does, with a
+/// vocabulary of the caller's.
+pub fn check_sources_in(
+    sources: &SourceMap,
+    tasks: Option<&Catalog>,
+    vocab: &Vocabulary,
+) -> (Vec<File>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut diags = Vec::new();
     for (id, _) in sources.iter() {
@@ -1118,7 +680,7 @@ pub fn check_sources_with(
         diags.extend(parsed.diagnostics);
         files.extend(parsed.file);
     }
-    diags.extend(check(&files, tasks));
+    diags.extend(check_in(&files, tasks, vocab));
     crate::diagnostic::sort(&mut diags);
     (files, diags)
 }

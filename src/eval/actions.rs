@@ -21,15 +21,6 @@ use crate::value::Target;
 use crate::value::types::describe;
 use crate::value::{ActionResult, ErrorValue, Hash, Value};
 
-/// The action functions.
-pub const ACTIONS: [&str; 5] = [
-    "run_command",
-    "run_script",
-    "upload_file",
-    "run_task",
-    "wait_up",
-];
-
 /// Options every action takes, prefixed with `_` so they never clash with
 /// task parameters.
 #[derive(Default)]
@@ -165,11 +156,86 @@ impl Work {
     }
 }
 
-/// Run the action `name`; `args` are evaluated.
-pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Eval<Value> {
+/// The actions, each run on all its targets at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// `run_command(targets, command)`.
+    Command,
+    /// `run_script(targets, path, arguments =>)`.
+    Script,
+    /// `upload_file(targets, source, destination)`.
+    Upload,
+    /// `run_task(task, targets, params...)`.
+    Task,
+    /// `wait_up(targets, timeout =>, interval =>)`.
+    WaitUp,
+}
+
+impl Action {
+    /// Its name in plans and events.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Action::Command => "run_command",
+            Action::Script => "run_script",
+            Action::Upload => "upload_file",
+            Action::Task => "run_task",
+            Action::WaitUp => "wait_up",
+        }
+    }
+}
+
+/// Run `action`; `args` are evaluated. The steps: options, what to do on
+/// each target, the targets, the fan-out, the ResultSet.
+pub(crate) async fn run(
+    it: &Interpreter<'_>,
+    action: Action,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let name = action.name();
     let what = format!("`{name}`");
     let Args { positional, named } = args;
     let mut opts = options(it, named)?;
+    let (work, targets_at) = work(it, action, &positional, &mut opts, span)?;
+    if let Some((k, (_, s))) = opts.rest.first() {
+        return Err(it.error(
+            "drover/type-error",
+            format!("{what} has no parameter `{k}`"),
+            *s,
+        ));
+    }
+    let Some((spec, spec_span)) = positional.get(targets_at) else {
+        return Err(it.error("drover/type-error", format!("{what} needs targets"), span));
+    };
+    if positional.len() > targets_at + 1 {
+        return Err(it.error(
+            "drover/type-error",
+            format!("{what} takes {} positional arguments", targets_at + 1),
+            positional[targets_at + 1].1,
+        ));
+    }
+    let targets = targets(it, spec, *spec_span)?;
+    let location = it.program.location(span);
+    it.events.step(&crate::eval::Step {
+        action: name,
+        detail: &work.detail(),
+        location: &location,
+        targets: &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+    });
+    let results = fan_out(it, name, &targets, &work, &opts, &location).await;
+    result_set(name, results, opts.catch_errors, location)
+}
+
+/// What `action` does on each target, from its arguments; and which
+/// positional argument holds the targets.
+fn work(
+    it: &Interpreter<'_>,
+    action: Action,
+    positional: &[(Value, Span)],
+    opts: &mut Options,
+    span: Span,
+) -> Eval<(Work, usize)> {
+    let what = format!("`{}`", action.name());
     let string = |i: usize| -> Eval<String> {
         match positional.get(i) {
             Some((Value::Str(s), _)) => Ok(s.to_string()),
@@ -198,9 +264,9 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         }
         Ok(path)
     };
-    let (work, targets_at) = match name {
-        "run_command" => (Work::Command(string(0)?), 1),
-        "run_script" => {
+    Ok(match action {
+        Action::Command => (Work::Command(string(0)?), 1),
+        Action::Script => {
             let path = local_file("script")?;
             let arguments = match opts.rest.shift_remove("arguments") {
                 None => Vec::new(),
@@ -215,7 +281,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             };
             (Work::Script { path, arguments }, 1)
         }
-        "wait_up" => {
+        Action::WaitUp => {
             let mut duration = |key: &str, default: u64| -> Eval<Duration> {
                 match opts.rest.shift_remove(key) {
                     None => Ok(Duration::from_millis(default)),
@@ -231,7 +297,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
             let interval = duration("interval", 2_000)?.max(Duration::from_millis(10));
             (Work::WaitUp { timeout, interval }, 0)
         }
-        "upload_file" => {
+        Action::Upload => {
             let source = local_file("file")?;
             (
                 Work::Upload {
@@ -241,7 +307,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
                 2,
             )
         }
-        _ => {
+        Action::Task => {
             let task = it
                 .tasks
                 .get(&string(0)?)
@@ -259,32 +325,19 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
                 1,
             )
         }
-    };
-    if let Some((k, (_, s))) = opts.rest.first() {
-        return Err(it.error(
-            "drover/type-error",
-            format!("{what} has no parameter `{k}`"),
-            *s,
-        ));
-    }
-    let Some((spec, spec_span)) = positional.get(targets_at) else {
-        return Err(it.error("drover/type-error", format!("{what} needs targets"), span));
-    };
-    if positional.len() > targets_at + 1 {
-        return Err(it.error(
-            "drover/type-error",
-            format!("{what} takes {} positional arguments", targets_at + 1),
-            positional[targets_at + 1].1,
-        ));
-    }
-    let targets = targets(it, spec, *spec_span)?;
-    let location = it.program.location(span);
-    it.events.step(&crate::eval::Step {
-        action: name,
-        detail: &work.detail(),
-        location: &location,
-        targets: &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-    });
+    })
+}
+
+/// Run `work` on every target at once (within the run's concurrency bound);
+/// the results in target order.
+async fn fan_out(
+    it: &Interpreter<'_>,
+    name: &str,
+    targets: &[Arc<Target>],
+    work: &Work,
+    opts: &Options,
+    location: &str,
+) -> Vec<Arc<ActionResult>> {
     let runs = targets.iter().map(|t| async {
         let _permit = it
             .concurrency
@@ -294,7 +347,7 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         it.events.target_start(name, &t.name);
         // The run's clock: virtual in a dry run, so durations are predictions.
         let started = tokio::time::Instant::now();
-        let outcome = on_target(it, t, &work, &opts).await;
+        let outcome = on_target(it, t, work, opts).await;
         let mut result = ActionResult {
             target: t.clone(),
             action: name.to_string(),
@@ -311,18 +364,29 @@ pub async fn run(it: &Interpreter<'_>, name: &str, args: Args, span: Span) -> Ev
         }
         if let Some(e) = &mut result.error {
             e.target = Some(t.name.clone());
-            e.location = location.clone();
+            e.location = location.to_string();
         }
         it.events.target_result(&result);
         Arc::new(result)
     });
-    let results: Vec<Arc<ActionResult>> = futures::future::join_all(runs).await;
+    futures::future::join_all(runs).await
+}
+
+/// The ResultSet, or `drover/run-failure` holding it when some target failed
+/// and errors are not caught.
+fn result_set(
+    name: &str,
+    results: Vec<Arc<ActionResult>>,
+    catch_errors: bool,
+    location: String,
+) -> Eval<Value> {
+    let targets = results.len();
     let failed = results.iter().filter(|r| !r.ok()).count();
     let set = Value::ResultSet(Arc::new(results));
-    if failed > 0 && !opts.catch_errors {
+    if failed > 0 && !catch_errors {
         let mut e = ErrorValue::new(
             "drover/run-failure",
-            format!("{name} failed on {failed} of {} target(s)", targets.len()),
+            format!("{name} failed on {failed} of {targets} target(s)"),
         );
         e.location = location;
         e.details.insert("result_set".into(), set);

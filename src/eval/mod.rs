@@ -7,6 +7,8 @@
 
 pub mod actions;
 pub mod functions;
+pub mod methods;
+pub mod operators;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -440,7 +442,13 @@ impl<'p> Interpreter<'p> {
     pub fn error(&self, kind: &str, message: impl Into<String>, span: Span) -> Flow {
         let mut e = ErrorValue::new(kind, message);
         e.location = self.program.location(span);
+        e.span = Some(span);
         Flow::Error(Box::new(e))
+    }
+
+    /// A `drover/type-error` raised at `span`.
+    pub(crate) fn type_error(&self, message: impl Into<String>, span: Span) -> Flow {
+        self.error("drover/type-error", message, span)
     }
 
     /// Run plan `name` with named arguments (already values). Checks the
@@ -672,7 +680,7 @@ impl<'p> Interpreter<'p> {
             ExprKind::Binary(op, a, b) => {
                 let (l, r) = (sub(a)?, sub(b)?);
                 match (l, r) {
-                    (Ok(l), Ok(r)) => functions::binary(self, *op, l, r, e.span),
+                    (Ok(l), Ok(r)) => operators::binary(self, *op, l, r, e.span),
                     (Err(f), _) | (_, Err(f)) => Err(f),
                 }
             }
@@ -698,12 +706,12 @@ impl<'p> Interpreter<'p> {
                         }
                     }
                 }
-                functions::plain_method(self, recv, m, &args, e.span)
+                methods::plain_method(self, recv, m, &args, e.span)
             }
             ExprKind::Index(a, b) => {
                 let (r, i) = (sub(a)?, sub(b)?);
                 match (r, i) {
-                    (Ok(r), Ok(i)) => functions::index(self, r, i, e.span),
+                    (Ok(r), Ok(i)) => operators::index(self, r, i, e.span),
                     (Err(f), _) | (_, Err(f)) => Err(f),
                 }
             }
@@ -1117,17 +1125,18 @@ impl<'p> Interpreter<'p> {
                         ));
                     }
                 },
-                ExprKind::Call(call) => return Box::pin(self.call(frame, call, expr.span)).await,
+                ExprKind::Call(call) => {
+                    return Box::pin(functions::call(self, frame, call, expr.span)).await;
+                }
                 ExprKind::Method(m) => {
                     let recv = self.expr(frame, &m.recv).await?;
                     let args = self.args(frame, &m.args).await?;
-                    return Box::pin(functions::method(self, frame, recv, m, args, expr.span))
-                        .await;
+                    return Box::pin(methods::method(self, frame, recv, m, args, expr.span)).await;
                 }
                 ExprKind::Index(recv, index) => {
                     let r = self.expr(frame, recv).await?;
                     let i = self.expr(frame, index).await?;
-                    functions::index(self, r, i, expr.span)?
+                    operators::index(self, r, i, expr.span)?
                 }
                 ExprKind::Unary(UnaryOp::Not, e) => {
                     Value::Bool(!self.expr(frame, e).await?.truthy())
@@ -1167,7 +1176,7 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Binary(op, a, b) => {
                     let l = self.expr(frame, a).await?;
                     let r = self.expr(frame, b).await?;
-                    functions::binary(self, *op, l, r, expr.span)?
+                    operators::binary(self, *op, l, r, expr.span)?
                 }
                 ExprKind::Async(block) => {
                     Value::Future(self.start_branch(frame, block, expr.span)?)
@@ -1176,7 +1185,11 @@ impl<'p> Interpreter<'p> {
         })
     }
 
-    async fn args(&self, frame: &mut Frame<'p>, args: &'p [Arg]) -> Eval<functions::Args> {
+    pub(crate) async fn args(
+        &self,
+        frame: &mut Frame<'p>,
+        args: &'p [Arg],
+    ) -> Eval<functions::Args> {
         let mut out = functions::Args::default();
         for a in args {
             match a {
@@ -1190,28 +1203,10 @@ impl<'p> Interpreter<'p> {
         Ok(out)
     }
 
-    async fn call(&self, frame: &mut Frame<'p>, call: &'p Call, span: Span) -> Eval<Value> {
-        let args = self.args(frame, &call.args).await?;
-        if call.name.node == "run_plan" {
-            return self.call_plan(args, span).await;
-        }
-        if call.name.node == "parallelize" {
-            return self.parallelize(frame, call, args, span).await;
-        }
-        if call.lambda.is_some() {
-            return Err(self.error(
-                "drover/type-error",
-                format!("`{}` takes no lambda", call.name.node),
-                span,
-            ));
-        }
-        functions::function(self, &call.name, args, span).await
-    }
-
     /// `parallelize(items, max => N) |$x| { ... }`: the lambda's values in
     /// input order; when any element fails, the others finish and
     /// `drover/parallel-failure` names the failed indices.
-    async fn parallelize(
+    pub(crate) async fn parallelize(
         &self,
         frame: &mut Frame<'p>,
         call: &'p Call,
@@ -1314,7 +1309,7 @@ impl<'p> Interpreter<'p> {
         Err(Flow::Error(Box::new(e)))
     }
 
-    async fn call_plan(&self, args: functions::Args, span: Span) -> Eval<Value> {
+    pub(crate) async fn call_plan(&self, args: functions::Args, span: Span) -> Eval<Value> {
         let name = match args.positional.first() {
             Some((Value::Str(s), _)) => s.to_string(),
             _ => {
@@ -1396,4 +1391,61 @@ impl<'p> Interpreter<'p> {
             }
         })
     }
+}
+
+/// Where `vocab` and the evaluator disagree: each built-in the vocabulary
+/// lists that the evaluator does not implement (or implements as another
+/// kind), and each implementation the vocabulary does not list. Empty for
+/// [`crate::lang::Vocabulary::standard`]; `tests/vocabulary.rs` keeps it so.
+pub fn vocabulary_mismatches(vocab: &crate::lang::Vocabulary) -> Vec<String> {
+    use crate::lang::Kind;
+    let mut out = Vec::new();
+    for b in vocab.functions() {
+        match (b.kind, functions::lookup(b.name)) {
+            (_, None) => out.push(format!(
+                "function `{}` is in the vocabulary but the evaluator does not implement it \
+                 (add it to eval::functions::FUNCTIONS)",
+                b.name
+            )),
+            (Kind::Action, Some(functions::Function::Action(_))) => {}
+            (Kind::Action, Some(_)) => out.push(format!(
+                "`{}` is an action in the vocabulary but not in the evaluator",
+                b.name
+            )),
+            (_, Some(functions::Function::Action(_))) => out.push(format!(
+                "`{}` is an action in the evaluator but not in the vocabulary",
+                b.name
+            )),
+            _ => {}
+        }
+    }
+    for (name, _) in functions::FUNCTIONS {
+        if vocab.function(name).is_none() {
+            out.push(format!(
+                "function `{name}` is implemented but missing from the vocabulary (crate::lang)"
+            ));
+        }
+    }
+    for b in vocab.methods() {
+        match methods::lookup(b.name) {
+            None => out.push(format!(
+                "method `.{}` is in the vocabulary but the evaluator does not implement it \
+                 (add it to eval::methods::METHODS)",
+                b.name
+            )),
+            Some(m) if matches!(m, methods::Method::Lambda(_)) != b.lambda => out.push(format!(
+                "method `.{}` takes a lambda in one of the vocabulary and the evaluator only",
+                b.name
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in methods::METHODS {
+        if vocab.method(name).is_none() {
+            out.push(format!(
+                "method `.{name}` is implemented but missing from the vocabulary (crate::lang)"
+            ));
+        }
+    }
+    out
 }

@@ -85,6 +85,8 @@ pub struct ErrorValue {
     pub target: Option<String>,
     /// `file:line:column` of the statement that raised it.
     pub location: String,
+    /// Where in the source it was raised, for a snippet in the report.
+    pub span: Option<crate::source::Span>,
 }
 
 impl ErrorValue {
@@ -96,6 +98,7 @@ impl ErrorValue {
             details: Hash::new(),
             target: None,
             location: String::new(),
+            span: None,
         }
     }
 

@@ -1,0 +1,191 @@
+//! The operators: binary operators other than `&&` and `||` (which the
+//! interpreter short-circuits), and indexing.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use super::{Eval, Interpreter};
+use crate::syntax::ast::{BinaryOp, Span};
+use crate::value::Value;
+use crate::value::types::describe;
+
+/// `recv[index]`: arrays by position (negative from the end), hashes by key,
+/// strings by character. Out of range gives `undef`, as in Puppet.
+pub fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> Eval<Value> {
+    let at = |len: usize, i: i64| -> Option<usize> {
+        let i = if i < 0 { len as i64 + i } else { i };
+        (0..len as i64).contains(&i).then_some(i as usize)
+    };
+    Ok(match (&recv, &index) {
+        (Value::Array(a), Value::Int(i)) => at(a.len(), *i).map_or(Value::Undef, |i| a[i].clone()),
+        (Value::Hash(h), Value::Str(k)) => h.get(k.as_ref()).cloned().unwrap_or(Value::Undef),
+        (Value::Str(s), Value::Int(i)) => {
+            let chars: Vec<char> = s.chars().collect();
+            at(chars.len(), *i).map_or(Value::Undef, |i| Value::str(chars[i].to_string()))
+        }
+        (Value::Error(e), Value::Str(k)) => {
+            e.details.get(k.as_ref()).cloned().unwrap_or(Value::Undef)
+        }
+        (Value::Result(r), Value::Str(k)) => {
+            r.value.get(k.as_ref()).cloned().unwrap_or(Value::Undef)
+        }
+        (Value::ResultSet(rs), Value::Int(i)) => {
+            at(rs.len(), *i).map_or(Value::Undef, |i| Value::Result(rs[i].clone()))
+        }
+        _ => {
+            return Err(it.type_error(
+                format!("cannot index {} with {}", describe(&recv), describe(&index)),
+                span,
+            ));
+        }
+    })
+}
+
+/// The binary operators other than `&&` and `||`.
+pub fn binary(it: &Interpreter, op: BinaryOp, l: Value, r: Value, span: Span) -> Eval<Value> {
+    use BinaryOp::*;
+    use Value::*;
+    let overflow = || {
+        it.error(
+            "drover/overflow",
+            format!("integer overflow in `{}`", op.symbol()),
+            span,
+        )
+    };
+    let mismatch = |l: &Value, r: &Value| {
+        it.type_error(
+            format!(
+                "`{}` cannot combine {} and {}",
+                op.symbol(),
+                describe(l),
+                describe(r)
+            ),
+            span,
+        )
+    };
+    Ok(match op {
+        Eq => Bool(l == r),
+        Ne => Bool(l != r),
+        Match | NoMatch => {
+            let (Str(text), Str(pattern)) = (&l, &r) else {
+                return Err(it.type_error(
+                    format!(
+                        "`{}` needs a String and a regular expression String",
+                        op.symbol()
+                    ),
+                    span,
+                ));
+            };
+            let re = regex(it, pattern, span)?;
+            Bool(re.is_match(text) == (op == Match))
+        }
+        In => Bool(match (&l, &r) {
+            (_, Array(items)) => items.contains(&l),
+            (Str(k), Hash(h)) => h.contains_key(k.as_ref()),
+            (Str(needle), Str(hay)) => hay.contains(needle.as_ref()),
+            _ => return Err(mismatch(&l, &r)),
+        }),
+        Lt | Le | Gt | Ge => {
+            let ord = l.compare(&r).ok_or_else(|| mismatch(&l, &r))?;
+            Bool(match op {
+                Lt => ord == Ordering::Less,
+                Le => ord != Ordering::Greater,
+                Gt => ord == Ordering::Greater,
+                _ => ord != Ordering::Less,
+            })
+        }
+        Add => match (&l, &r) {
+            (Int(a), Int(b)) => Int(a.checked_add(*b).ok_or_else(overflow)?),
+            (Duration(a), Duration(b)) => Duration(a.checked_add(*b).ok_or_else(overflow)?),
+            (Str(a), Str(b)) => Value::str(format!("{a}{b}")),
+            (Array(a), Array(b)) => Value::array(a.iter().chain(b.iter()).cloned().collect()),
+            (Hash(a), Hash(b)) => {
+                let mut h = (**a).clone();
+                h.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Value::hash(h)
+            }
+            _ => float_op(&l, &r, |a, b| a + b).ok_or_else(|| mismatch(&l, &r))?,
+        },
+        Sub => match (&l, &r) {
+            (Int(a), Int(b)) => Int(a.checked_sub(*b).ok_or_else(overflow)?),
+            (Duration(a), Duration(b)) => Duration(a.checked_sub(*b).ok_or_else(|| {
+                it.error("drover/overflow", "a duration cannot become negative", span)
+            })?),
+            (Array(a), Array(b)) => {
+                Value::array(a.iter().filter(|v| !b.contains(v)).cloned().collect())
+            }
+            _ => float_op(&l, &r, |a, b| a - b).ok_or_else(|| mismatch(&l, &r))?,
+        },
+        Mul => match (&l, &r) {
+            (Int(a), Int(b)) => Int(a.checked_mul(*b).ok_or_else(overflow)?),
+            (Duration(d), Int(n)) | (Int(n), Duration(d)) if *n >= 0 => {
+                Duration(d.checked_mul(*n as u64).ok_or_else(overflow)?)
+            }
+            _ => float_op(&l, &r, |a, b| a * b).ok_or_else(|| mismatch(&l, &r))?,
+        },
+        Div | Mod => {
+            let zero = || {
+                it.error(
+                    "drover/division-by-zero",
+                    format!("division by zero in `{}`", op.symbol()),
+                    span,
+                )
+            };
+            match (&l, &r) {
+                (Int(_), Int(0)) | (Duration(_), Int(0)) => return Err(zero()),
+                (Int(a), Int(b)) if op == Div => Int(floor_div(*a, *b).ok_or_else(overflow)?),
+                (Int(a), Int(b)) => Int(a
+                    .checked_sub(floor_div(*a, *b).ok_or_else(overflow)? * b)
+                    .ok_or_else(overflow)?),
+                (Duration(d), Int(n)) if op == Div && *n > 0 => Duration(d / *n as u64),
+                _ if op == Div => {
+                    if matches!(r, Float(f) if f == 0.0) {
+                        return Err(zero());
+                    }
+                    float_op(&l, &r, |a, b| a / b).ok_or_else(|| mismatch(&l, &r))?
+                }
+                _ => return Err(mismatch(&l, &r)),
+            }
+        }
+        And | Or => unreachable!("short-circuit operators are evaluated by the interpreter"),
+    })
+}
+
+/// Division rounding down (towards negative infinity), as the spec requires.
+fn floor_div(a: i64, b: i64) -> Option<i64> {
+    let q = a.checked_div(b)?;
+    Some(if (a % b != 0) && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    })
+}
+
+fn float_op(l: &Value, r: &Value, f: impl Fn(f64, f64) -> f64) -> Option<Value> {
+    let num = |v: &Value| match v {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(x) => Some(*x),
+        _ => None,
+    };
+    match (l, r) {
+        (Value::Int(_), Value::Int(_)) => None,
+        _ => Some(Value::Float(f(num(l)?, num(r)?))),
+    }
+}
+
+fn regex(it: &Interpreter, pattern: &str, span: Span) -> Eval<Arc<regex::Regex>> {
+    let mut cache = it.regexes.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = cache.get(pattern) {
+        return Ok(re.clone());
+    }
+    let re = regex::Regex::new(pattern).map_err(|e| {
+        it.error(
+            "drover/regex-error",
+            format!("invalid regular expression: {e}"),
+            span,
+        )
+    })?;
+    let re = Arc::new(re);
+    cache.insert(pattern.to_string(), re.clone());
+    Ok(re)
+}

@@ -1,0 +1,835 @@
+//! The vocabulary: every built-in function, action, method, action option,
+//! `with` option and type name, with its signature and one line of docs.
+//!
+//! This table is the only list of built-in names. `drover check` takes
+//! signatures and did-you-mean candidates from it, the evaluator checks
+//! argument counts against it before it calls an implementation, and the
+//! reference in `docs/language.md` is generated from it (`tests/vocabulary.rs`
+//! keeps that copy in sync and fails when the evaluator implements a name the
+//! table lacks, or the other way round). Adding a built-in means one entry
+//! here and its implementation in `eval/`, nothing else.
+
+/// What a built-in is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A function: `name(args)`.
+    Function,
+    /// A function that runs on targets and returns a ResultSet; it takes the
+    /// action options.
+    Action,
+    /// A method: `$value.name(args)`.
+    Method,
+}
+
+/// Which named arguments a built-in takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Named {
+    /// Exactly these (and the action options, for actions).
+    Only(&'static [&'static str]),
+    /// Any name: the callee's parameters (`run_plan`, `run_task`), checked
+    /// against the callee rather than here.
+    Callee,
+}
+
+/// One built-in and its signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Builtin {
+    /// The name as written in plans (`log::info`, `run_command`, `length`).
+    pub name: &'static str,
+    /// Function, action or method.
+    pub kind: Kind,
+    /// The positional parameters as shown in docs and messages.
+    pub params: &'static str,
+    /// Fewest positional arguments.
+    pub min: usize,
+    /// Most positional arguments (`usize::MAX`: any number).
+    pub max: usize,
+    /// Named arguments.
+    pub named: Named,
+    /// Whether it takes a lambda (and then needs one).
+    pub lambda: bool,
+    /// Methods: the receiver types it works on.
+    pub on: &'static str,
+    /// What it does, in one line.
+    pub doc: &'static str,
+}
+
+impl Builtin {
+    /// Whether it takes the action options (`_catch_errors`, ...).
+    pub fn takes_options(&self) -> bool {
+        self.kind == Kind::Action
+    }
+
+    /// Whether `name` is one of its named arguments (or an action option).
+    pub fn takes_named(&self, name: &str) -> bool {
+        match self.named {
+            Named::Callee => true,
+            Named::Only(names) => {
+                names.contains(&name) || (self.takes_options() && option(name).is_some())
+            }
+        }
+    }
+
+    /// Its named arguments, action options included.
+    pub fn named_names(&self) -> Vec<&'static str> {
+        let mut out: Vec<&str> = match self.named {
+            Named::Only(names) => names.to_vec(),
+            Named::Callee => Vec::new(),
+        };
+        if self.takes_options() {
+            out.extend(ACTION_OPTIONS.iter().map(|o| o.name));
+        }
+        out
+    }
+
+    /// "1", "0 to 1", "at least 1": how many positional arguments it takes.
+    pub fn arity(&self) -> String {
+        match (self.min, self.max) {
+            (a, b) if a == b => format!("{a}"),
+            (a, usize::MAX) => format!("at least {a}"),
+            (a, b) => format!("{a} to {b}"),
+        }
+    }
+
+    /// How a call is written: `run_command(targets, command)`, `.join(sep?)`.
+    pub fn usage(&self) -> String {
+        let lambda = if self.lambda { " |$x| { ... }" } else { "" };
+        match self.kind {
+            Kind::Method if self.params.is_empty() => format!(".{}{lambda}", self.name),
+            Kind::Method => format!(".{}({}){lambda}", self.name, self.params),
+            _ => format!("{}({}){lambda}", self.name, self.params),
+        }
+    }
+}
+
+const fn f(
+    name: &'static str,
+    params: &'static str,
+    min: usize,
+    max: usize,
+    named: &'static [&'static str],
+    doc: &'static str,
+) -> Builtin {
+    Builtin {
+        name,
+        kind: Kind::Function,
+        params,
+        min,
+        max,
+        named: Named::Only(named),
+        lambda: false,
+        on: "",
+        doc,
+    }
+}
+
+const fn action(
+    name: &'static str,
+    params: &'static str,
+    min: usize,
+    named: &'static [&'static str],
+    doc: &'static str,
+) -> Builtin {
+    Builtin {
+        kind: Kind::Action,
+        ..f(name, params, min, min, named, doc)
+    }
+}
+
+const fn m(
+    name: &'static str,
+    on: &'static str,
+    params: &'static str,
+    min: usize,
+    max: usize,
+    doc: &'static str,
+) -> Builtin {
+    Builtin {
+        kind: Kind::Method,
+        on,
+        ..f(name, params, min, max, &[], doc)
+    }
+}
+
+const fn lambda(b: Builtin) -> Builtin {
+    Builtin { lambda: true, ..b }
+}
+
+const fn callee(b: Builtin) -> Builtin {
+    Builtin {
+        named: Named::Callee,
+        ..b
+    }
+}
+
+/// The built-in functions and actions.
+pub const FUNCTIONS: &[Builtin] = &[
+    f(
+        "log::debug",
+        "message",
+        1,
+        1,
+        &[],
+        "logs a message at level debug",
+    ),
+    f(
+        "log::info",
+        "message",
+        1,
+        1,
+        &[],
+        "logs a message at level info",
+    ),
+    f(
+        "log::warn",
+        "message",
+        1,
+        1,
+        &[],
+        "logs a message at level warn",
+    ),
+    f(
+        "log::error",
+        "message",
+        1,
+        1,
+        &[],
+        "logs a message at level error",
+    ),
+    f(
+        "out::message",
+        "text",
+        1,
+        1,
+        &[],
+        "prints a line of the plan's output",
+    ),
+    f(
+        "fail",
+        "message_or_error",
+        1,
+        1,
+        &["kind", "details"],
+        "raises `drover/plan-failure` (or `kind`), or raises a caught error again",
+    ),
+    f(
+        "range",
+        "from, to",
+        2,
+        2,
+        &[],
+        "the integers from `from` to `to`, both included",
+    ),
+    f(
+        "min",
+        "values...",
+        1,
+        usize::MAX,
+        &[],
+        "the smallest of the values (or of one array)",
+    ),
+    f(
+        "max",
+        "values...",
+        1,
+        usize::MAX,
+        &[],
+        "the largest of the values (or of one array)",
+    ),
+    f("to_json", "value", 1, 1, &[], "the value as JSON text"),
+    f(
+        "from_json",
+        "text",
+        1,
+        1,
+        &[],
+        "the value JSON text describes",
+    ),
+    f(
+        "sleep",
+        "duration",
+        1,
+        1,
+        &[],
+        "waits (on virtual time in a dry run)",
+    ),
+    callee(f(
+        "run_plan",
+        "name",
+        1,
+        1,
+        &[],
+        "runs another plan with named parameters; its return value",
+    )),
+    lambda(f(
+        "parallelize",
+        "items",
+        1,
+        1,
+        &["max"],
+        "the lambda's values for every item, run concurrently (at most `max` at once)",
+    )),
+    f(
+        "get_targets",
+        "spec",
+        1,
+        1,
+        &[],
+        "the targets a TargetSpec names",
+    ),
+    f(
+        "get_target",
+        "spec",
+        1,
+        1,
+        &[],
+        "the one target a TargetSpec names",
+    ),
+    action(
+        "run_command",
+        "targets, command",
+        2,
+        &[],
+        "runs a shell command on the targets",
+    ),
+    action(
+        "run_script",
+        "targets, path",
+        2,
+        &["arguments"],
+        "copies a local script to the targets and runs it there",
+    ),
+    action(
+        "upload_file",
+        "targets, source, destination",
+        3,
+        &[],
+        "copies a local file to the targets",
+    ),
+    callee(action(
+        "run_task",
+        "task, targets",
+        2,
+        &[],
+        "runs a Bolt task with named parameters on the targets",
+    )),
+    action(
+        "wait_up",
+        "targets",
+        1,
+        &["timeout", "interval"],
+        "waits until the targets answer again (after a reboot)",
+    ),
+    f(
+        "acquire",
+        "pool",
+        1,
+        1,
+        &["scope", "timeout", "count"],
+        "takes a target (or `count` targets) from a pool group",
+    ),
+    f("release", "targets", 1, 1, &[], "gives pool targets back"),
+    f(
+        "acquired",
+        "pool",
+        1,
+        1,
+        &[],
+        "the targets of a pool this run holds",
+    ),
+];
+
+const TARGET: &str = "Target";
+const RESULT: &str = "Result";
+const RESULT_SET: &str = "ResultSet";
+const ERROR: &str = "Error";
+
+/// The built-in methods.
+pub const METHODS: &[Builtin] = &[
+    m("name", TARGET, "", 0, 0, "the target's name"),
+    m("host", TARGET, "", 0, 0, "the host part of its URI"),
+    m("port", TARGET, "", 0, 0, "its port, or `undef`"),
+    m("user", TARGET, "", 0, 0, "its user, or `undef`"),
+    m("uri", TARGET, "", 0, 0, "its URI as given"),
+    m("vars", TARGET, "", 0, 0, "its merged inventory `vars`"),
+    m("facts", TARGET, "", 0, 0, "its merged inventory `facts`"),
+    m("groups", TARGET, "", 0, 0, "the groups it belongs to"),
+    m("transport", TARGET, "", 0, 0, "`ssh`, `local` or `sim`"),
+    m(
+        "target",
+        "Result, Error",
+        "",
+        0,
+        0,
+        "the target it is about (`undef` if none)",
+    ),
+    m(
+        "ok",
+        "Result, ResultSet",
+        "",
+        0,
+        0,
+        "whether it (every result) succeeded",
+    ),
+    m("value", RESULT, "", 0, 0, "the result's value hash"),
+    m("stdout", RESULT, "", 0, 0, "a command's standard output"),
+    m("stderr", RESULT, "", 0, 0, "a command's standard error"),
+    m("exit_code", RESULT, "", 0, 0, "a command's exit code"),
+    m("error", RESULT, "", 0, 0, "the result's Error, or `undef`"),
+    m(
+        "duration",
+        RESULT,
+        "",
+        0,
+        0,
+        "how long the action took on the target",
+    ),
+    m("ok_set", RESULT_SET, "", 0, 0, "the results that succeeded"),
+    m("error_set", RESULT_SET, "", 0, 0, "the results that failed"),
+    m(
+        "targets",
+        RESULT_SET,
+        "",
+        0,
+        0,
+        "the targets of the results",
+    ),
+    m(
+        "names",
+        RESULT_SET,
+        "",
+        0,
+        0,
+        "the names of the results' targets",
+    ),
+    m("count", RESULT_SET, "", 0, 0, "how many results"),
+    m(
+        "find",
+        RESULT_SET,
+        "name",
+        1,
+        1,
+        "the result of the named target, or `undef`",
+    ),
+    m(
+        "length",
+        "String, Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "how many characters, elements, keys or results",
+    ),
+    m(
+        "empty",
+        "String, Array, Hash",
+        "",
+        0,
+        0,
+        "whether it has no elements",
+    ),
+    lambda(m(
+        "map",
+        "Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "the lambda's value for each element",
+    )),
+    lambda(m(
+        "filter",
+        "Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "the elements the lambda accepts",
+    )),
+    lambda(m(
+        "each",
+        "Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "runs the lambda on each element",
+    )),
+    lambda(m(
+        "reduce",
+        "Array, Hash, ResultSet",
+        "start?",
+        0,
+        1,
+        "folds the elements with the lambda `|$acc, $x|`",
+    )),
+    lambda(m(
+        "any",
+        "Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "whether the lambda accepts some element",
+    )),
+    lambda(m(
+        "all",
+        "Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "whether the lambda accepts every element",
+    )),
+    lambda(m(
+        "sort_by",
+        "Array, Hash, ResultSet",
+        "",
+        0,
+        0,
+        "the elements sorted by the lambda's key, stably",
+    )),
+    m(
+        "slice",
+        "Array",
+        "size",
+        1,
+        1,
+        "the elements in chunks of `size`",
+    ),
+    m(
+        "first",
+        "Array, ResultSet",
+        "",
+        0,
+        0,
+        "the first element, or `undef`",
+    ),
+    m("last", "Array", "", 0, 0, "the last element, or `undef`"),
+    m(
+        "sort",
+        "Array",
+        "",
+        0,
+        0,
+        "the elements sorted (they must compare)",
+    ),
+    m(
+        "reverse",
+        "Array, String",
+        "",
+        0,
+        0,
+        "the elements (characters) in reverse order",
+    ),
+    m(
+        "unique",
+        "Array",
+        "",
+        0,
+        0,
+        "the elements without repeats, in order",
+    ),
+    m(
+        "flatten",
+        "Array",
+        "",
+        0,
+        0,
+        "nested arrays' elements in one array",
+    ),
+    m(
+        "join",
+        "Array",
+        "separator?",
+        0,
+        1,
+        "the elements as text, joined",
+    ),
+    m("keys", "Hash", "", 0, 0, "the hash's keys, in order"),
+    m("values", "Hash", "", 0, 0, "the hash's values, in order"),
+    m(
+        "contains",
+        "Array, Hash, String",
+        "x",
+        1,
+        1,
+        "whether it holds the element (key, substring)",
+    ),
+    m(
+        "split",
+        "String",
+        "separator",
+        1,
+        1,
+        "the string's parts (characters for `\"\"`)",
+    ),
+    m(
+        "strip",
+        "String",
+        "",
+        0,
+        0,
+        "the string without surrounding white space",
+    ),
+    m("upcase", "String", "", 0, 0, "the string in upper case"),
+    m("downcase", "String", "", 0, 0, "the string in lower case"),
+    m(
+        "starts_with",
+        "String",
+        "prefix",
+        1,
+        1,
+        "whether the string starts with `prefix`",
+    ),
+    m(
+        "ends_with",
+        "String",
+        "suffix",
+        1,
+        1,
+        "whether the string ends with `suffix`",
+    ),
+    m(
+        "replace",
+        "String",
+        "from, to",
+        2,
+        2,
+        "the string with every `from` replaced",
+    ),
+    m("to_s", "Any", "", 0, 0, "the value as text"),
+    m(
+        "to_i",
+        "Integer, Float, String, Duration",
+        "",
+        0,
+        0,
+        "the value as an integer (durations in seconds)",
+    ),
+    m(
+        "to_f",
+        "Integer, Float, String",
+        "",
+        0,
+        0,
+        "the value as a float",
+    ),
+    m(
+        "unwrap",
+        "Sensitive, Any",
+        "",
+        0,
+        0,
+        "a Sensitive value's content (others as they are)",
+    ),
+    m(
+        "kind",
+        ERROR,
+        "",
+        0,
+        0,
+        "the error's kind, e.g. `drover/timeout`",
+    ),
+    m(
+        "message",
+        "Error, Result",
+        "",
+        0,
+        0,
+        "the error's (result's) message",
+    ),
+    m("details", ERROR, "", 0, 0, "the error's details hash"),
+    m(
+        "location",
+        ERROR,
+        "",
+        0,
+        0,
+        "`file:line:column` where it was raised",
+    ),
+];
+
+/// An option every action takes, `_`-prefixed so it never clashes with a
+/// task parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActionOption {
+    /// Its name, with the `_`.
+    pub name: &'static str,
+    /// The type it needs.
+    pub ty: &'static str,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+/// The action options (spec §6).
+pub const ACTION_OPTIONS: &[ActionOption] = &[
+    ActionOption {
+        name: "_catch_errors",
+        ty: "Boolean",
+        doc: "return the ResultSet even when some target failed",
+    },
+    ActionOption {
+        name: "_run_as",
+        ty: "String",
+        doc: "run as this user (through sudo over ssh)",
+    },
+    ActionOption {
+        name: "_timeout",
+        ty: "Duration",
+        doc: "stop the command (and its children) after this long",
+    },
+    ActionOption {
+        name: "_env",
+        ty: "Hash",
+        doc: "environment variables for the command",
+    },
+    ActionOption {
+        name: "_description",
+        ty: "String",
+        doc: "shown in the timeline and the report",
+    },
+    ActionOption {
+        name: "_noop",
+        ty: "Boolean",
+        doc: "tasks: pass `_noop` to a task that supports it",
+    },
+];
+
+/// The action option `name`, if there is one.
+pub fn option(name: &str) -> Option<&'static ActionOption> {
+    ACTION_OPTIONS.iter().find(|o| o.name == name)
+}
+
+/// Options of a `with` block, with what each does.
+pub const WITH_OPTIONS: &[(&str, &str)] = &[
+    (
+        "retry",
+        "run the block again, up to N more times, while it fails",
+    ),
+    ("delay", "wait this long between tries"),
+    (
+        "timeout",
+        "stop the block after this long (`drover/timeout`)",
+    ),
+    ("lock", "hold this named lock of the run for the block"),
+];
+
+/// Type names a plan may use.
+pub const TYPE_NAMES: &[&str] = &[
+    "Any",
+    "Array",
+    "Boolean",
+    "Duration",
+    "Enum",
+    "Error",
+    "Float",
+    "Future",
+    "Hash",
+    "Integer",
+    "Numeric",
+    "Optional",
+    "Result",
+    "ResultSet",
+    "Sensitive",
+    "String",
+    "Target",
+    "TargetSpec",
+    "Undef",
+    "Variant",
+];
+
+/// The built-ins a checker or evaluator knows: [`Vocabulary::standard`], or
+/// that with more entries (a test's, say).
+#[derive(Clone, Debug)]
+pub struct Vocabulary {
+    functions: Vec<Builtin>,
+    methods: Vec<Builtin>,
+}
+
+impl Vocabulary {
+    /// The built-ins drover has.
+    pub fn standard() -> &'static Vocabulary {
+        static STANDARD: std::sync::OnceLock<Vocabulary> = std::sync::OnceLock::new();
+        STANDARD.get_or_init(|| Vocabulary {
+            functions: FUNCTIONS.to_vec(),
+            methods: METHODS.to_vec(),
+        })
+    }
+
+    /// This vocabulary with one more built-in (a function, action or method).
+    pub fn with(mut self, b: Builtin) -> Vocabulary {
+        match b.kind {
+            Kind::Method => self.methods.push(b),
+            _ => self.functions.push(b),
+        }
+        self
+    }
+
+    /// The function or action `name`.
+    pub fn function(&self, name: &str) -> Option<&Builtin> {
+        self.functions.iter().find(|b| b.name == name)
+    }
+
+    /// The method `name`.
+    pub fn method(&self, name: &str) -> Option<&Builtin> {
+        self.methods.iter().find(|b| b.name == name)
+    }
+
+    /// Every function and action.
+    pub fn functions(&self) -> &[Builtin] {
+        &self.functions
+    }
+
+    /// Every method.
+    pub fn methods(&self) -> &[Builtin] {
+        &self.methods
+    }
+
+    /// The reference section of `docs/language.md`, as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let code = |s: &str| format!("`{s}`");
+        out.push_str("| function | arguments | named | what it does |\n|---|---|---|---|\n");
+        for b in &self.functions {
+            let named = match b.named {
+                Named::Callee => "the callee's parameters".to_string(),
+                Named::Only(names) => names.iter().map(|n| code(n)).collect::<Vec<_>>().join(", "),
+            };
+            let named = match (b.takes_options(), named.is_empty()) {
+                (true, true) => "action options".to_string(),
+                (true, false) => format!("{named}, action options"),
+                _ => named,
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                code(&b.usage()),
+                b.arity(),
+                named,
+                b.doc
+            ));
+        }
+        out.push_str("\n| method | on | arguments | what it does |\n|---|---|---|---|\n");
+        for b in &self.methods {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                code(&b.usage()),
+                b.on,
+                b.arity(),
+                b.doc
+            ));
+        }
+        out.push_str("\n| action option | type | what it does |\n|---|---|---|\n");
+        for o in ACTION_OPTIONS {
+            out.push_str(&format!("| {} | {} | {} |\n", code(o.name), o.ty, o.doc));
+        }
+        out.push_str("\n| `with` option | what it does |\n|---|---|\n");
+        for (name, doc) in WITH_OPTIONS {
+            out.push_str(&format!("| {} | {} |\n", code(name), doc));
+        }
+        out.push_str("\nTypes: ");
+        out.push_str(
+            &TYPE_NAMES
+                .iter()
+                .map(|t| code(t))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        out.push_str(".\n");
+        out
+    }
+}
