@@ -19,15 +19,15 @@ pub(crate) enum Method {
     /// A method without a lambda; nothing in it suspends.
     Plain(fn(&Call<'_, '_>, &Value) -> Eval<Value>),
     /// A method that runs a lambda on each element.
-    Lambda(Each),
+    Lambda(Iterate),
 }
 
 /// The methods that take a lambda.
 #[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Each {
+pub(crate) enum Iterate {
     Map,
     Filter,
-    Each,
+    Visit,
     Reduce,
     Any,
     All,
@@ -75,8 +75,8 @@ use Method::{Lambda, Plain};
 
 /// Every method the evaluator implements, sorted by name (binary search).
 pub(crate) const METHODS: &[(&str, Method)] = &[
-    ("all", Lambda(Each::All)),
-    ("any", Lambda(Each::Any)),
+    ("all", Lambda(Iterate::All)),
+    ("any", Lambda(Iterate::Any)),
     ("contains", Plain(contains)),
     ("count", Plain(count)),
     ("details", Plain(details)),
@@ -85,7 +85,7 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
         Plain(|c, r| string(c, r, |s| Value::str(s.to_lowercase()))),
     ),
     ("duration", Plain(duration)),
-    ("each", Lambda(Each::Each)),
+    ("each", Lambda(Iterate::Visit)),
     ("empty", Plain(empty)),
     ("ends_with", Plain(|c, r| affix(c, r, false))),
     ("error", Plain(error)),
@@ -95,7 +95,7 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
         "facts",
         Plain(|c, r| target(c, r, |t| Value::hash(t.facts.clone()))),
     ),
-    ("filter", Lambda(Each::Filter)),
+    ("filter", Lambda(Iterate::Filter)),
     ("find", Plain(find)),
     ("first", Plain(first)),
     ("flatten", Plain(flatten)),
@@ -114,7 +114,7 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
     ("last", Plain(last)),
     ("length", Plain(length)),
     ("location", Plain(location)),
-    ("map", Lambda(Each::Map)),
+    ("map", Lambda(Iterate::Map)),
     ("message", Plain(message)),
     ("name", Plain(|c, r| target(c, r, |t| Value::str(&t.name)))),
     ("names", Plain(names)),
@@ -128,12 +128,12 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
             })
         }),
     ),
-    ("reduce", Lambda(Each::Reduce)),
+    ("reduce", Lambda(Iterate::Reduce)),
     ("replace", Plain(replace)),
     ("reverse", Plain(reverse)),
     ("slice", Plain(slice)),
     ("sort", Plain(sort)),
-    ("sort_by", Lambda(Each::SortBy)),
+    ("sort_by", Lambda(Iterate::SortBy)),
     ("split", Plain(split)),
     ("starts_with", Plain(|c, r| affix(c, r, true))),
     ("stderr", Plain(command_output)),
@@ -267,20 +267,20 @@ pub async fn method<'p>(
         }
     };
     match each {
-        Each::Map => {
+        Iterate::Map => {
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
                 out.push(it.call_lambda(frame, lambda, call_args(item)).await?);
             }
             Ok(Value::array(out))
         }
-        Each::Each => {
+        Iterate::Visit => {
             for item in &items {
                 it.call_lambda(frame, lambda, call_args(item)).await?;
             }
             Ok(recv)
         }
-        Each::Filter => {
+        Iterate::Filter => {
             if let Value::Hash(h) = &recv {
                 let mut out = Hash::new();
                 for (item, (k, v)) in items.iter().zip(h.iter()) {
@@ -306,8 +306,8 @@ pub async fn method<'p>(
             }
             Ok(Value::array(out))
         }
-        Each::Any | Each::All => {
-            let want = each == Each::Any;
+        Iterate::Any | Iterate::All => {
+            let want = each == Iterate::Any;
             for item in &items {
                 if it
                     .call_lambda(frame, lambda, call_args(item))
@@ -320,7 +320,7 @@ pub async fn method<'p>(
             }
             Ok(Value::Bool(!want))
         }
-        Each::Reduce => {
+        Iterate::Reduce => {
             let mut iter = items.into_iter();
             let mut acc = match args.positional.into_iter().next() {
                 Some((start, _)) => start,
@@ -334,7 +334,7 @@ pub async fn method<'p>(
             }
             Ok(acc)
         }
-        Each::SortBy => {
+        Iterate::SortBy => {
             // Sort by the lambda's key, stably.
             let mut keyed = Vec::with_capacity(items.len());
             for item in items {
