@@ -782,7 +782,7 @@ fn execute(
                     std::process::exit(130);
                 });
                 let released = interpreter.release_pools();
-                interpreter.close_connections().await;
+                interpreter.connections.close().await;
                 Err(released)
             }
         }

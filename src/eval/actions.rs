@@ -3,9 +3,7 @@
 //! (bounded by the run's concurrency), waits for all of them and returns a
 //! ResultSet; failures raise `drover/run-failure` unless `_catch_errors`.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +14,7 @@ use crate::eval::functions::{Args, targets};
 use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
 use crate::project::tasks::{InputMethod, Task};
 use crate::syntax::ast::Span;
-use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError};
+use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError, lossy};
 use crate::value::Target;
 use crate::value::types::describe;
 use crate::value::{ActionResult, ErrorValue, Hash, Value};
@@ -408,15 +406,11 @@ fn transport_error(e: TransportError) -> ErrorValue {
     ErrorValue::new(kind, e.to_string())
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// `{stdout, stderr, exit_code}` and the failure of a non-zero exit.
 fn command_result(out: ExecOutput) -> (Hash, Option<ErrorValue>) {
     let mut value = Hash::new();
-    value.insert("stdout".into(), Value::str(text(&out.stdout)));
-    value.insert("stderr".into(), Value::str(text(&out.stderr)));
+    value.insert("stdout".into(), Value::str(lossy(&out.stdout)));
+    value.insert("stderr".into(), Value::str(lossy(&out.stderr)));
     value.insert(
         "exit_code".into(),
         out.exit_code.map_or(Value::Undef, |c| Value::Int(c.into())),
@@ -456,7 +450,7 @@ async fn on_target(
         Work::WaitUp { timeout, interval } => {
             return wait_up(it, target, *timeout, *interval).await;
         }
-        _ => it.connection(target).await?,
+        _ => it.connections.get(target).await?,
     };
     let exec = |command: Command| Exec {
         command,
@@ -518,7 +512,7 @@ async fn wait_up(
     let started = tokio::time::Instant::now();
     loop {
         let attempt = async {
-            let conn = it.fresh_connection(target).await?;
+            let conn = it.connections.fresh(target).await?;
             let out = conn
                 .exec(Exec {
                     command: Command::Shell("true".into()),
@@ -573,11 +567,11 @@ async fn in_temp_dir(
         ..Exec::default()
     };
     let made = conn.exec(plain("mktemp", vec!["-d".into()])).await?;
-    let dir = text(&made.stdout).trim().to_string();
+    let dir = lossy(&made.stdout).trim().to_string();
     if made.exit_code != Some(0) || dir.is_empty() {
         return Err(TransportError::Io(format!(
             "cannot make a temporary directory: {}",
-            text(&made.stderr).trim()
+            lossy(&made.stderr).trim()
         )));
     }
     let name = file
@@ -620,7 +614,7 @@ async fn run_task(
         Ok(b) => b,
         Err(message) => return failed("drover/task-files", message),
     };
-    let dir = it.staging.stage(target, conn, bundle).await?;
+    let dir = it.connections.staging.stage(target, conn, bundle).await?;
     let mut input: serde_json::Map<String, serde_json::Value> = params
         .iter()
         .map(|(k, v)| (k.clone(), revealed_json(v)))
@@ -652,125 +646,10 @@ async fn run_task(
     Ok(task_result(&task.name, conn.exec(exec).await?))
 }
 
-/// Task files on the targets: one private directory per target per run
-/// (`mktemp -d`: mode 0700, unpredictable name) holding each bundle once,
-/// by content hash, removed when the run ends.
-#[derive(Default)]
-pub struct Staging {
-    targets: std::cell::RefCell<HashMap<String, Rc<tokio::sync::Mutex<Staged>>>>,
-}
-
-#[derive(Default)]
-struct Staged {
-    /// The connection the directory was made on: a new connection (after a
-    /// reboot) may find it gone.
-    conn: Option<(Arc<dyn Connection>, u64)>,
-    dir: String,
-    bundles: HashSet<u64>,
-}
-
-impl Staging {
-    /// The bundle's directory on `target`, uploading it if this run has not.
-    async fn stage(
-        &self,
-        target: &Target,
-        conn: &Arc<dyn Connection>,
-        bundle: &crate::project::tasks::Bundle,
-    ) -> Result<String, TransportError> {
-        let slot = self
-            .targets
-            .borrow_mut()
-            .entry(target.name.clone())
-            .or_default()
-            .clone();
-        let mut staged = slot.lock().await;
-        if !staged
-            .conn
-            .as_ref()
-            .is_some_and(|(c, epoch)| Arc::ptr_eq(c, conn) && *epoch == conn.epoch())
-        {
-            if staged.conn.is_some() {
-                // Reconnected: the old directory may be gone; start afresh.
-                let _ = conn.exec(program("rm", ["-rf", &staged.dir])).await;
-            }
-            let made = conn.exec(program("mktemp", ["-d"])).await?;
-            let dir = text(&made.stdout).trim().to_string();
-            if made.exit_code != Some(0) || dir.is_empty() {
-                return Err(TransportError::Io(format!(
-                    "cannot make a temporary directory: {}",
-                    text(&made.stderr).trim()
-                )));
-            }
-            *staged = Staged {
-                conn: Some((conn.clone(), conn.epoch())),
-                dir,
-                bundles: HashSet::new(),
-            };
-        }
-        let dir = format!("{}/{:016x}", staged.dir, bundle.hash);
-        if staged.bundles.contains(&bundle.hash) {
-            return Ok(dir);
-        }
-        let mut dirs: Vec<String> = bundle
-            .files
-            .iter()
-            .filter_map(|(_, r)| Some(format!("{dir}/{}", r.rsplit_once('/')?.0)))
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        let mut mkdir = vec!["-p".to_string(), "--".into()];
-        mkdir.extend(dirs);
-        expect_ok(conn.exec(program("mkdir", &mkdir)).await?, "mkdir")?;
-        for (local, remote) in &bundle.files {
-            conn.upload(local, &format!("{dir}/{remote}")).await?;
-        }
-        let executable = format!("{dir}/{}", bundle.files[0].1);
-        expect_ok(
-            conn.exec(program("chmod", ["u+x", executable.as_str()]))
-                .await?,
-            "chmod",
-        )?;
-        staged.bundles.insert(bundle.hash);
-        Ok(dir)
-    }
-
-    /// Remove every target's directory (end of the run).
-    pub async fn clean(&self) {
-        let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
-        let removals = all.into_iter().map(|slot| async move {
-            let staged = slot.lock().await;
-            if let Some((conn, _)) = &staged.conn {
-                let _ = conn.exec(program("rm", ["-rf", &staged.dir])).await;
-            }
-        });
-        futures::future::join_all(removals).await;
-    }
-}
-
-fn program<S: AsRef<str>>(name: &str, args: impl IntoIterator<Item = S>) -> Exec {
-    Exec {
-        command: Command::Program(
-            name.into(),
-            args.into_iter().map(|a| a.as_ref().to_string()).collect(),
-        ),
-        ..Exec::default()
-    }
-}
-
-fn expect_ok(out: ExecOutput, what: &str) -> Result<(), TransportError> {
-    if out.exit_code == Some(0) {
-        return Ok(());
-    }
-    Err(TransportError::Io(format!(
-        "{what} failed: {}",
-        text(&out.stderr).trim()
-    )))
-}
-
 /// Bolt's reading of task output: a JSON object is the value; other output
 /// is `{"_output": ...}`; `_error` or a non-zero exit is a failure.
 fn task_result(name: &str, out: ExecOutput) -> (Hash, Option<ErrorValue>) {
-    let stdout = text(&out.stdout);
+    let stdout = lossy(&out.stdout);
     let mut value = match serde_json::from_str::<serde_json::Value>(stdout.trim()) {
         Ok(serde_json::Value::Object(map)) => map
             .iter()
@@ -815,7 +694,7 @@ fn task_result(name: &str, out: ExecOutput) -> (Hash, Option<ErrorValue>) {
     if !out.stderr.is_empty() {
         value
             .entry("_stderr".into())
-            .or_insert_with(|| Value::str(text(&out.stderr)));
+            .or_insert_with(|| Value::str(lossy(&out.stderr)));
     }
     // Bolt's `_sensitive`: the task says this part of its result is a secret.
     if let Some(secret) = value.shift_remove("_sensitive") {

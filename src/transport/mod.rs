@@ -6,9 +6,11 @@
 //! transport stops the command, and the local transport kills its whole
 //! process group.
 
+pub mod connections;
 pub mod local;
 pub mod sim;
 pub mod ssh;
+pub mod staging;
 
 use std::future::Future;
 use std::path::Path;
@@ -98,6 +100,24 @@ pub struct Exec {
     pub on_output: Option<OutputSink>,
     /// Run as this user (through sudo), overriding the target's `run-as`.
     pub run_as: Option<String>,
+}
+
+impl Exec {
+    /// A program with arguments, run without a shell.
+    pub fn program<S: AsRef<str>>(name: &str, args: impl IntoIterator<Item = S>) -> Exec {
+        Exec {
+            command: Command::Program(
+                name.into(),
+                args.into_iter().map(|a| a.as_ref().to_string()).collect(),
+            ),
+            ..Exec::default()
+        }
+    }
+}
+
+/// Output bytes as text, invalid UTF-8 replaced.
+pub fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 impl std::fmt::Debug for Exec {

@@ -1,0 +1,243 @@
+//! Expressions: a synchronous fast path for those that call nothing, and
+//! the general async evaluator.
+
+use super::{BoxFuture, Eval, Flow, Frame, Interpreter, functions, methods, operators};
+use crate::syntax::ast::{Arg, BinaryOp, Expr, ExprKind, StrPart, UnaryOp};
+use crate::value::{Hash, Value, types};
+
+impl<'p> Interpreter<'p> {
+    /// An expression's value: synchronously when it is simple, else suspending.
+    pub(super) async fn value(&self, frame: &mut Frame<'p>, e: &'p Expr) -> Eval<Value> {
+        match self.simple(frame, e) {
+            Some(r) => r,
+            None => self.expr(frame, e).await,
+        }
+    }
+
+    /// Evaluate without suspending if the expression needs no call:
+    /// literals, variables, operators, indexing, interpolation of those.
+    /// `None` means "not simple"; what was evaluated so far had no effects.
+    pub(super) fn simple(&self, frame: &Frame<'p>, e: &'p Expr) -> Option<Eval<Value>> {
+        let sub = |x: &'p Expr| self.simple(frame, x);
+        Some(match &e.node {
+            ExprKind::Undef => Ok(Value::Undef),
+            ExprKind::Bool(b) => Ok(Value::Bool(*b)),
+            ExprKind::Int(n) => Ok(Value::Int(*n)),
+            ExprKind::Float(f) => Ok(Value::Float(*f)),
+            ExprKind::Duration(ms) => Ok(Value::Duration(*ms)),
+            ExprKind::Var(name) => match frame.lookup(name) {
+                Some(v) => Ok(v.clone()),
+                None => Err(self.error(
+                    "drover/undefined-variable",
+                    format!("undefined variable `${name}`"),
+                    e.span,
+                )),
+            },
+            ExprKind::Str(parts) => {
+                let mut s = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Lit(text) => s.push_str(text),
+                        StrPart::Interp(x) => match sub(x)? {
+                            Ok(v) => s.push_str(&v.to_display()),
+                            Err(f) => return Some(Err(f)),
+                        },
+                    }
+                }
+                Ok(Value::str(s))
+            }
+            ExprKind::Unary(UnaryOp::Not, x) => sub(x)?.map(|v| Value::Bool(!v.truthy())),
+            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
+                let l = match sub(a)? {
+                    Ok(v) => v.truthy(),
+                    Err(f) => return Some(Err(f)),
+                };
+                if l == (*op == BinaryOp::Or) {
+                    return Some(Ok(Value::Bool(l)));
+                }
+                sub(b)?.map(|v| Value::Bool(v.truthy()))
+            }
+            ExprKind::Binary(op, a, b) => {
+                let (l, r) = (sub(a)?, sub(b)?);
+                match (l, r) {
+                    (Ok(l), Ok(r)) => operators::binary(self, *op, l, r, e.span),
+                    (Err(f), _) | (_, Err(f)) => Err(f),
+                }
+            }
+            ExprKind::Method(m) if m.lambda.is_none() => {
+                let recv = match sub(&m.recv)? {
+                    Ok(v) => v,
+                    Err(f) => return Some(Err(f)),
+                };
+                let mut args = functions::Args::default();
+                for a in &m.args {
+                    let (x, name) = match a {
+                        Arg::Positional(x) => (x, None),
+                        Arg::Named(n, x) => (x, Some(n)),
+                    };
+                    let v = match sub(x)? {
+                        Ok(v) => v,
+                        Err(f) => return Some(Err(f)),
+                    };
+                    match name {
+                        None => args.positional.push((v, x.span)),
+                        Some(n) => {
+                            args.named.insert(n.node.clone(), (v, n.span));
+                        }
+                    }
+                }
+                methods::plain_method(self, recv, m, &args, e.span)
+            }
+            ExprKind::Index(a, b) => {
+                let (r, i) = (sub(a)?, sub(b)?);
+                match (r, i) {
+                    (Ok(r), Ok(i)) => operators::index(self, r, i, e.span),
+                    (Err(f), _) | (_, Err(f)) => Err(f),
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// Evaluate an expression.
+    pub fn expr<'a>(
+        &'a self,
+        frame: &'a mut Frame<'p>,
+        expr: &'p Expr,
+    ) -> BoxFuture<'a, Eval<Value>> {
+        Box::pin(async move {
+            Ok(match &expr.node {
+                ExprKind::Undef => Value::Undef,
+                ExprKind::Bool(b) => Value::Bool(*b),
+                ExprKind::Int(n) => Value::Int(*n),
+                ExprKind::Float(f) => Value::Float(*f),
+                ExprKind::Duration(ms) => Value::Duration(*ms),
+                ExprKind::Str(parts) => {
+                    let mut s = String::new();
+                    for part in parts {
+                        match part {
+                            StrPart::Lit(text) => s.push_str(text),
+                            StrPart::Interp(e) => {
+                                s.push_str(&self.expr(frame, e).await?.to_display())
+                            }
+                        }
+                    }
+                    Value::str(s)
+                }
+                ExprKind::Array(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        out.push(self.expr(frame, item).await?);
+                    }
+                    Value::array(out)
+                }
+                ExprKind::Hash(entries) => {
+                    let mut h = Hash::with_capacity(entries.len());
+                    for (k, v) in entries {
+                        let key = match self.expr(frame, k).await? {
+                            Value::Str(s) => s.to_string(),
+                            other @ (Value::Int(_) | Value::Bool(_)) => other.to_display(),
+                            other => {
+                                return Err(self.error(
+                                    "drover/type-error",
+                                    format!(
+                                        "hash keys are strings, got {}",
+                                        types::describe(&other)
+                                    ),
+                                    k.span,
+                                ));
+                            }
+                        };
+                        let value = self.expr(frame, v).await?;
+                        h.insert(key, value);
+                    }
+                    Value::hash(h)
+                }
+                ExprKind::Var(name) => match frame.lookup(name) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(self.error(
+                            "drover/undefined-variable",
+                            format!("undefined variable `${name}`"),
+                            expr.span,
+                        ));
+                    }
+                },
+                ExprKind::Call(call) => {
+                    return Box::pin(functions::call(self, frame, call, expr.span)).await;
+                }
+                ExprKind::Method(m) => {
+                    let recv = self.expr(frame, &m.recv).await?;
+                    let args = self.args(frame, &m.args).await?;
+                    return Box::pin(methods::method(self, frame, recv, m, args, expr.span)).await;
+                }
+                ExprKind::Index(recv, index) => {
+                    let r = self.expr(frame, recv).await?;
+                    let i = self.expr(frame, index).await?;
+                    operators::index(self, r, i, expr.span)?
+                }
+                ExprKind::Unary(UnaryOp::Not, e) => {
+                    Value::Bool(!self.expr(frame, e).await?.truthy())
+                }
+                ExprKind::Unary(UnaryOp::Neg, e) => match self.expr(frame, e).await? {
+                    Value::Int(n) => Value::Int(n.checked_neg().ok_or_else(|| {
+                        self.error("drover/overflow", "integer overflow in negation", expr.span)
+                    })?),
+                    Value::Float(f) => Value::Float(-f),
+                    other => {
+                        return Err(self.error(
+                            "drover/type-error",
+                            format!("cannot negate {}", types::describe(&other)),
+                            expr.span,
+                        ));
+                    }
+                },
+                ExprKind::Unary(UnaryOp::Await, e) => match self.expr(frame, e).await? {
+                    Value::Future(slot) => slot
+                        .wait()
+                        .await
+                        .map_err(|err| Flow::Error(Box::new(err)))?,
+                    other => {
+                        return Err(self.error(
+                            "drover/type-error",
+                            format!("`await` needs a Future, got {}", types::describe(&other)),
+                            e.span,
+                        ));
+                    }
+                },
+                ExprKind::Binary(BinaryOp::And, a, b) => Value::Bool(
+                    self.expr(frame, a).await?.truthy() && self.expr(frame, b).await?.truthy(),
+                ),
+                ExprKind::Binary(BinaryOp::Or, a, b) => Value::Bool(
+                    self.expr(frame, a).await?.truthy() || self.expr(frame, b).await?.truthy(),
+                ),
+                ExprKind::Binary(op, a, b) => {
+                    let l = self.expr(frame, a).await?;
+                    let r = self.expr(frame, b).await?;
+                    operators::binary(self, *op, l, r, expr.span)?
+                }
+                ExprKind::Async(block) => {
+                    Value::Future(self.start_branch(frame, block, expr.span)?)
+                }
+            })
+        })
+    }
+
+    pub(crate) async fn args(
+        &self,
+        frame: &mut Frame<'p>,
+        args: &'p [Arg],
+    ) -> Eval<functions::Args> {
+        let mut out = functions::Args::default();
+        for a in args {
+            match a {
+                Arg::Positional(e) => out.positional.push((self.expr(frame, e).await?, e.span)),
+                Arg::Named(n, e) => {
+                    let v = self.expr(frame, e).await?;
+                    out.named.insert(n.node.clone(), (v, n.span));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

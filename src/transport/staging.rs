@@ -1,0 +1,114 @@
+//! Task files on targets: staged once per target per run, removed at its end.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::{Connection, Exec, ExecOutput, TransportError, lossy};
+use crate::project::tasks::Bundle;
+use crate::value::Target;
+
+/// Task files on the targets: one private directory per target per run
+/// (`mktemp -d`: mode 0700, unpredictable name) holding each bundle once,
+/// by content hash, removed when the run ends.
+#[derive(Default)]
+pub struct Staging {
+    targets: std::cell::RefCell<HashMap<String, Rc<tokio::sync::Mutex<Staged>>>>,
+}
+
+#[derive(Default)]
+struct Staged {
+    /// The connection the directory was made on: a new connection (after a
+    /// reboot) may find it gone.
+    conn: Option<(Arc<dyn Connection>, u64)>,
+    dir: String,
+    bundles: HashSet<u64>,
+}
+
+impl Staging {
+    /// The bundle's directory on `target`, uploading it if this run has not.
+    pub async fn stage(
+        &self,
+        target: &Target,
+        conn: &Arc<dyn Connection>,
+        bundle: &Bundle,
+    ) -> Result<String, TransportError> {
+        let slot = self
+            .targets
+            .borrow_mut()
+            .entry(target.name.clone())
+            .or_default()
+            .clone();
+        let mut staged = slot.lock().await;
+        if !staged
+            .conn
+            .as_ref()
+            .is_some_and(|(c, epoch)| Arc::ptr_eq(c, conn) && *epoch == conn.epoch())
+        {
+            if staged.conn.is_some() {
+                // Reconnected: the old directory may be gone; start afresh.
+                let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;
+            }
+            let made = conn.exec(Exec::program("mktemp", ["-d"])).await?;
+            let dir = lossy(&made.stdout).trim().to_string();
+            if made.exit_code != Some(0) || dir.is_empty() {
+                return Err(TransportError::Io(format!(
+                    "cannot make a temporary directory: {}",
+                    lossy(&made.stderr).trim()
+                )));
+            }
+            *staged = Staged {
+                conn: Some((conn.clone(), conn.epoch())),
+                dir,
+                bundles: HashSet::new(),
+            };
+        }
+        let dir = format!("{}/{:016x}", staged.dir, bundle.hash);
+        if staged.bundles.contains(&bundle.hash) {
+            return Ok(dir);
+        }
+        let mut dirs: Vec<String> = bundle
+            .files
+            .iter()
+            .filter_map(|(_, r)| Some(format!("{dir}/{}", r.rsplit_once('/')?.0)))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        let mut mkdir = vec!["-p".to_string(), "--".into()];
+        mkdir.extend(dirs);
+        expect_ok(conn.exec(Exec::program("mkdir", &mkdir)).await?, "mkdir")?;
+        for (local, remote) in &bundle.files {
+            conn.upload(local, &format!("{dir}/{remote}")).await?;
+        }
+        let executable = format!("{dir}/{}", bundle.files[0].1);
+        expect_ok(
+            conn.exec(Exec::program("chmod", ["u+x", executable.as_str()]))
+                .await?,
+            "chmod",
+        )?;
+        staged.bundles.insert(bundle.hash);
+        Ok(dir)
+    }
+
+    /// Remove every target's directory (end of the run).
+    pub async fn clean(&self) {
+        let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
+        let removals = all.into_iter().map(|slot| async move {
+            let staged = slot.lock().await;
+            if let Some((conn, _)) = &staged.conn {
+                let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;
+            }
+        });
+        futures::future::join_all(removals).await;
+    }
+}
+
+fn expect_ok(out: ExecOutput, what: &str) -> Result<(), TransportError> {
+    if out.exit_code == Some(0) {
+        return Ok(());
+    }
+    Err(TransportError::Io(format!(
+        "{what} failed: {}",
+        lossy(&out.stderr).trim()
+    )))
+}
