@@ -1,12 +1,19 @@
 //! Diagnostics: what every stage reports about source text, rendered with
 //! miette for people and as JSON for tools.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 use serde_json::json;
 
 use crate::source::{SourceMap, Span};
+
+/// Whether to colour what goes to stderr: on a terminal, unless `NO_COLOR`.
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,8 +48,9 @@ pub struct Label {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
-    /// Stable kebab-case code, e.g. `undefined-variable`.
-    pub code: &'static str,
+    /// Stable kebab-case code, e.g. `undefined-variable`; for a runtime
+    /// error, its kind (`drover/timeout`).
+    pub code: Cow<'static, str>,
     /// One-line summary.
     pub message: String,
     /// The main location; its start is the reported line and column.
@@ -58,7 +66,7 @@ impl Diagnostic {
     pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
-            code,
+            code: Cow::Borrowed(code),
             message: message.into(),
             primary: Label {
                 span,
@@ -74,6 +82,15 @@ impl Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Self::error(code, span, message)
+        }
+    }
+
+    /// A runtime error of kind `kind` raised at `span`, to be rendered like a
+    /// check diagnostic in a run's report.
+    pub fn runtime(kind: &str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code: Cow::Owned(kind.to_string()),
+            ..Self::error("", span, message)
         }
     }
 
@@ -185,7 +202,7 @@ impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.diag.code))
+        Some(Box::new(self.diag.code.as_ref()))
     }
 
     fn severity(&self) -> Option<miette::Severity> {

@@ -9,6 +9,17 @@
 // pest_derive without "std" names `alloc::` paths.
 extern crate alloc;
 
+/// `println!` that carries on when stdout is closed (`drover ... | head`).
+/// SIGPIPE stays ignored, as Rust leaves it: a reader that goes away must
+/// not kill a run midway (nor a write to a task's stdin after the task
+/// exited), so writes to stdout ignore the broken pipe instead.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod check;
 pub mod cli;
@@ -18,6 +29,7 @@ pub mod eval;
 pub mod lang;
 pub mod pools;
 pub mod project;
+pub mod report;
 pub mod source;
 pub mod syntax;
 pub mod transport;

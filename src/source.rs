@@ -155,6 +155,11 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// Whether a file with this id is in the map.
+    pub fn contains(&self, id: FileId) -> bool {
+        (id.0 as usize) < self.files.len()
+    }
+
     /// All files with their ids.
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files

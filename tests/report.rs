@@ -1,5 +1,6 @@
 //! The human output when stdout is not a terminal: snapshots of a passing
-//! run, a run with two failing targets, and a run interrupted by Ctrl-C
+//! run, a run with two failing targets, a `fail()`, a type error (each
+//! failure with its source snippet), and a run interrupted by Ctrl-C
 //! (times and durations masked; one target at a time, so the order is fixed).
 
 mod common;
@@ -15,6 +16,17 @@ fn project(name: &str) -> std::path::PathBuf {
          \x20   $cmd = 'echo fine';\n\
          \x20   if $fail { $cmd = 'echo \"checking $FAIL\"; echo \"disk full\" >&2; test \"$FAIL\" = 0'; }\n\
          \x20   return run_command($cmd, $targets).names;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("plans/raise.plan"),
+        "plan raise(String $how = \"fail\") {\n\
+         \x20   $size = 3;\n\
+         \x20   if $how == \"fail\" {\n\
+         \x20       fail(\"disk full on the primary\", kind => \"site/disk-full\");\n\
+         \x20   }\n\
+         \x20   $half = $size / \"two\";\n\
+         \x20   return $half;\n}\n",
     )
     .unwrap();
     std::fs::write(
@@ -66,6 +78,23 @@ fn a_passing_run() {
 fn a_run_with_two_failing_targets() {
     let dir = project("fail");
     insta::assert_snapshot!(run(&dir, &["report", "fail=true"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A plan's own failure, like a check diagnostic: the snippet and a caret
+/// at the `fail` call.
+#[test]
+fn a_plan_that_calls_fail() {
+    let dir = project("raise");
+    insta::assert_snapshot!(run(&dir, &["raise"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A type error at run time, with the snippet at the operator.
+#[test]
+fn a_plan_with_a_type_error() {
+    let dir = project("type-error");
+    insta::assert_snapshot!(run(&dir, &["raise", "how=types"]));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -597,3 +597,14 @@ fn stdlib_haproxy_tasks_against_a_real_haproxy() {
         "drover.haproxy/no-socket"
     );
 }
+
+/// A task that exits without reading its input: writing the rest of the
+/// input fails with a broken pipe, which must not kill drover (it did when
+/// SIGPIPE had its default action).
+#[test]
+fn a_task_that_ignores_its_input_does_not_kill_the_run() {
+    let blob = format!("blob={}", "x".repeat(100_000));
+    for _ in 0..3 {
+        assert_eq!(task_value(&["outputs::deaf", &blob]), json!({"deaf": true}));
+    }
+}

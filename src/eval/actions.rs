@@ -220,8 +220,8 @@ pub(crate) async fn run(
         location: &location,
         targets: &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
     });
-    let results = fan_out(it, name, &targets, &work, &opts, &location).await;
-    result_set(name, results, opts.catch_errors, location)
+    let results = fan_out(it, name, &targets, &work, &opts, (&location, span)).await;
+    result_set(name, results, opts.catch_errors, (location, span))
 }
 
 /// What `action` does on each target, from its arguments; and which
@@ -334,7 +334,7 @@ async fn fan_out(
     targets: &[Arc<Target>],
     work: &Work,
     opts: &Options,
-    location: &str,
+    (location, span): (&str, Span),
 ) -> Vec<Arc<ActionResult>> {
     let runs = targets.iter().map(|t| async {
         let _permit = it
@@ -363,6 +363,7 @@ async fn fan_out(
         if let Some(e) = &mut result.error {
             e.target = Some(t.name.clone());
             e.location = location.to_string();
+            e.span = Some(span);
         }
         it.events.target_result(&result);
         Arc::new(result)
@@ -376,7 +377,7 @@ fn result_set(
     name: &str,
     results: Vec<Arc<ActionResult>>,
     catch_errors: bool,
-    location: String,
+    (location, span): (String, Span),
 ) -> Eval<Value> {
     let targets = results.len();
     let failed = results.iter().filter(|r| !r.ok()).count();
@@ -387,6 +388,7 @@ fn result_set(
             format!("{name} failed on {failed} of {targets} target(s)"),
         );
         e.location = location;
+        e.span = Some(span);
         e.details.insert("result_set".into(), set);
         return Err(Flow::Error(Box::new(e)));
     }

@@ -28,6 +28,7 @@ impl<'p> Interpreter<'p> {
                 let mut e = ErrorValue::new(BAD_PARAMETERS, message);
                 if let Some(span) = call {
                     e.location = self.program.location(span);
+                    e.span = Some(span);
                 }
                 Box::new(e)
             };

@@ -172,6 +172,7 @@ impl<'p> Interpreter<'p> {
             ),
         );
         e.location = location;
+        e.span = Some(span);
         e.details.insert(
             "failed".into(),
             Value::array(
@@ -282,6 +283,7 @@ impl<'p> Interpreter<'p> {
             ),
         );
         e.location = self.program.location(span);
+        e.span = Some(span);
         e.details.insert(
             "failed".into(),
             Value::array(failed.iter().map(|(i, _)| Value::Int(*i as i64)).collect()),

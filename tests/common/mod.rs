@@ -13,7 +13,7 @@ pub fn root() -> PathBuf {
 
 /// Every `.plan` file under `dir` (relative to the crate root), sorted.
 pub fn plans_under(dir: &str) -> Vec<PathBuf> {
-    drover::cli::plan_files(
+    drover::app::load::plan_files(
         &drover::project::Project::new(&root()),
         &[root().join(dir)],
         false,
