@@ -10,7 +10,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::json;
 
-use crate::eval::functions::{Args, targets};
+use super::args::{Args, targets};
 use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
 use crate::project::tasks::{InputMethod, Task};
 use crate::syntax::ast::Span;

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use super::{
-    BAD_PARAMETERS, BoxFuture, Branches, Eval, Flow, Frame, Interpreter, MAX_PLAN_DEPTH, functions,
-};
+use super::args::Args;
+use super::{BAD_PARAMETERS, BoxFuture, Branches, Eval, Flow, Frame, Interpreter, MAX_PLAN_DEPTH};
 use crate::syntax::ast::{Block, Lambda, Span, StmtKind, Type, TypeArg};
 use crate::value::{ErrorValue, FutureSlot, Value, types};
 
@@ -155,7 +154,7 @@ impl<'p> Interpreter<'p> {
         }
     }
 
-    pub(crate) async fn call_plan(&self, args: functions::Args, span: Span) -> Eval<Value> {
+    pub(crate) async fn call_plan(&self, args: Args, span: Span) -> Eval<Value> {
         let name = match args.positional.first() {
             Some((Value::Str(s), _)) => s.to_string(),
             _ => {

@@ -1,6 +1,7 @@
 //! Expressions: a synchronous fast path for those that call nothing, and
 //! the general async evaluator.
 
+use super::args::Args;
 use super::{BoxFuture, Eval, Flow, Frame, Interpreter, functions, methods, operators};
 use crate::syntax::ast::{Arg, BinaryOp, Expr, ExprKind, StrPart, UnaryOp};
 use crate::value::{Hash, Value, types};
@@ -69,7 +70,7 @@ impl<'p> Interpreter<'p> {
                     Ok(v) => v,
                     Err(f) => return Some(Err(f)),
                 };
-                let mut args = functions::Args::default();
+                let mut args = Args::default();
                 for a in &m.args {
                     let (x, name) = match a {
                         Arg::Positional(x) => (x, None),
@@ -223,12 +224,8 @@ impl<'p> Interpreter<'p> {
         })
     }
 
-    pub(crate) async fn args(
-        &self,
-        frame: &mut Frame<'p>,
-        args: &'p [Arg],
-    ) -> Eval<functions::Args> {
-        let mut out = functions::Args::default();
+    pub(crate) async fn args(&self, frame: &mut Frame<'p>, args: &'p [Arg]) -> Eval<Args> {
+        let mut out = Args::default();
         for a in args {
             match a {
                 Arg::Positional(e) => out.positional.push((self.expr(frame, e).await?, e.span)),

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{Eval, Flow, Frame, Interpreter, functions};
+use super::args::Args;
+use super::{Eval, Flow, Frame, Interpreter};
 use crate::syntax::ast::{Call, Count, Foreach, LoopMode, Span, Spanned};
 use crate::value::{ErrorValue, Hash, Value, types};
 
@@ -200,7 +201,7 @@ impl<'p> Interpreter<'p> {
         &self,
         frame: &mut Frame<'p>,
         call: &'p Call,
-        args: functions::Args,
+        args: Args,
         span: Span,
     ) -> Eval<Value> {
         use futures::stream::{FuturesUnordered, StreamExt};

@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use super::functions::Args;
+use super::args::Args;
 use super::{Eval, Flow, Frame, Interpreter};
 use crate::lang::{Builtin, Vocabulary};
 use crate::syntax::ast::{Method as MethodCall, Span};

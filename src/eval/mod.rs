@@ -6,6 +6,7 @@
 //! polled side by side. Every recursive step returns a boxed future.
 
 pub mod actions;
+pub mod args;
 mod calls;
 mod expr;
 mod frame;

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::transport::BoxFuture;
+use futures::future::BoxFuture;
 
 /// Who holds a target: one run.
 pub type Holder = u64;
