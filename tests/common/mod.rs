@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use drover::diagnostic::Diagnostic;
 use drover::source::SourceMap;
 
+pub mod expect;
+
 /// The crate's root directory.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
