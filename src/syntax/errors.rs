@@ -233,197 +233,15 @@ impl Context<'_> {
 
     fn special_case(&self) -> Option<Diagnostic> {
         let (found, found_span) = self.found();
-        let rest = &self.text[self.pos..];
         let prev_end = self.previous_end(self.pos);
-        let prev = self.word_before(prev_end);
-
-        // `else if` instead of `elsif`.
-        if found == "`if`" && prev.is_some_and(|(w, _)| w == "else") {
-            let (_, start) = prev.expect("checked");
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    self.span(start, found_span.end as usize),
-                    "`else if` is written `elsif`",
-                )
-                .with_label("use `elsif` here")
-                .with_help("write `elsif condition { ... }`"),
-            );
-        }
-
-        // `name = value` in an argument list.
-        if self.expects("=>") && rest.starts_with('=') && !rest.starts_with("==") {
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    self.span(self.pos, self.pos + 1),
-                    "named arguments take `=>`, not `=`",
-                )
-                .with_label("expected `=>`")
-                .with_help("write `name => value`"),
-            );
-        }
-
-        // `key: value` in a hash.
-        if self.expects("=>") && rest.starts_with(':') && !rest.starts_with("::") {
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    self.span(self.pos, self.pos + 1),
-                    "hash entries take `=>`, not `:`",
-                )
-                .with_label("expected `=>`")
-                .with_help("write `{ key => value }`"),
-            );
-        }
-
-        // A parameter without a type.
-        if self.expected.contains("a type") && rest.starts_with('$') {
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    found_span,
-                    format!("parameter {found} has no type"),
-                )
-                .with_label("expected a type before the name")
-                .with_help(format!(
-                    "declare one, e.g. `Any {0}` or `String {0}`",
-                    &found[1..found.len() - 1]
-                )),
-            );
-        }
-
-        // `5 m`: a duration written with a space.
-        if let Some(unit) = UNITS
-            .iter()
-            .map(|(u, _)| *u)
-            .find(|u| found == format!("`{u}`"))
-            && let Some((digits, start)) = prev
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && prev_end < self.pos
-        {
-            return Some(
-                Diagnostic::error(
-                    "bad-duration",
-                    self.span(start, found_span.end as usize),
-                    "a duration is written without a space",
-                )
-                .with_label(format!("write `{digits}{unit}`"))
-                .with_help("durations are a number directly followed by ms, s, m, h or d"),
-            );
-        }
-
-        // `$Count`: variable names are lower case.
-        if self.text[..self.pos].ends_with('$')
-            && rest.starts_with(|c: char| c.is_ascii_uppercase())
-        {
-            let word = &found[1..found.len() - 1];
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    found_span,
-                    "variable names start with a lower-case letter or `_`",
-                )
-                .with_label("upper-case letter")
-                .with_help(format!("write `${}`", word.to_lowercase())),
-            );
-        }
-
-        // A `;` where a statement should start, usually after a block.
-        if found == "`;`" && self.expects("foreach") {
-            let help = if self.text[..prev_end].ends_with('}') {
-                "block statements (`if`, `foreach`, `with`, `try`, `async { }`) do not end with `;`"
-            } else {
-                "remove the extra `;`"
-            };
-            return Some(
-                Diagnostic::error("syntax", found_span, "unexpected `;`")
-                    .with_label("expected a statement")
-                    .with_help(help),
-            );
-        }
-
-        // A bare word where a statement starts: an unknown keyword.
-        if self.expects("(")
-            && let Some((word, start)) = prev
-            && start < prev_end
-            && !self.text[..start].ends_with([':', '.', '$'])
-            && self.starts_statement(start)
-        {
-            let word_span = self.span(start, prev_end);
-            if let Some(parent) = match word {
-                "elsif" | "else" => Some("an `if` or `unless` block"),
-                "catch" | "finally" => Some("a `try` block"),
-                _ => None,
-            } {
-                return Some(
-                    Diagnostic::error("syntax", word_span, format!("`{word}` without {parent}"))
-                        .with_label(format!("`{word}` must directly follow {parent}"))
-                        .with_help("check the braces above: the block may have been closed early"),
-                );
-            }
-            let suggestion = did_you_mean(word, STATEMENT_KEYWORDS);
-            return Some(match suggestion {
-                Some(s) => Diagnostic::error(
-                    "unknown-keyword",
-                    word_span,
-                    format!("unknown keyword `{word}`"),
-                )
-                .with_label("not a keyword")
-                .with_help(format!("did you mean `{s}`?")),
-                None => Diagnostic::error(
-                    "syntax",
-                    word_span,
-                    format!("expected a statement, found `{word}`"),
-                )
-                .with_label("not a keyword or a call")
-                .with_help(format!("a function call needs parentheses: `{word}(...)`")),
-            });
-        }
-
-        // A bare word where a value belongs.
-        if self.expects("(")
-            && let Some((word, start)) = prev
-            && start < prev_end
-            && !self.text[..start].ends_with([':', '.', '$'])
-            && !word.starts_with(|c: char| c.is_ascii_digit())
-            && !self.expects(";")
-        {
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    self.span(start, prev_end),
-                    format!("bare word `{word}` is not a value"),
-                )
-                .with_label("expected a value")
-                .with_help(format!(
-                    "quote it as a string (`\"{word}\"`), or call a function: `{word}(...)`"
-                )),
-            );
-        }
-
-        // A missing `;` at the end of a line: point where it belongs.
-        if self.expects(";") && self.line_of(prev_end) < self.line_of(self.pos) {
-            return Some(
-                Diagnostic::error("syntax", self.span(prev_end, prev_end), "missing `;`")
-                    .with_label("expected `;` here")
-                    .with_help("end the statement with `;`"),
-            );
-        }
-
-        // Something after the last plan.
-        if self.expects("plan") && self.expected.len() == 1 {
-            return Some(
-                Diagnostic::error(
-                    "syntax",
-                    found_span,
-                    format!("expected `plan` or the end of the file, found {found}"),
-                )
-                .with_label("unexpected here")
-                .with_help("only `plan` definitions and comments may stand outside a plan"),
-            );
-        }
-        None
+        let around = Around {
+            found,
+            found_span,
+            rest: &self.text[self.pos..],
+            prev_end,
+            prev: self.word_before(prev_end),
+        };
+        MISTAKES.iter().find_map(|rule| rule(self, &around))
     }
 
     /// True when the word at `start` is the first token of a statement.
@@ -460,4 +278,263 @@ impl Context<'_> {
         Diagnostic::error("syntax", span, format!("expected {list}, found {found}"))
             .with_label(format!("expected {list}"))
     }
+}
+
+/// What the rules look at besides the failure: the token found there, the
+/// text after it, and the word before it.
+struct Around<'a> {
+    found: String,
+    found_span: Span,
+    rest: &'a str,
+    /// Where the previous token ends.
+    prev_end: usize,
+    /// The word that ends there, and where it starts.
+    prev: Option<(&'a str, usize)>,
+}
+
+/// A common mistake: a diagnostic with help when the failure is one.
+type Mistake = fn(&Context, &Around) -> Option<Diagnostic>;
+
+/// The common mistakes, tried in order; the first that matches explains
+/// the failure, else the generic "expected ..." message does.
+const MISTAKES: &[Mistake] = &[
+    else_if,
+    equals_for_arrow,
+    colon_in_hash,
+    untyped_parameter,
+    spaced_duration,
+    upper_case_variable,
+    stray_semicolon,
+    unknown_keyword,
+    bare_word_value,
+    missing_semicolon,
+    after_last_plan,
+];
+
+/// `else if` instead of `elsif`.
+fn else_if(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if a.found == "`if`" && a.prev.is_some_and(|(w, _)| w == "else") {
+        let (_, start) = a.prev.expect("checked");
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                cx.span(start, a.found_span.end as usize),
+                "`else if` is written `elsif`",
+            )
+            .with_label("use `elsif` here")
+            .with_help("write `elsif condition { ... }`"),
+        );
+    }
+
+    None
+}
+
+/// `name = value` in an argument list.
+fn equals_for_arrow(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expects("=>") && a.rest.starts_with('=') && !a.rest.starts_with("==") {
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                cx.span(cx.pos, cx.pos + 1),
+                "named arguments take `=>`, not `=`",
+            )
+            .with_label("expected `=>`")
+            .with_help("write `name => value`"),
+        );
+    }
+
+    None
+}
+
+/// `key: value` in a hash.
+fn colon_in_hash(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expects("=>") && a.rest.starts_with(':') && !a.rest.starts_with("::") {
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                cx.span(cx.pos, cx.pos + 1),
+                "hash entries take `=>`, not `:`",
+            )
+            .with_label("expected `=>`")
+            .with_help("write `{ key => value }`"),
+        );
+    }
+
+    None
+}
+
+/// A parameter without a type.
+fn untyped_parameter(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expected.contains("a type") && a.rest.starts_with('$') {
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                a.found_span,
+                format!("parameter {} has no type", a.found),
+            )
+            .with_label("expected a type before the name")
+            .with_help(format!(
+                "declare one, e.g. `Any {0}` or `String {0}`",
+                &a.found[1..a.found.len() - 1]
+            )),
+        );
+    }
+
+    None
+}
+
+/// `5 m`: a duration written with a space.
+fn spaced_duration(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if let Some(unit) = UNITS
+        .iter()
+        .map(|(u, _)| *u)
+        .find(|u| a.found == format!("`{u}`"))
+        && let Some((digits, start)) = a.prev
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && a.prev_end < cx.pos
+    {
+        return Some(
+            Diagnostic::error(
+                "bad-duration",
+                cx.span(start, a.found_span.end as usize),
+                "a duration is written without a space",
+            )
+            .with_label(format!("write `{digits}{unit}`"))
+            .with_help("durations are a number directly followed by ms, s, m, h or d"),
+        );
+    }
+
+    None
+}
+
+/// `$Count`: variable names are lower case.
+fn upper_case_variable(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.text[..cx.pos].ends_with('$') && a.rest.starts_with(|c: char| c.is_ascii_uppercase()) {
+        let word = &a.found[1..a.found.len() - 1];
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                a.found_span,
+                "variable names start with a lower-case letter or `_`",
+            )
+            .with_label("upper-case letter")
+            .with_help(format!("write `${}`", word.to_lowercase())),
+        );
+    }
+
+    None
+}
+
+/// A `;` where a statement should start, usually after a block.
+fn stray_semicolon(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if a.found == "`;`" && cx.expects("foreach") {
+        let help = if cx.text[..a.prev_end].ends_with('}') {
+            "block statements (`if`, `foreach`, `with`, `try`, `async { }`) do not end with `;`"
+        } else {
+            "remove the extra `;`"
+        };
+        return Some(
+            Diagnostic::error("syntax", a.found_span, "unexpected `;`")
+                .with_label("expected a statement")
+                .with_help(help),
+        );
+    }
+
+    None
+}
+
+/// A bare word where a statement starts: an unknown keyword.
+fn unknown_keyword(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expects("(")
+        && let Some((word, start)) = a.prev
+        && start < a.prev_end
+        && !cx.text[..start].ends_with([':', '.', '$'])
+        && cx.starts_statement(start)
+    {
+        let word_span = cx.span(start, a.prev_end);
+        if let Some(parent) = match word {
+            "elsif" | "else" => Some("an `if` or `unless` block"),
+            "catch" | "finally" => Some("a `try` block"),
+            _ => None,
+        } {
+            return Some(
+                Diagnostic::error("syntax", word_span, format!("`{word}` without {parent}"))
+                    .with_label(format!("`{word}` must directly follow {parent}"))
+                    .with_help("check the braces above: the block may have been closed early"),
+            );
+        }
+        let suggestion = did_you_mean(word, STATEMENT_KEYWORDS);
+        return Some(match suggestion {
+            Some(s) => Diagnostic::error(
+                "unknown-keyword",
+                word_span,
+                format!("unknown keyword `{word}`"),
+            )
+            .with_label("not a keyword")
+            .with_help(format!("did you mean `{s}`?")),
+            None => Diagnostic::error(
+                "syntax",
+                word_span,
+                format!("expected a statement, found `{word}`"),
+            )
+            .with_label("not a keyword or a call")
+            .with_help(format!("a function call needs parentheses: `{word}(...)`")),
+        });
+    }
+
+    None
+}
+
+/// A bare word where a value belongs.
+fn bare_word_value(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expects("(")
+        && let Some((word, start)) = a.prev
+        && start < a.prev_end
+        && !cx.text[..start].ends_with([':', '.', '$'])
+        && !word.starts_with(|c: char| c.is_ascii_digit())
+        && !cx.expects(";")
+    {
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                cx.span(start, a.prev_end),
+                format!("bare word `{word}` is not a value"),
+            )
+            .with_label("expected a value")
+            .with_help(format!(
+                "quote it as a string (`\"{word}\"`), or call a function: `{word}(...)`"
+            )),
+        );
+    }
+
+    None
+}
+
+/// A missing `;` at the end of a line: point where it belongs.
+fn missing_semicolon(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expects(";") && cx.line_of(a.prev_end) < cx.line_of(cx.pos) {
+        return Some(
+            Diagnostic::error("syntax", cx.span(a.prev_end, a.prev_end), "missing `;`")
+                .with_label("expected `;` here")
+                .with_help("end the statement with `;`"),
+        );
+    }
+
+    None
+}
+
+/// Something after the last plan.
+fn after_last_plan(cx: &Context, a: &Around) -> Option<Diagnostic> {
+    if cx.expects("plan") && cx.expected.len() == 1 {
+        return Some(
+            Diagnostic::error(
+                "syntax",
+                a.found_span,
+                format!("expected `plan` or the end of the file, found {}", a.found),
+            )
+            .with_label("unexpected here")
+            .with_help("only `plan` definitions and comments may stand outside a plan"),
+        );
+    }
+    None
 }
