@@ -7,8 +7,10 @@ use serde_json::json;
 
 use super::UsageError;
 use super::load::{PlanFiles, load_inventory, plan_files};
+use crate::project::tasks::{Catalog, Task};
 use crate::report::Format;
 use crate::source::Span;
+use crate::syntax::ast::Plan;
 
 pub fn show_inventory(
     project: &Path,
@@ -77,34 +79,20 @@ pub fn show_plans(
 ) -> Result<u8, UsageError> {
     let read = PlanFiles::read(&plan_files(project, &[], true)?)?;
     let (asts, _) = read.check(None);
-    let sources = &read.sources;
     let where_ = |span: Span| {
-        let file = sources.get(span.file);
+        let file = read.sources.get(span.file);
         let (line, column) = file.line_col(span.start);
         format!("{}:{line}:{column}", file.name)
     };
-    let plans: Vec<&crate::syntax::ast::Plan> = asts.iter().flat_map(|f| &f.plans).collect();
+    let plans: Vec<&Plan> = asts.iter().flat_map(|f| &f.plans).collect();
     let Some(name) = name else {
+        let list: Vec<serde_json::Value> = plans
+            .iter()
+            .map(|p| json!({"name": p.name.node, "description": p.description, "location": where_(p.name.span)}))
+            .collect();
         match format {
-            Format::Json => {
-                let list: Vec<serde_json::Value> = plans
-                    .iter()
-                    .map(|p| json!({"name": p.name.node, "description": p.description, "location": where_(p.name.span)}))
-                    .collect();
-                outln!("{}", json!({ "plans": list }));
-            }
-            Format::Human => {
-                let width = plans.iter().map(|p| p.name.node.len()).max().unwrap_or(4);
-                for p in &plans {
-                    let first = p
-                        .description
-                        .as_deref()
-                        .and_then(|d| d.lines().next())
-                        .unwrap_or("");
-                    outln!("{:width$}  {first}", p.name.node);
-                }
-                outln!("{} plan(s)", plans.len());
-            }
+            Format::Json => outln!("{}", json!({ "plans": list })),
+            Format::Human => print_plan_list(&list),
         }
         return Ok(0);
     };
@@ -116,6 +104,16 @@ pub fn show_plans(
         eprintln!("error: unknown plan `{name}`{hint}");
         return Ok(2);
     };
+    let shown = plan_json(plan, &where_(plan.name.span));
+    match format {
+        Format::Json => outln!("{shown}"),
+        Format::Human => print_plan(&shown),
+    }
+    Ok(0)
+}
+
+/// What `plan show NAME` shows of a plan, as its JSON.
+fn plan_json(plan: &Plan, location: &str) -> serde_json::Value {
     let params: Vec<serde_json::Value> = plan
         .params
         .iter()
@@ -127,85 +125,79 @@ pub fn show_plans(
             })
         })
         .collect();
-    match format {
-        Format::Json => outln!(
-            "{}",
-            json!({"name": plan.name.node, "description": plan.description, "parameters": params, "location": where_(plan.name.span)})
-        ),
-        Format::Human => {
-            outln!("{}  ({})", plan.name.node, where_(plan.name.span));
-            if let Some(d) = &plan.description {
-                for line in d.lines() {
-                    outln!("  {line}");
-                }
-            }
-            if params.is_empty() {
-                outln!("parameters: none");
-            } else {
-                outln!("parameters:");
-                let width = plan
-                    .params
-                    .iter()
-                    .map(|p| p.name.node.len())
-                    .max()
-                    .unwrap_or(0);
-                let tw = params
-                    .iter()
-                    .map(|p| p["type"].as_str().unwrap_or_default().len())
-                    .max()
-                    .unwrap_or(0);
-                for p in &params {
-                    let note = match (&p["default"], p["required"].as_bool()) {
-                        (serde_json::Value::String(d), _) => format!("default {d}"),
-                        (_, Some(true)) => "required".to_string(),
-                        _ => String::new(),
-                    };
-                    outln!(
-                        "  {:width$}  {:tw$}  {note}",
-                        p["name"].as_str().unwrap_or_default(),
-                        p["type"].as_str().unwrap_or_default()
-                    );
-                }
-            }
-        }
+    json!({"name": plan.name.node, "description": plan.description, "parameters": params, "location": location})
+}
+
+/// Text of a JSON string field, or "".
+fn text<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_default()
+}
+
+/// The plans, one line each.
+fn print_plan_list(list: &[serde_json::Value]) {
+    let width = list
+        .iter()
+        .map(|p| text(p, "name").len())
+        .max()
+        .unwrap_or(4);
+    for p in list {
+        let first = text(p, "description").lines().next().unwrap_or("");
+        outln!("{:width$}  {first}", text(p, "name"));
     }
-    Ok(0)
+    outln!("{} plan(s)", list.len());
+}
+
+/// One plan with its parameters.
+fn print_plan(plan: &serde_json::Value) {
+    outln!("{}  ({})", text(plan, "name"), text(plan, "location"));
+    for line in text(plan, "description").lines() {
+        outln!("  {line}");
+    }
+    let params = plan["parameters"].as_array().cloned().unwrap_or_default();
+    if params.is_empty() {
+        outln!("parameters: none");
+        return;
+    }
+    outln!("parameters:");
+    let width = params
+        .iter()
+        .map(|p| text(p, "name").len())
+        .max()
+        .unwrap_or(0);
+    let tw = params
+        .iter()
+        .map(|p| text(p, "type").len())
+        .max()
+        .unwrap_or(0);
+    for p in &params {
+        let note = match (&p["default"], p["required"].as_bool()) {
+            (serde_json::Value::String(d), _) => format!("default {d}"),
+            (_, Some(true)) => "required".to_string(),
+            _ => String::new(),
+        };
+        outln!(
+            "  {:width$}  {:tw$}  {note}",
+            text(p, "name"),
+            text(p, "type")
+        );
+    }
 }
 
 /// `drover task show [NAME]`: every listed task with its description, or one
 /// task's parameters, implementations and metadata file.
-pub fn show_tasks(
-    tasks: &crate::project::tasks::Catalog,
-    name: Option<&str>,
-    format: Format,
-) -> Result<u8, UsageError> {
+pub fn show_tasks(tasks: &Catalog, name: Option<&str>, format: Format) -> Result<u8, UsageError> {
     let Some(name) = name else {
         let mut list = Vec::new();
         for n in tasks.names() {
             match tasks.get(&n) {
                 Ok(t) if t.private => {}
-                Ok(t) => list.push((n, t.description.clone().unwrap_or_default(), None)),
-                Err(e) => list.push((n, String::new(), Some(e))),
+                Ok(t) => list.push(json!({"name": n, "description": t.description.clone().unwrap_or_default(), "error": null})),
+                Err(e) => list.push(json!({"name": n, "description": "", "error": e})),
             }
         }
         match format {
-            Format::Json => {
-                let items: Vec<serde_json::Value> = list
-                    .iter()
-                    .map(|(n, d, e)| json!({"name": n, "description": d, "error": e}))
-                    .collect();
-                outln!("{}", json!({ "tasks": items }));
-            }
-            Format::Human => {
-                let width = list.iter().map(|(n, ..)| n.len()).max().unwrap_or(4);
-                for (n, d, e) in &list {
-                    match e {
-                        None => outln!("{n:width$}  {d}"),
-                        Some(e) => outln!("{n:width$}  (cannot be used: {e})"),
-                    }
-                }
-                outln!("{} task(s)", list.len());
-            }
+            Format::Json => outln!("{}", json!({ "tasks": list })),
+            Format::Human => print_task_list(&list),
         }
         return Ok(0);
     };
@@ -216,19 +208,28 @@ pub fn show_tasks(
             return Ok(2);
         }
     };
-    let params: Vec<serde_json::Value> = task
-        .parameters
-        .iter()
-        .flatten()
-        .map(|(k, p)| {
-            json!({
-                "name": k, "type": p.ty_text, "description": p.description,
-                "required": p.required(), "sensitive": p.sensitive,
-                // A secret's default is not shown.
-                "default": if p.sensitive { p.default.as_ref().map(|_| json!("[sensitive]")) } else { p.default.clone() },
+    let shown = task_json(&task);
+    match format {
+        Format::Json => outln!("{shown}"),
+        Format::Human => print_task(&shown),
+    }
+    Ok(0)
+}
+
+/// What `task show NAME` shows of a task, as its JSON.
+fn task_json(task: &Task) -> serde_json::Value {
+    let params: Option<Vec<serde_json::Value>> = task.parameters.as_ref().map(|ps| {
+        ps.iter()
+            .map(|(k, p)| {
+                json!({
+                    "name": k, "type": p.ty_text, "description": p.description,
+                    "required": p.required(), "sensitive": p.sensitive,
+                    // A secret's default is not shown.
+                    "default": if p.sensitive { p.default.as_ref().map(|_| json!("[sensitive]")) } else { p.default.clone() },
+                })
             })
-        })
-        .collect();
+            .collect()
+    });
     let implementations: Vec<serde_json::Value> = task
         .implementations
         .iter()
@@ -241,74 +242,95 @@ pub fn show_tasks(
             })
         })
         .collect();
-    let metadata = task.metadata.as_ref().map(|m| m.display().to_string());
-    match format {
-        Format::Json => outln!(
-            "{}",
-            json!({
-                "name": task.name, "description": task.description,
-                "parameters": task.parameters.as_ref().map(|_| params.clone()),
-                "supports_noop": task.supports_noop, "private": task.private,
-                "implementations": implementations, "metadata": metadata,
-            })
-        ),
-        Format::Human => {
-            outln!("{}", task.name);
-            if let Some(d) = &task.description {
-                outln!("  {d}");
-            }
-            outln!();
-            match &task.parameters {
-                None => outln!("parameters: not declared (any parameter is passed as is)"),
-                Some(ps) if ps.is_empty() => outln!("parameters: none"),
-                Some(ps) => {
-                    outln!("parameters:");
-                    let width = ps.keys().map(String::len).max().unwrap_or(0);
-                    let tw = ps.values().map(|p| p.ty_text.len()).max().unwrap_or(0);
-                    for (k, p) in ps {
-                        let mut notes = Vec::new();
-                        if p.required() {
-                            notes.push("required".to_string());
-                        }
-                        if p.sensitive {
-                            notes.push("sensitive".into());
-                        }
-                        if let Some(d) = &p.default
-                            && !p.sensitive
-                        {
-                            notes.push(format!("default {d}"));
-                        }
-                        let notes = if notes.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", notes.join(", "))
-                        };
-                        outln!(
-                            "  {k:width$}  {:tw$}  {}{notes}",
-                            p.ty_text,
-                            p.description.as_deref().unwrap_or("")
-                        );
-                    }
+    json!({
+        "name": task.name, "description": task.description,
+        "parameters": params,
+        "supports_noop": task.supports_noop, "private": task.private,
+        "implementations": implementations,
+        "metadata": task.metadata.as_ref().map(|m| m.display().to_string()),
+    })
+}
+
+/// The tasks, one line each.
+fn print_task_list(list: &[serde_json::Value]) {
+    let width = list
+        .iter()
+        .map(|t| text(t, "name").len())
+        .max()
+        .unwrap_or(4);
+    for t in list {
+        let n = text(t, "name");
+        match t["error"].as_str() {
+            None => outln!("{n:width$}  {}", text(t, "description")),
+            Some(e) => outln!("{n:width$}  (cannot be used: {e})"),
+        }
+    }
+    outln!("{} task(s)", list.len());
+}
+
+/// One task: parameters, noop support, implementations, metadata file.
+fn print_task(task: &serde_json::Value) {
+    outln!("{}", text(task, "name"));
+    if let Some(d) = task["description"].as_str() {
+        outln!("  {d}");
+    }
+    outln!();
+    match task["parameters"].as_array() {
+        None => outln!("parameters: not declared (any parameter is passed as is)"),
+        Some(ps) if ps.is_empty() => outln!("parameters: none"),
+        Some(ps) => {
+            outln!("parameters:");
+            let width = ps.iter().map(|p| text(p, "name").len()).max().unwrap_or(0);
+            let tw = ps.iter().map(|p| text(p, "type").len()).max().unwrap_or(0);
+            for p in ps {
+                let sensitive = p["sensitive"] == true;
+                let mut notes = Vec::new();
+                if p["required"] == true {
+                    notes.push("required".to_string());
                 }
-            }
-            outln!(
-                "supports noop: {}",
-                if task.supports_noop { "yes" } else { "no" }
-            );
-            for i in &task.implementations {
-                let req = if i.requirements.is_empty() {
-                    "any target".to_string()
+                if sensitive {
+                    notes.push("sensitive".into());
+                }
+                if !p["default"].is_null() && !sensitive {
+                    notes.push(format!("default {}", p["default"]));
+                }
+                let notes = if notes.is_empty() {
+                    String::new()
                 } else {
-                    format!("targets with {}", i.requirements.join(", "))
+                    format!(" ({})", notes.join(", "))
                 };
-                outln!("implementation: {} ({req})", i.path.display());
-            }
-            if let Some(m) = metadata {
-                outln!("metadata: {m}");
+                outln!(
+                    "  {:width$}  {:tw$}  {}{notes}",
+                    text(p, "name"),
+                    text(p, "type"),
+                    text(p, "description")
+                );
             }
         }
     }
-    Ok(0)
+    let noop = if task["supports_noop"] == true {
+        "yes"
+    } else {
+        "no"
+    };
+    outln!("supports noop: {noop}");
+    for i in task["implementations"].as_array().into_iter().flatten() {
+        let req: Vec<&str> = i["requirements"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str())
+            .collect();
+        let req = if req.is_empty() {
+            "any target".to_string()
+        } else {
+            format!("targets with {}", req.join(", "))
+        };
+        outln!("implementation: {} ({req})", text(i, "file"));
+    }
+    if let Some(m) = task["metadata"].as_str() {
+        outln!("metadata: {m}");
+    }
 }
 
 /// `drover runs list`.

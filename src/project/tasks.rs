@@ -308,6 +308,9 @@ impl Catalog {
         names
     }
 
+    /// Find task `name` and read its metadata. The steps: the module's
+    /// `tasks/` directory, the executables and metadata there, the declared
+    /// parameters, the implementations.
     fn load(&self, name: &str) -> Result<Task, String> {
         let (module, task) = name.split_once("::").unwrap_or((name, "init"));
         if !valid_segment(module) || !valid_segment(task) {
@@ -328,115 +331,29 @@ impl Catalog {
             .ok_or_else(not_found)?
             .join("tasks");
         let metadata = dir.join(format!("{task}.json"));
-        let mut executables: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|_| not_found())?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.file_stem().and_then(|s| s.to_str()) == Some(task)
-                    && p.extension().is_none_or(|e| e != "json" && e != "md")
-            })
-            .collect();
-        executables.sort();
+        let executables = executables(&dir, task).ok_or_else(not_found)?;
         let raw = if metadata.is_file() {
-            let text = std::fs::read_to_string(&metadata)
-                .map_err(|e| format!("cannot read {}: {e}", metadata.display()))?;
-            serde_json::from_str::<RawMetadata>(&text).map_err(|e| {
-                format!(
-                    "{}:{}:{}: invalid task metadata: {e}",
-                    metadata.display(),
-                    e.line(),
-                    e.column()
-                )
-            })?
+            read_metadata(&metadata)?
         } else if executables.is_empty() {
             return Err(not_found());
         } else {
             RawMetadata::default()
         };
         let at = |what: String| format!("{}: {what}", metadata.display());
-        let mut parameters = None;
-        if let Some(raw_params) = raw.parameters {
-            let mut params = IndexMap::new();
-            for (k, p) in raw_params {
-                if !valid_parameter(&k) {
-                    return Err(at(format!("`{k}` is not a valid parameter name")));
-                }
-                let ty_text = p.ty.unwrap_or_else(|| "Any".into());
-                let ty = parse_type(&ty_text)
-                    .map_err(|e| at(format!("parameter `{k}`: type `{ty_text}`: {e}")))?;
-                if let Some(d) = &p.default
-                    && let Err(why) = crate::value::types::coerce(Value::from_json(d), &ty)
-                {
-                    return Err(at(format!("parameter `{k}`: default does not fit: {why}")));
-                }
-                params.insert(
-                    k,
-                    Param {
-                        sensitive: p.sensitive || ty.name.node == "Sensitive",
-                        ty,
-                        ty_text,
-                        description: p.description,
-                        default: p.default,
-                    },
-                );
-            }
-            parameters = Some(params);
-        }
-        let task_input = raw.input_method.unwrap_or(InputMethod::Both);
-        let files = |list: &[String]| -> Result<Vec<(PathBuf, String)>, String> {
-            let mut out = Vec::new();
-            for f in list {
-                out.extend(self.files(f).map_err(at)?);
-            }
-            Ok(out)
+        let parameters = match raw.parameters {
+            Some(raw_params) => Some(parameters(raw_params).map_err(at)?),
+            None => None,
         };
-        let shared = files(&raw.files)?;
-        let implementations = if raw.implementations.is_empty() {
-            match executables.as_slice() {
-                [] => return Err(at(format!("no executable `{task}.*` beside the metadata"))),
-                [one] => vec![Implementation {
-                    path: one.clone(),
-                    requirements: Vec::new(),
-                    input_method: task_input,
-                    files: shared,
-                    bundle: OnceLock::new(),
-                }],
-                several => {
-                    let names: Vec<String> = several
-                        .iter()
-                        .filter_map(|p| p.file_name()?.to_str().map(String::from))
-                        .collect();
-                    return Err(at(format!(
-                        "several executables ({}): the metadata must list `implementations`",
-                        names.join(", ")
-                    )));
-                }
-            }
-        } else {
-            let mut out = Vec::new();
-            for i in raw.implementations {
-                let path = dir.join(&i.name);
-                if i.name.contains('/') || !path.is_file() {
-                    return Err(at(format!(
-                        "implementation `{}` is not a file in {}",
-                        i.name,
-                        dir.display()
-                    )));
-                }
-                let mut all = shared.clone();
-                all.extend(files(&i.files)?);
-                out.push(Implementation {
-                    path,
-                    requirements: i.requirements,
-                    input_method: i.input_method.unwrap_or(task_input),
-                    files: all,
-                    bundle: OnceLock::new(),
-                });
-            }
-            out
-        };
+        let implementations = self
+            .implementations(
+                &dir,
+                task,
+                &executables,
+                &raw.files,
+                raw.implementations,
+                raw.input_method,
+            )
+            .map_err(at)?;
         Ok(Task {
             name: name.to_string(),
             module: module.to_string(),
@@ -447,6 +364,71 @@ impl Catalog {
             supports_noop: raw.supports_noop,
             private: raw.private,
         })
+    }
+
+    /// The implementations: those the metadata lists, or the one executable
+    /// beside it; each with the files it needs.
+    fn implementations(
+        &self,
+        dir: &Path,
+        task: &str,
+        executables: &[PathBuf],
+        shared: &[String],
+        listed: Vec<RawImplementation>,
+        input_method: Option<InputMethod>,
+    ) -> Result<Vec<Implementation>, String> {
+        let task_input = input_method.unwrap_or(InputMethod::Both);
+        let files = |list: &[String]| -> Result<Vec<(PathBuf, String)>, String> {
+            let mut out = Vec::new();
+            for f in list {
+                out.extend(self.files(f)?);
+            }
+            Ok(out)
+        };
+        let shared = files(shared)?;
+        if listed.is_empty() {
+            return match executables {
+                [] => Err(format!("no executable `{task}.*` beside the metadata")),
+                [one] => Ok(vec![Implementation {
+                    path: one.clone(),
+                    requirements: Vec::new(),
+                    input_method: task_input,
+                    files: shared,
+                    bundle: OnceLock::new(),
+                }]),
+                several => {
+                    let names: Vec<String> = several
+                        .iter()
+                        .filter_map(|p| p.file_name()?.to_str().map(String::from))
+                        .collect();
+                    Err(format!(
+                        "several executables ({}): the metadata must list `implementations`",
+                        names.join(", ")
+                    ))
+                }
+            };
+        }
+        let mut out = Vec::new();
+        for i in listed {
+            let path = dir.join(&i.name);
+            if i.name.contains('/') || !path.is_file() {
+                return Err(format!(
+                    "implementation `{}` is not a file in {}",
+                    i.name,
+                    dir.display()
+                ));
+            }
+            let mut all = shared.clone();
+            all.extend(files(&i.files)?);
+            out.push(Implementation {
+                path,
+                requirements: i.requirements,
+                input_method: i.input_method.unwrap_or(task_input),
+                files: all,
+                bundle: OnceLock::new(),
+            });
+        }
+        Ok(out)
     }
 
     /// The local files of one `files` entry (`module/files/x`, or a directory
@@ -693,6 +675,66 @@ impl TypeParser<'_> {
 
 fn spanned<T>(node: T) -> Spanned<T> {
     Spanned::new(node, Span::default())
+}
+
+/// The executables of `task` in `dir` (any extension but `.json` and
+/// `.md`), sorted; `None` when `dir` cannot be read.
+fn executables(dir: &Path, task: &str) -> Option<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_stem().and_then(|s| s.to_str()) == Some(task)
+                && p.extension().is_none_or(|e| e != "json" && e != "md")
+        })
+        .collect();
+    found.sort();
+    Some(found)
+}
+
+/// A task's metadata file, with the line and column of a JSON mistake.
+fn read_metadata(path: &Path) -> Result<RawMetadata, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str::<RawMetadata>(&text).map_err(|e| {
+        format!(
+            "{}:{}:{}: invalid task metadata: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// The declared parameters: valid names, types that parse, defaults that fit.
+fn parameters(raw: IndexMap<String, RawParam>) -> Result<IndexMap<String, Param>, String> {
+    let mut params = IndexMap::new();
+    for (k, p) in raw {
+        if !valid_parameter(&k) {
+            return Err(format!("`{k}` is not a valid parameter name"));
+        }
+        let ty_text = p.ty.unwrap_or_else(|| "Any".into());
+        let ty =
+            parse_type(&ty_text).map_err(|e| format!("parameter `{k}`: type `{ty_text}`: {e}"))?;
+        if let Some(d) = &p.default
+            && let Err(why) = crate::value::types::coerce(Value::from_json(d), &ty)
+        {
+            return Err(format!("parameter `{k}`: default does not fit: {why}"));
+        }
+        params.insert(
+            k,
+            Param {
+                sensitive: p.sensitive || ty.name.node == "Sensitive",
+                ty,
+                ty_text,
+                description: p.description,
+                default: p.default,
+            },
+        );
+    }
+    Ok(params)
 }
 
 #[cfg(test)]
