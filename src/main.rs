@@ -1,3 +1,5 @@
+//! The `drover` binary: the command line in `drover::cli`.
+
 fn main() -> std::process::ExitCode {
     drover::cli::main()
 }

@@ -125,6 +125,7 @@ fn a_run_interrupted_by_ctrl_c() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: kill(2) with a pid of our own child and a valid signal.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let text = masked(&format!(

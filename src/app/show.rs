@@ -12,6 +12,8 @@ use crate::report::Format;
 use crate::source::Span;
 use crate::syntax::ast::Plan;
 
+/// `drover inventory show [-t SPEC]`: the targets (all, or those `spec`
+/// names) with their transport, URI and groups, or their merged data as JSON.
 pub fn show_inventory(
     project: &Path,
     file: Option<PathBuf>,
