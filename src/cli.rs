@@ -10,7 +10,7 @@ use crate::report::Format;
 /// Orchestrate fleets of servers with declarative plans.
 #[derive(Parser, Debug)]
 #[command(name = "drover", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Project root (default: the current directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub project: Option<PathBuf>,

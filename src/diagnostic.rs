@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::source::{SourceMap, Span};
 
 /// Whether to colour what goes to stderr: on a terminal, unless `NO_COLOR`.
-pub fn use_color() -> bool {
+pub(crate) fn use_color() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
@@ -63,7 +63,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `span`.
-    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code: Cow::Borrowed(code),
@@ -78,7 +78,7 @@ impl Diagnostic {
     }
 
     /// A warning at `span`.
-    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Self::error(code, span, message)
@@ -87,7 +87,7 @@ impl Diagnostic {
 
     /// A runtime error of kind `kind` raised at `span`, to be rendered like a
     /// check diagnostic in a run's report.
-    pub fn runtime(kind: &str, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn runtime(kind: &str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             code: Cow::Owned(kind.to_string()),
             ..Self::error("", span, message)
@@ -95,13 +95,13 @@ impl Diagnostic {
     }
 
     /// Set the text of the primary label.
-    pub fn with_label(mut self, message: impl Into<String>) -> Self {
+    pub(crate) fn with_label(mut self, message: impl Into<String>) -> Self {
         self.primary.message = message.into();
         self
     }
 
     /// Add a secondary label.
-    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
+    pub(crate) fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
         self.secondary.push(Label {
             span,
             message: message.into(),
@@ -110,13 +110,13 @@ impl Diagnostic {
     }
 
     /// Set the help line.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Set the help line if there is one.
-    pub fn with_help_opt(mut self, help: Option<String>) -> Self {
+    pub(crate) fn with_help_opt(mut self, help: Option<String>) -> Self {
         if help.is_some() {
             self.help = help;
         }
@@ -153,7 +153,7 @@ impl Diagnostic {
     }
 
     /// The diagnostic as a JSON object (file, line, column, severity, code, message, ...).
-    pub fn to_json(&self, sources: &SourceMap) -> serde_json::Value {
+    pub(crate) fn to_json(&self, sources: &SourceMap) -> serde_json::Value {
         let label = |l: &Label| {
             let file = sources.get(l.span.file);
             let (line, column) = file.line_col(l.span.start);
@@ -240,7 +240,7 @@ impl miette::Diagnostic for Report<'_> {
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
@@ -255,6 +255,6 @@ pub fn did_you_mean<'a>(
 }
 
 /// Sort diagnostics by file and position, errors first on ties.
-pub fn sort(diags: &mut [Diagnostic]) {
+pub(crate) fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by_key(|d| (d.primary.span.file, d.primary.span.start, d.severity));
 }

@@ -2,7 +2,7 @@
 //! the parser, parameters, inventories and every printed duration.
 
 /// Duration units and their length in milliseconds, longest spelling first.
-pub const UNITS: [(&str, u64); 5] = [
+pub(crate) const UNITS: [(&str, u64); 5] = [
     ("ms", 1),
     ("s", 1_000),
     ("m", 60_000),
@@ -11,7 +11,7 @@ pub const UNITS: [(&str, u64); 5] = [
 ];
 
 /// Parse `250ms`, `30s`, `1h30m`; the error is a help line.
-pub fn parse(text: &str) -> Result<u64, String> {
+pub(crate) fn parse(text: &str) -> Result<u64, String> {
     let help = |extra: &str| {
         format!(
             "a duration is whole numbers with units ms, s, m, h or d, such as `30s` or `1h30m`{extra}"
@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Result<u64, String> {
 
 /// A point on the run's clock as `m:ss.mmm` (`h:mm:ss.mmm` past an hour),
 /// fixed width so that a timeline's columns line up.
-pub fn clock(ms: u64) -> String {
+pub(crate) fn clock(ms: u64) -> String {
     let (h, m, s, f) = (
         ms / 3_600_000,
         ms / 60_000 % 60,
@@ -75,7 +75,7 @@ pub fn clock(ms: u64) -> String {
 }
 
 /// A duration in the largest units that express it exactly, e.g. `1h30m`.
-pub fn format(ms: u64) -> String {
+pub(crate) fn format(ms: u64) -> String {
     if ms == 0 {
         return "0s".into();
     }

@@ -56,12 +56,12 @@ pub struct Builtin {
 
 impl Builtin {
     /// Whether it takes the action options (`_catch_errors`, ...).
-    pub fn takes_options(&self) -> bool {
+    pub(crate) fn takes_options(&self) -> bool {
         self.kind == Kind::Action
     }
 
     /// Whether `name` is one of its named arguments (or an action option).
-    pub fn takes_named(&self, name: &str) -> bool {
+    pub(crate) fn takes_named(&self, name: &str) -> bool {
         match self.named {
             Named::Callee => true,
             Named::Only(names) => {
@@ -71,7 +71,7 @@ impl Builtin {
     }
 
     /// Its named arguments, action options included.
-    pub fn named_names(&self) -> Vec<&'static str> {
+    pub(crate) fn named_names(&self) -> Vec<&'static str> {
         let mut out: Vec<&str> = match self.named {
             Named::Only(names) => names.to_vec(),
             Named::Callee => Vec::new(),
@@ -83,7 +83,7 @@ impl Builtin {
     }
 
     /// "1", "0 to 1", "at least 1": how many positional arguments it takes.
-    pub fn arity(&self) -> String {
+    pub(crate) fn arity(&self) -> String {
         match (self.min, self.max) {
             (a, b) if a == b => format!("{a}"),
             (a, usize::MAX) => format!("at least {a}"),
@@ -92,7 +92,7 @@ impl Builtin {
     }
 
     /// How a call is written: `run_command(targets, command)`, `.join(sep?)`.
-    pub fn usage(&self) -> String {
+    pub(crate) fn usage(&self) -> String {
         let lambda = if self.lambda { " |$x| { ... }" } else { "" };
         match self.kind {
             Kind::Method if self.params.is_empty() => format!(".{}{lambda}", self.name),
@@ -163,7 +163,7 @@ const fn callee(b: Builtin) -> Builtin {
 }
 
 /// The built-in functions and actions.
-pub const FUNCTIONS: &[Builtin] = &[
+pub(crate) const FUNCTIONS: &[Builtin] = &[
     f(
         "log::debug",
         "message",
@@ -345,7 +345,7 @@ const RESULT_SET: &str = "ResultSet";
 const ERROR: &str = "Error";
 
 /// The built-in methods.
-pub const METHODS: &[Builtin] = &[
+pub(crate) const METHODS: &[Builtin] = &[
     m("name", TARGET, "", 0, 0, "the target's name"),
     m("host", TARGET, "", 0, 0, "the host part of its URI"),
     m("port", TARGET, "", 0, 0, "its port, or `undef`"),
@@ -647,7 +647,7 @@ pub const METHODS: &[Builtin] = &[
 /// An option every action takes, `_`-prefixed so it never clashes with a
 /// task parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ActionOption {
+pub(crate) struct ActionOption {
     /// Its name, with the `_`.
     pub name: &'static str,
     /// The type it needs.
@@ -657,7 +657,7 @@ pub struct ActionOption {
 }
 
 /// The action options (spec §6).
-pub const ACTION_OPTIONS: &[ActionOption] = &[
+pub(crate) const ACTION_OPTIONS: &[ActionOption] = &[
     ActionOption {
         name: "_catch_errors",
         ty: "Boolean",
@@ -691,12 +691,12 @@ pub const ACTION_OPTIONS: &[ActionOption] = &[
 ];
 
 /// The action option `name`, if there is one.
-pub fn option(name: &str) -> Option<&'static ActionOption> {
+pub(crate) fn option(name: &str) -> Option<&'static ActionOption> {
     ACTION_OPTIONS.iter().find(|o| o.name == name)
 }
 
 /// Options of a `with` block, with what each does.
-pub const WITH_OPTIONS: &[(&str, &str)] = &[
+pub(crate) const WITH_OPTIONS: &[(&str, &str)] = &[
     (
         "retry",
         "run the block again, up to N more times, while it fails",
@@ -710,7 +710,7 @@ pub const WITH_OPTIONS: &[(&str, &str)] = &[
 ];
 
 /// Type names a plan may use.
-pub const TYPE_NAMES: &[&str] = &[
+pub(crate) const TYPE_NAMES: &[&str] = &[
     "Any",
     "Array",
     "Boolean",
@@ -761,22 +761,22 @@ impl Vocabulary {
     }
 
     /// The function or action `name`.
-    pub fn function(&self, name: &str) -> Option<&Builtin> {
+    pub(crate) fn function(&self, name: &str) -> Option<&Builtin> {
         self.functions.iter().find(|b| b.name == name)
     }
 
     /// The method `name`.
-    pub fn method(&self, name: &str) -> Option<&Builtin> {
+    pub(crate) fn method(&self, name: &str) -> Option<&Builtin> {
         self.methods.iter().find(|b| b.name == name)
     }
 
     /// Every function and action.
-    pub fn functions(&self) -> &[Builtin] {
+    pub(crate) fn functions(&self) -> &[Builtin] {
         &self.functions
     }
 
     /// Every method.
-    pub fn methods(&self) -> &[Builtin] {
+    pub(crate) fn methods(&self) -> &[Builtin] {
         &self.methods
     }
 

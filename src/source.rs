@@ -19,7 +19,7 @@ pub struct Span {
 
 impl Span {
     /// A span over `start..end` of `file`.
-    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+    pub(crate) fn new(file: FileId, start: usize, end: usize) -> Self {
         Span {
             file,
             start: start as u32,
@@ -28,7 +28,7 @@ impl Span {
     }
 
     /// The smallest span that covers both spans (which must be in one file).
-    pub fn to(self, other: Span) -> Span {
+    pub(crate) fn to(self, other: Span) -> Span {
         Span {
             file: self.file,
             start: self.start.min(other.start),
@@ -37,7 +37,7 @@ impl Span {
     }
 
     /// The empty span at this span's end.
-    pub fn end_point(self) -> Span {
+    pub(crate) fn end_point(self) -> Span {
         Span {
             start: self.end,
             ..self
@@ -45,13 +45,8 @@ impl Span {
     }
 
     /// Length in bytes.
-    pub fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         (self.end - self.start) as usize
-    }
-
-    /// True when the span covers no bytes.
-    pub fn is_empty(self) -> bool {
-        self.start == self.end
     }
 }
 
@@ -66,7 +61,7 @@ pub struct Spanned<T> {
 
 impl<T> Spanned<T> {
     /// Attach a span to a value.
-    pub fn new(node: T, span: Span) -> Self {
+    pub(crate) fn new(node: T, span: Span) -> Self {
         Spanned { node, span }
     }
 }
@@ -111,7 +106,7 @@ impl SourceFile {
 
     /// Byte offset of a one-based line and column (in characters), clamped
     /// to the text.
-    pub fn offset_of(&self, line: usize, column: usize) -> usize {
+    pub(crate) fn offset_of(&self, line: usize, column: usize) -> usize {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return self.text.len();
         };
@@ -122,13 +117,6 @@ impl SourceFile {
             .nth(column.saturating_sub(1))
             .map_or_else(|| rest.find('\n').unwrap_or(rest.len()), |(i, _)| i);
         start as usize + within
-    }
-
-    /// The text a span covers.
-    pub fn slice(&self, span: Span) -> &str {
-        self.text
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or("")
     }
 }
 
@@ -156,12 +144,12 @@ impl SourceMap {
     }
 
     /// Whether a file with this id is in the map.
-    pub fn contains(&self, id: FileId) -> bool {
+    pub(crate) fn contains(&self, id: FileId) -> bool {
         (id.0 as usize) < self.files.len()
     }
 
     /// All files with their ids.
-    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files
             .iter()
             .enumerate()

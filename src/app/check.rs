@@ -11,7 +11,7 @@ use crate::project::tasks::Catalog;
 use crate::report::Format;
 
 /// `drover check`: exit 0 clean (warnings allowed), 1 with errors.
-pub fn run(tasks: &Catalog, paths: &[PathBuf], format: Format) -> Result<u8, UsageError> {
+pub(crate) fn run(tasks: &Catalog, paths: &[PathBuf], format: Format) -> Result<u8, UsageError> {
     let files = plan_files(tasks.project(), paths, false)?;
     let read = PlanFiles::read(&files)?;
     let (asts, diags) = read.check(Some(tasks));

@@ -15,7 +15,7 @@ use crate::syntax::ast::File;
 /// Plan files as read: their text, and an `invalid-utf8` error for each one
 /// that is not UTF-8 (checked as decoded lossily, so its other mistakes are
 /// reported too).
-pub struct PlanFiles {
+pub(crate) struct PlanFiles {
     /// Every file's text.
     pub sources: SourceMap,
     /// Files that are not UTF-8.
@@ -24,7 +24,7 @@ pub struct PlanFiles {
 
 impl PlanFiles {
     /// Read `files`.
-    pub fn read(files: &[PathBuf]) -> Result<PlanFiles, UsageError> {
+    pub(crate) fn read(files: &[PathBuf]) -> Result<PlanFiles, UsageError> {
         let mut sources = SourceMap::new();
         let mut encoding = Vec::new();
         for path in files {
@@ -53,7 +53,7 @@ impl PlanFiles {
 
     /// Parse and check them all (with `run_task` calls against `tasks`): the
     /// syntax trees and every diagnostic, sorted.
-    pub fn check(&self, tasks: Option<&Catalog>) -> (Vec<File>, Vec<Diagnostic>) {
+    pub(crate) fn check(&self, tasks: Option<&Catalog>) -> (Vec<File>, Vec<Diagnostic>) {
         let (asts, mut diags) = check_sources_with(&self.sources, tasks);
         diags.extend(self.encoding.iter().cloned());
         crate::diagnostic::sort(&mut diags);
@@ -113,7 +113,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
 
 /// Load the inventory: `-i FILE`, else `inventory.yaml` in the project, else
 /// an empty one. Diagnostics are printed; `None` means it did not load.
-pub fn load_inventory(
+pub(crate) fn load_inventory(
     project: &Path,
     file: Option<PathBuf>,
 ) -> Result<Option<Inventory>, UsageError> {

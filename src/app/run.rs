@@ -21,7 +21,7 @@ use crate::transport::{OutputSink, Stream};
 use crate::value::{ErrorValue, Value};
 
 /// What `drover run` was asked to do.
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// The project: its root, plans and tasks.
     pub tasks: Arc<Catalog>,
     /// Plan name or `.plan` path.
@@ -47,7 +47,7 @@ pub struct RunOptions {
 }
 
 /// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
-pub fn run(opts: &RunOptions) -> Result<u8, UsageError> {
+pub(crate) fn run(opts: &RunOptions) -> Result<u8, UsageError> {
     let (program, name) = match load(opts) {
         Ok(loaded) => loaded,
         Err(Loaded::Usage(e)) => return Err(e),
@@ -324,7 +324,7 @@ async fn run_until_interrupted(
 }
 
 /// `drover command run`: one `run_command` step, reported like a plan.
-pub fn command(
+pub(crate) fn command(
     tasks: &Arc<Catalog>,
     command: &str,
     targets: &str,
@@ -369,7 +369,7 @@ pub fn command(
 }
 
 /// What `drover task run` was asked to do.
-pub struct TaskRunOptions {
+pub(crate) struct TaskRunOptions {
     /// The task's name.
     pub task: String,
     /// `-t SPEC`.
@@ -390,7 +390,7 @@ pub struct TaskRunOptions {
 
 /// `drover task run`: one `run_task` step, reported like a plan. Parameters
 /// are checked against the task's metadata before anything connects.
-pub fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageError> {
+pub(crate) fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, UsageError> {
     let usage = |message: String| {
         eprintln!("error: {message}");
         Ok(2)

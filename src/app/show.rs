@@ -14,7 +14,7 @@ use crate::syntax::ast::Plan;
 
 /// `drover inventory show [-t SPEC]`: the targets (all, or those `spec`
 /// names) with their transport, URI and groups, or their merged data as JSON.
-pub fn show_inventory(
+pub(crate) fn show_inventory(
     project: &Path,
     file: Option<PathBuf>,
     spec: Option<&str>,
@@ -74,7 +74,7 @@ pub fn show_inventory(
 
 /// `drover plan show [NAME]`: every plan (name, first line of its
 /// description, file), or one plan's parameters.
-pub fn show_plans(
+pub(crate) fn show_plans(
     project: &crate::project::Project,
     name: Option<&str>,
     format: Format,
@@ -187,7 +187,11 @@ fn print_plan(plan: &serde_json::Value) {
 
 /// `drover task show [NAME]`: every listed task with its description, or one
 /// task's parameters, implementations and metadata file.
-pub fn show_tasks(tasks: &Catalog, name: Option<&str>, format: Format) -> Result<u8, UsageError> {
+pub(crate) fn show_tasks(
+    tasks: &Catalog,
+    name: Option<&str>,
+    format: Format,
+) -> Result<u8, UsageError> {
     let Some(name) = name else {
         let mut list = Vec::new();
         for n in tasks.names() {
@@ -336,7 +340,7 @@ fn print_task(task: &serde_json::Value) {
 }
 
 /// `drover runs list`.
-pub fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
+pub(crate) fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
     let runs = crate::project::history::list(project);
     match format {
         Format::Json => {
@@ -371,7 +375,7 @@ pub fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError> {
 }
 
 /// `drover runs show [ID]`.
-pub fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> {
+pub(crate) fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> {
     let run = match crate::project::history::load(project, id) {
         Ok(r) => r,
         Err(e) => {

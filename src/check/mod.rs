@@ -19,15 +19,14 @@ use crate::project::tasks::Catalog;
 use crate::source::SourceMap;
 use crate::syntax::ast::*;
 
-/// Check every plan of `files` together (plan names are global).
-/// With a task catalog, `run_task` calls with a literal task name are
-/// checked against the task's metadata too.
-pub fn check(files: &[File], tasks: Option<&Catalog>) -> Vec<Diagnostic> {
-    check_in(files, tasks, Vocabulary::standard())
-}
-
-/// [`check`] against `vocab` rather than drover's own built-ins.
-pub fn check_in(files: &[File], tasks: Option<&Catalog>, vocab: &Vocabulary) -> Vec<Diagnostic> {
+/// Check every plan of `files` together (plan names are global) against the
+/// built-ins of `vocab`. With a task catalog, `run_task` calls with a literal
+/// task name are checked against the task's metadata too.
+pub(crate) fn check_in(
+    files: &[File],
+    tasks: Option<&Catalog>,
+    vocab: &Vocabulary,
+) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let mut plans: HashMap<&str, Span> = HashMap::new();
     let signatures: HashMap<&str, &Plan> = files

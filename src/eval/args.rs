@@ -11,7 +11,7 @@ use crate::value::{Target, Value};
 
 /// Evaluated call arguments with their spans.
 #[derive(Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// Positional arguments in order.
     pub positional: Vec<(Value, Span)>,
     /// Named arguments.
@@ -74,7 +74,7 @@ impl Args {
 
 /// The targets a TargetSpec value names: a target, a name, a group, a glob,
 /// a comma list, or an array of these.
-pub fn targets(it: &Interpreter, spec: &Value, span: Span) -> Eval<Vec<Arc<Target>>> {
+pub(crate) fn targets(it: &Interpreter, spec: &Value, span: Span) -> Eval<Vec<Arc<Target>>> {
     let mut out: Vec<Arc<Target>> = Vec::new();
     let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut add = |t: Arc<Target>| {

@@ -14,7 +14,7 @@ use crate::value::{ErrorValue, FutureSlot, Value, types};
 impl<'p> Interpreter<'p> {
     /// Run plan `name` with named arguments (already values). Checks the
     /// arguments against the plan's signature first.
-    pub fn run_plan<'a>(
+    pub(crate) fn run_plan<'a>(
         &'a self,
         name: &'a str,
         args: IndexMap<String, Value>,
@@ -179,7 +179,7 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Call a lambda with arguments, returning the value of its last expression statement.
-    pub fn call_lambda<'a>(
+    pub(crate) fn call_lambda<'a>(
         &'a self,
         frame: &'a mut Frame<'p>,
         lambda: &'p Lambda,

@@ -101,7 +101,7 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Evaluate an expression.
-    pub fn expr<'a>(
+    pub(crate) fn expr<'a>(
         &'a self,
         frame: &'a mut Frame<'p>,
         expr: &'p Expr,

@@ -14,7 +14,7 @@ use crate::value::{ErrorValue, FutureSlot, Value};
 /// from the AST and scopes are small vectors: a loop iteration allocates at
 /// most its own scope.
 #[derive(Default)]
-pub struct Frame<'p> {
+pub(crate) struct Frame<'p> {
     pub(super) scopes: Vec<Vec<(&'p str, Value)>>,
     /// The `async` branches of the plan invocation this frame belongs to.
     pub(super) branches: Option<Rc<Branches<'p>>>,
@@ -24,7 +24,7 @@ pub struct Frame<'p> {
 /// until the driver of the plan (see [`Branches::drive`]) polls them beside
 /// the plan's body.
 #[derive(Default)]
-pub struct Branches<'p> {
+pub(crate) struct Branches<'p> {
     inbox: RefCell<Vec<BoxFuture<'p, ()>>>,
     running: RefCell<futures::stream::FuturesUnordered<BoxFuture<'p, ()>>>,
     started: RefCell<Vec<Arc<FutureSlot>>>,

@@ -226,7 +226,7 @@ fn check_call(
 
 /// Call a method on a value. Lambdas run in the caller's frame, so that they
 /// see (and may update) the variables around them.
-pub async fn method<'p>(
+pub(crate) async fn method<'p>(
     it: &Interpreter<'p>,
     frame: &mut Frame<'p>,
     recv: Value,
@@ -348,7 +348,7 @@ pub async fn method<'p>(
 }
 
 /// A method without a lambda; nothing here suspends.
-pub fn plain_method(
+pub(crate) fn plain_method(
     it: &Interpreter,
     recv: Value,
     m: &MethodCall,

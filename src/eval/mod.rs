@@ -16,7 +16,7 @@ pub mod methods;
 pub mod operators;
 mod stmt;
 
-pub use frame::{Branches, Frame};
+pub(crate) use frame::{Branches, Frame};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,11 +33,11 @@ use crate::transport::connections::Connections;
 use crate::value::{ErrorValue, Value};
 
 /// A boxed, non-`Send` future: evaluation of one node.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// Why evaluation left the normal path.
 #[derive(Debug)]
-pub enum Flow {
+pub(crate) enum Flow {
     /// An error was raised.
     Error(Box<ErrorValue>),
     /// `return`.
@@ -49,7 +49,7 @@ pub enum Flow {
 }
 
 /// The result of evaluating a node.
-pub type Eval<T> = Result<T, Flow>;
+pub(crate) type Eval<T> = Result<T, Flow>;
 
 /// Where log lines and messages of a run go.
 pub trait Events {
@@ -87,7 +87,7 @@ pub struct Program {
 
 impl Program {
     /// The plan with this name.
-    pub fn plan(&self, name: &str) -> Option<&Plan> {
+    pub(crate) fn plan(&self, name: &str) -> Option<&Plan> {
         self.files
             .iter()
             .flat_map(|f| &f.plans)
@@ -95,7 +95,7 @@ impl Program {
     }
 
     /// Every plan name, for did-you-mean.
-    pub fn plan_names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn plan_names(&self) -> impl Iterator<Item = &str> {
         self.files
             .iter()
             .flat_map(|f| &f.plans)
@@ -103,7 +103,7 @@ impl Program {
     }
 
     /// `file:line:column` of a span.
-    pub fn location(&self, span: Span) -> String {
+    pub(crate) fn location(&self, span: Span) -> String {
         let file = self.sources.get(span.file);
         let (line, col) = file.line_col(span.start);
         format!("{}:{line}:{col}", file.name)
@@ -156,16 +156,16 @@ pub struct Shared<'p> {
 }
 
 /// Makes the output sink of one action on one target (by target name).
-pub type StreamSinks = Arc<dyn Fn(&str) -> crate::transport::OutputSink>;
+pub(crate) type StreamSinks = Arc<dyn Fn(&str) -> crate::transport::OutputSink>;
 
 /// The default run-wide concurrency (spec §6).
-pub const DEFAULT_CONCURRENCY: usize = 100;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 100;
 
 /// Error kind of a plan call whose arguments do not fit the plan.
-pub const BAD_PARAMETERS: &str = "drover/bad-parameters";
+pub(crate) const BAD_PARAMETERS: &str = "drover/bad-parameters";
 
 /// Deepest nesting of `run_plan` calls.
-pub const MAX_PLAN_DEPTH: usize = 64;
+pub(crate) const MAX_PLAN_DEPTH: usize = 64;
 
 impl<'p> Interpreter<'p> {
     /// An interpreter for `program` reporting to `events`.
@@ -194,7 +194,7 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Send every target's output to `sinks` as it arrives.
-    pub fn with_stream(mut self, sinks: Option<StreamSinks>) -> Self {
+    pub(crate) fn with_stream(mut self, sinks: Option<StreamSinks>) -> Self {
         self.configure().stream = sinks;
         self
     }
@@ -204,12 +204,6 @@ impl<'p> Interpreter<'p> {
         let shared = self.configure();
         shared.dry_run = dry_run;
         shared.connections.dry_run = dry_run;
-        self
-    }
-
-    /// Take pool targets from `pools` (shared with other runs).
-    pub fn with_pools(mut self, pools: Arc<dyn crate::pools::PoolManager>) -> Self {
-        self.configure().pools = pools;
         self
     }
 
@@ -227,12 +221,12 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Give back every pool target this run holds; returns how many.
-    pub fn release_pools(&self) -> usize {
+    pub(crate) fn release_pools(&self) -> usize {
         self.pools.release_all(self.run_id)
     }
 
     /// Allow at most `n` target operations at once in the whole run.
-    pub fn with_concurrency(mut self, n: usize) -> Self {
+    pub(crate) fn with_concurrency(mut self, n: usize) -> Self {
         self.configure().concurrency = tokio::sync::Semaphore::new(n.max(1));
         self
     }
@@ -244,7 +238,7 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Find scripts and files under the catalog's project root, and tasks in it.
-    pub fn with_tasks(mut self, tasks: Arc<crate::project::tasks::Catalog>) -> Self {
+    pub(crate) fn with_tasks(mut self, tasks: Arc<crate::project::tasks::Catalog>) -> Self {
         let shared = self.configure();
         shared.project = tasks.project().root.clone();
         shared.tasks = tasks;
@@ -252,7 +246,7 @@ impl<'p> Interpreter<'p> {
     }
 
     /// An error raised at `span`.
-    pub fn error(&self, kind: &str, message: impl Into<String>, span: Span) -> Flow {
+    pub(crate) fn error(&self, kind: &str, message: impl Into<String>, span: Span) -> Flow {
         let mut e = ErrorValue::new(kind, message);
         e.location = self.program.location(span);
         e.span = Some(span);

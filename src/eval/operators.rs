@@ -11,7 +11,7 @@ use crate::value::types::describe;
 
 /// `recv[index]`: arrays by position (negative from the end), hashes by key,
 /// strings by character. Out of range gives `undef`, as in Puppet.
-pub fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> Eval<Value> {
+pub(crate) fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> Eval<Value> {
     let at = |len: usize, i: i64| -> Option<usize> {
         let i = if i < 0 { len as i64 + i } else { i };
         (0..len as i64).contains(&i).then_some(i as usize)
@@ -42,7 +42,13 @@ pub fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> Eval<Va
 }
 
 /// The binary operators other than `&&` and `||`.
-pub fn binary(it: &Interpreter, op: BinaryOp, l: Value, r: Value, span: Span) -> Eval<Value> {
+pub(crate) fn binary(
+    it: &Interpreter,
+    op: BinaryOp,
+    l: Value,
+    r: Value,
+    span: Span,
+) -> Eval<Value> {
     use BinaryOp::*;
     use Value::*;
     let overflow = || {

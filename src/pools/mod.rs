@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 /// Who holds a target: one run.
-pub type Holder = u64;
+pub(crate) type Holder = u64;
 
 /// How exclusive a hold is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,7 +167,7 @@ impl State {
 
 /// Pools of one process.
 #[derive(Default, Clone)]
-pub struct MemoryPools {
+pub(crate) struct MemoryPools {
     state: Arc<Mutex<State>>,
 }
 

@@ -11,13 +11,13 @@ use indexmap::IndexMap;
 use serde_json::{Value, json};
 
 /// Version of the event schema (docs/events.md).
-pub const SCHEMA_VERSION: u64 = 1;
+pub(crate) const SCHEMA_VERSION: u64 = 1;
 
 /// Runs kept unless the project says otherwise (`runs-kept`).
-pub const DEFAULT_KEPT: usize = 50;
+pub(crate) const DEFAULT_KEPT: usize = 50;
 
 /// The record of the run in progress.
-pub struct History {
+pub(crate) struct History {
     dir: PathBuf,
     id: String,
     events: RefCell<std::io::LineWriter<std::fs::File>>,
@@ -30,7 +30,7 @@ fn runs_dir(project: &Path) -> PathBuf {
 impl History {
     /// Start recording a run under `project`, keeping at most `kept` runs
     /// (this one included).
-    pub fn create(project: &Path, kept: usize) -> std::io::Result<History> {
+    pub(crate) fn create(project: &Path, kept: usize) -> std::io::Result<History> {
         let runs = runs_dir(project);
         std::fs::create_dir_all(&runs)?;
         let mut old = ids(project);
@@ -59,17 +59,17 @@ impl History {
     }
 
     /// The run's id.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.id
     }
 
     /// Append an event.
-    pub fn record(&self, event: &Value) {
+    pub(crate) fn record(&self, event: &Value) {
         let _ = writeln!(self.events.borrow_mut(), "{event}");
     }
 
     /// Append what a target printed in one step to `targets/<name>.log`.
-    pub fn output(&self, target: &str, header: &str, parts: &[(&str, &str)]) {
+    pub(crate) fn output(&self, target: &str, header: &str, parts: &[(&str, &str)]) {
         let name: String = target
             .chars()
             .map(|c| {
@@ -100,13 +100,13 @@ impl History {
     }
 
     /// Flush what is buffered.
-    pub fn flush(&self) {
+    pub(crate) fn flush(&self) {
         let _ = self.events.borrow_mut().flush();
     }
 }
 
 /// An RFC 3339 UTC time of `secs` since the epoch.
-pub fn timestamp(secs: u64) -> String {
+pub(crate) fn timestamp(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     // Howard Hinnant's civil-from-days.
@@ -144,7 +144,7 @@ fn ids(project: &Path) -> Vec<String> {
 
 /// How one target fared in a recorded run.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TargetRecord {
+pub(crate) struct TargetRecord {
     /// Whether every action on it succeeded.
     pub ok: bool,
     /// Its last action.
@@ -157,7 +157,7 @@ pub struct TargetRecord {
 
 /// A recorded run, read back.
 #[derive(Clone, Debug)]
-pub struct Run {
+pub(crate) struct Run {
     /// Its id.
     pub id: String,
     /// The plan.
@@ -174,7 +174,7 @@ pub struct Run {
 
 impl Run {
     /// Targets that failed (`failure`), succeeded (`success`), or all.
-    pub fn targets_where(&self, which: &str) -> Vec<String> {
+    pub(crate) fn targets_where(&self, which: &str) -> Vec<String> {
         self.targets
             .iter()
             .filter(|(_, t)| match which {
@@ -187,7 +187,7 @@ impl Run {
     }
 
     /// As JSON for `drover runs ... --format json`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let targets: Vec<Value> = self
             .targets
             .iter()
@@ -206,7 +206,7 @@ impl Run {
 }
 
 /// Read run `id` (`last` is the newest).
-pub fn load(project: &Path, id: &str) -> Result<Run, String> {
+pub(crate) fn load(project: &Path, id: &str) -> Result<Run, String> {
     let all = ids(project);
     let id = if id == "last" {
         all.last().cloned().ok_or("no runs recorded yet")?
@@ -264,7 +264,7 @@ pub fn load(project: &Path, id: &str) -> Result<Run, String> {
 }
 
 /// Every recorded run, newest first.
-pub fn list(project: &Path) -> Vec<Run> {
+pub(crate) fn list(project: &Path) -> Vec<Run> {
     let mut runs: Vec<Run> = ids(project)
         .iter()
         .filter_map(|id| load(project, id).ok())

@@ -423,12 +423,12 @@ impl Inventory {
     }
 
     /// Every target, in inventory order.
-    pub fn targets(&self) -> &[Arc<Target>] {
+    pub(crate) fn targets(&self) -> &[Arc<Target>] {
         &self.targets
     }
 
     /// The targets of group `name`, in inventory order.
-    pub fn group(&self, name: &str) -> Option<Vec<Arc<Target>>> {
+    pub(crate) fn group(&self, name: &str) -> Option<Vec<Arc<Target>>> {
         if name == "all" {
             return Some(self.targets.clone());
         }
@@ -563,7 +563,7 @@ const SECRET_KEYS: [&str; 5] = [
 ];
 
 /// A copy of `config` with secrets replaced by `[sensitive]`.
-pub fn redacted(config: &Map<String, Json>) -> Json {
+pub(crate) fn redacted(config: &Map<String, Json>) -> Json {
     fn walk(v: &Json) -> Json {
         match v {
             Json::Object(m) => Json::Object(
@@ -591,7 +591,7 @@ pub fn redacted(config: &Map<String, Json>) -> Json {
 }
 
 /// Shell-style glob with `*` and `?`.
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The settings file of a project; `bolt-project.yaml` is read when it is absent.
-pub const SETTINGS_FILE: &str = "drover-project.yaml";
+pub(crate) const SETTINGS_FILE: &str = "drover-project.yaml";
 
 /// A project: a root directory and the module directories it searches.
 #[derive(Clone, Debug)]
@@ -72,7 +72,7 @@ impl Project {
     /// Read the project at `root`: its settings file if there is one, and
     /// `modulepath` (from `--modulepath`, colon-separated) in front of the
     /// settings' module path. Errors name the file.
-    pub fn load(root: &Path, modulepath: Option<&str>) -> Result<Project, String> {
+    pub(crate) fn load(root: &Path, modulepath: Option<&str>) -> Result<Project, String> {
         let mut project = Project::new(root);
         let own = root.join(SETTINGS_FILE);
         let bolt = root.join("bolt-project.yaml");
@@ -110,7 +110,7 @@ impl Project {
 
     /// The directory of module `name`: the project itself, the first module
     /// of that name on the module path, or the bundled standard library's.
-    pub fn module(&self, name: &str) -> Option<PathBuf> {
+    pub(crate) fn module(&self, name: &str) -> Option<PathBuf> {
         if name == self.name && self.root.join("tasks").is_dir() {
             return Some(self.root.clone());
         }
@@ -121,7 +121,7 @@ impl Project {
 
     /// Every module, each under the first directory that has it, in
     /// precedence order: the project, the module path, the standard library.
-    pub fn modules(&self) -> Vec<(String, PathBuf)> {
+    pub(crate) fn modules(&self) -> Vec<(String, PathBuf)> {
         let mut found: Vec<(String, PathBuf)> = Vec::new();
         if self.root.join("tasks").is_dir() {
             found.push((self.name.clone(), self.root.clone()));
@@ -147,7 +147,7 @@ impl Project {
 
     /// Directories of plan files: the project's `plans/`, then each module's
     /// (the standard library's too when `stdlib`).
-    pub fn plan_dirs(&self, stdlib: bool) -> Vec<PathBuf> {
+    pub(crate) fn plan_dirs(&self, stdlib: bool) -> Vec<PathBuf> {
         let bundled = stdlib_dir();
         let mut dirs = vec![self.root.join("plans")];
         for (name, dir) in self.modules() {
@@ -175,7 +175,7 @@ fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
 
 /// The bundled standard library: `$DROVER_STDLIB`, else `share/drover/stdlib`
 /// beside an installed binary, else the source tree's `stdlib/`.
-pub fn stdlib_dir() -> PathBuf {
+pub(crate) fn stdlib_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("DROVER_STDLIB") {
         return PathBuf::from(dir);
     }

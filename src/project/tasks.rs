@@ -55,7 +55,7 @@ pub struct Param {
 impl Param {
     /// A type error without repeating the declared type, which the message
     /// around it names.
-    pub fn mismatch(&self, why: String) -> String {
+    pub(crate) fn mismatch(&self, why: String) -> String {
         match why.strip_prefix(&format!("expected {}, ", self.ty_text)) {
             Some(rest) => rest.to_string(),
             None => why,
@@ -63,7 +63,7 @@ impl Param {
     }
 
     /// Whether a plan must pass it.
-    pub fn required(&self) -> bool {
+    pub(crate) fn required(&self) -> bool {
         self.default.is_none() && !matches!(self.ty.name.node.as_str(), "Optional" | "Any")
     }
 }
@@ -85,7 +85,7 @@ pub struct Implementation {
 
 /// What an implementation uploads: its executable and its files.
 #[derive(Debug)]
-pub struct Bundle {
+pub(crate) struct Bundle {
     /// `(local file, path under the bundle's directory)`; the executable first.
     pub files: Vec<(PathBuf, String)>,
     /// A hash of every path and every byte: the same content is uploaded once
@@ -95,7 +95,7 @@ pub struct Bundle {
 
 impl Implementation {
     /// Where the executable goes under the bundle's directory.
-    pub fn executable(&self, module: &str) -> String {
+    pub(crate) fn executable(&self, module: &str) -> String {
         let file = self
             .path
             .file_name()
@@ -105,7 +105,7 @@ impl Implementation {
     }
 
     /// Read what it uploads (once) and hash it.
-    pub fn bundle(&self, module: &str) -> Result<&Bundle, String> {
+    pub(crate) fn bundle(&self, module: &str) -> Result<&Bundle, String> {
         self.bundle
             .get_or_init(|| {
                 use std::hash::Hasher;
@@ -165,7 +165,7 @@ impl Task {
     /// Check and convert the parameters a plan passes: unknown ones, missing
     /// required ones and values of the wrong type are errors (with the
     /// parameter's span when there is one); defaults fill the rest.
-    pub fn bind(
+    pub(crate) fn bind(
         &self,
         given: IndexMap<String, (Value, Span)>,
         noop: bool,
@@ -228,7 +228,7 @@ impl Task {
     }
 
     /// "task `x` has no parameter `y`", with a suggestion.
-    pub fn unknown_parameter(&self, name: &str) -> String {
+    pub(crate) fn unknown_parameter(&self, name: &str) -> String {
         let known = self.parameters.iter().flat_map(|p| p.keys());
         let hint = crate::diagnostic::did_you_mean(name, known.map(String::as_str))
             .map(|h| format!(" (did you mean `{h}`?)"))
@@ -237,7 +237,7 @@ impl Task {
     }
 
     /// Required parameters not among `given`, as "`name` (Type)".
-    pub fn missing<'a>(&self, given: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    pub(crate) fn missing<'a>(&self, given: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
         self.parameters
             .iter()
             .flatten()
@@ -263,7 +263,7 @@ impl Catalog {
     }
 
     /// The project it searches.
-    pub fn project(&self) -> &Project {
+    pub(crate) fn project(&self) -> &Project {
         &self.project
     }
 
@@ -280,7 +280,7 @@ impl Catalog {
     }
 
     /// Every task name, in module order.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let mut names = Vec::new();
         for (module, dir) in self.project.modules() {
             let Ok(entries) = std::fs::read_dir(dir.join("tasks")) else {
@@ -548,7 +548,7 @@ const TYPES: &[&str] = &[
 
 /// Parse a Puppet type as task metadata writes it: `Optional[String[1]]`,
 /// `Enum[start, "stop"]`, `Pattern[/^web\d+$/]`, `Integer[1, default]`.
-pub fn parse_type(text: &str) -> Result<Type, String> {
+pub(crate) fn parse_type(text: &str) -> Result<Type, String> {
     let mut p = TypeParser { s: text, at: 0 };
     let ty = p.ty()?;
     p.skip();

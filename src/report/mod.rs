@@ -19,7 +19,7 @@ use crate::value::{ActionResult, ErrorValue, Value};
 
 /// Output formats, of runs and of every other command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// For people: source snippets with carets.
     Human,
     /// For editors and CI.
@@ -56,7 +56,7 @@ pub(crate) struct Counts {
 }
 
 /// Receives the interpreter's events and reports them.
-pub struct Reporter {
+pub(crate) struct Reporter {
     format: Format,
     /// JSON lines go here: buffered in a dry run, where thousands of events
     /// arrive at once, line by line otherwise so that they show as they happen.
@@ -72,7 +72,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// A reporter in `format`; bars when `bars` (a terminal, not a dry run).
-    pub fn new(
+    pub(crate) fn new(
         format: Format,
         dry_run: bool,
         bars: bool,
@@ -94,36 +94,36 @@ impl Reporter {
     }
 
     /// The run's id in the history, if it is recorded.
-    pub fn run_id(&self) -> Option<&str> {
+    pub(crate) fn run_id(&self) -> Option<&str> {
         self.history.as_ref().map(History::id)
     }
 
     /// Start the run's clock (on the runtime that runs the plan).
-    pub fn start_clock(&self) {
+    pub(crate) fn start_clock(&self) {
         self.start.set(Some(tokio::time::Instant::now()));
     }
 
     /// Milliseconds since the run started, on the run's clock.
-    pub fn elapsed_ms(&self) -> u64 {
+    pub(crate) fn elapsed_ms(&self) -> u64 {
         self.start
             .get()
             .map_or(0, |s| s.elapsed().as_millis() as u64)
     }
 
     /// The progress bars, when they are drawn: `--stream` prints above them.
-    pub fn bars(&self) -> Option<indicatif::MultiProgress> {
+    pub(crate) fn bars(&self) -> Option<indicatif::MultiProgress> {
         self.human.as_ref().and_then(human::Human::bars)
     }
 
     /// Redraw what changes with time alone (elapsed times on the bars);
     /// `false` when nothing does.
-    pub fn tick(&self) -> bool {
+    pub(crate) fn tick(&self) -> bool {
         self.human.as_ref().is_some_and(human::Human::tick)
     }
 
     /// List these targets in the final report even if the plan never
     /// reaches them.
-    pub fn expect_targets<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+    pub(crate) fn expect_targets<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
         if let Some(h) = &self.human {
             h.expect_targets(names);
         }
@@ -143,7 +143,7 @@ impl Reporter {
     }
 
     /// `plan_start`: the plan, its shown parameters, the inventory's size.
-    pub fn plan_start(
+    pub(crate) fn plan_start(
         &self,
         plan: &str,
         parameters: &serde_json::Map<String, serde_json::Value>,
@@ -172,7 +172,7 @@ impl Reporter {
     }
 
     /// `plan_result`, then the final report for people.
-    pub fn plan_result(
+    pub(crate) fn plan_result(
         &self,
         program: &Program,
         plan: &str,
@@ -202,7 +202,7 @@ impl Reporter {
     }
 
     /// `interrupted` (Ctrl-C), then the report for people.
-    pub fn interrupted(&self, released: usize) {
+    pub(crate) fn interrupted(&self, released: usize) {
         let c = self.counts.get();
         let report = format!(
             "interrupted: {} step(s) started, {} target result(s) finished ok, {} failed, \
@@ -222,7 +222,7 @@ impl Reporter {
     }
 
     /// Flush the JSON output and the run's record.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(h) = &self.human {
             h.finish();
         }

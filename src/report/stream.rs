@@ -9,7 +9,7 @@ use crate::transport::Stream;
 /// `--stream`: one target's output in one action, printed line by line as
 /// it arrives, each line whole (one write under the stdout lock) and prefixed
 /// with the target's name; the last partial line when the action ends.
-pub struct LineSink {
+pub(crate) struct LineSink {
     target: String,
     width: usize,
     json: bool,
@@ -22,7 +22,7 @@ pub struct LineSink {
 impl LineSink {
     /// The sink of `target`'s output, its name padded to `width`; JSON
     /// `output` events when `json`.
-    pub fn new(
+    pub(crate) fn new(
         target: &str,
         width: usize,
         json: bool,
@@ -43,7 +43,7 @@ const LONGEST_LINE: usize = 64 * 1024;
 
 impl LineSink {
     /// Take output bytes of one stream; print the lines they complete.
-    pub fn push(&self, stream: Stream, data: &[u8]) {
+    pub(crate) fn push(&self, stream: Stream, data: &[u8]) {
         let i = usize::from(stream == Stream::Stderr);
         let mut partial = self.partial.lock().unwrap_or_else(|e| e.into_inner());
         let buf = &mut partial[i];

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-pub use crate::source::{FileId, Span, Spanned};
+pub(crate) use crate::source::{FileId, Span, Spanned};
 
 /// A parsed `.plan` file.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -76,7 +76,7 @@ pub struct Block {
 }
 
 /// A statement with its span.
-pub type Stmt = Spanned<StmtKind>;
+pub(crate) type Stmt = Spanned<StmtKind>;
 
 /// The statement forms of spec §4.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -166,7 +166,7 @@ pub enum LoopMode {
 
 impl LoopMode {
     /// True for `parallel` and `serial` loops, whose iterations run concurrently.
-    pub fn is_concurrent(&self) -> bool {
+    pub(crate) fn is_concurrent(&self) -> bool {
         !matches!(self, LoopMode::Sequential)
     }
 }
@@ -199,7 +199,7 @@ pub struct Catch {
 }
 
 /// An expression with its span.
-pub type Expr = Spanned<ExprKind>;
+pub(crate) type Expr = Spanned<ExprKind>;
 
 /// The expression forms of spec §2 and §5.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -280,7 +280,7 @@ pub enum Arg {
 
 impl Arg {
     /// The argument's value.
-    pub fn value(&self) -> &Expr {
+    pub(crate) fn value(&self) -> &Expr {
         match self {
             Arg::Positional(e) | Arg::Named(_, e) => e,
         }
@@ -348,7 +348,7 @@ pub enum BinaryOp {
 
 impl BinaryOp {
     /// Binding power, higher binds tighter (spec §5).
-    pub fn precedence(self) -> u8 {
+    pub(crate) fn precedence(self) -> u8 {
         use BinaryOp::*;
         match self {
             Or => 1,
@@ -361,7 +361,7 @@ impl BinaryOp {
     }
 
     /// The operator as written.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         use BinaryOp::*;
         match self {
             Or => "||",
@@ -386,7 +386,7 @@ impl BinaryOp {
 
 impl UnaryOp {
     /// The operator as written.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             UnaryOp::Not => "!",
             UnaryOp::Neg => "-",

@@ -13,7 +13,7 @@ pub const MAX_NESTING: usize = 100;
 
 /// What the scan learnt that later diagnostics use.
 #[derive(Debug, Default)]
-pub struct Trivia {
+pub(crate) struct Trivia {
     /// Byte ranges of comments, in order.
     pub comments: Vec<(usize, usize)>,
 }
@@ -25,7 +25,7 @@ enum Frame {
 }
 
 /// Check delimiters, strings and comments of `text`.
-pub fn scan(file: FileId, text: &str) -> Result<Trivia, Box<Diagnostic>> {
+pub(crate) fn scan(file: FileId, text: &str) -> Result<Trivia, Box<Diagnostic>> {
     let bytes = text.as_bytes();
     let span = |a: usize, b: usize| Span::new(file, a, b);
     // Labels for "the file ends here" go after the last visible character.

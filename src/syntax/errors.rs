@@ -13,7 +13,7 @@ use crate::source::{FileId, Span};
 use crate::syntax::delimiters::Trivia;
 
 /// Words that may start a statement or continue an `if`/`try`.
-pub const STATEMENT_KEYWORDS: [&str; 14] = [
+pub(crate) const STATEMENT_KEYWORDS: [&str; 14] = [
     "if", "elsif", "else", "unless", "foreach", "with", "try", "catch", "finally", "async",
     "await", "return", "break", "continue",
 ];
@@ -40,7 +40,12 @@ const EXPRESSION_STARTS: [&str; 16] = [
 ];
 
 /// Translate a failed parse of `text` into one diagnostic.
-pub fn translate(file: FileId, text: &str, trivia: &Trivia, err: &Error<Rule>) -> Diagnostic {
+pub(crate) fn translate(
+    file: FileId,
+    text: &str,
+    trivia: &Trivia,
+    err: &Error<Rule>,
+) -> Diagnostic {
     let (pos, expected) = expectations(err);
     let pos = pos.min(text.len());
     let ctx = Context {

@@ -13,7 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
 
 /// Deepest AST a plan may produce (operator chains count one level per operator).
-pub const MAX_DEPTH: usize = 1000;
+pub(crate) const MAX_DEPTH: usize = 1000;
 
 /// The outcome of parsing one file: the AST when the grammar matched, and
 /// every diagnostic found on the way.
@@ -26,7 +26,7 @@ pub struct Parsed {
 }
 
 /// Parse the file `id` of `sources`.
-pub fn parse(sources: &SourceMap, id: FileId) -> Parsed {
+pub(crate) fn parse(sources: &SourceMap, id: FileId) -> Parsed {
     let text = &sources.get(id).text;
     let failed = |d: Diagnostic| Parsed {
         file: None,

@@ -16,7 +16,7 @@ pub fn file(f: &File) -> String {
 }
 
 /// Print one expression.
-pub fn expr(e: &Expr) -> String {
+pub(crate) fn expr(e: &Expr) -> String {
     let mut p = Printer::default();
     p.expr(e);
     p.out

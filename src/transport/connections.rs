@@ -31,7 +31,10 @@ pub struct Connections {
 
 impl Connections {
     /// A new connection to `target`, not the run's shared one (`wait_up`).
-    pub async fn fresh(&self, target: &Target) -> Result<Arc<dyn Connection>, TransportError> {
+    pub(crate) async fn fresh(
+        &self,
+        target: &Target,
+    ) -> Result<Arc<dyn Connection>, TransportError> {
         if self.dry_run {
             return self.sim.connect(target).await;
         }
@@ -44,7 +47,7 @@ impl Connections {
 
     /// The run's connection to `target`, opened on first use. Targets connect
     /// at the same time; actions on one target wait for its one connection.
-    pub async fn get(&self, target: &Target) -> Result<Arc<dyn Connection>, TransportError> {
+    pub(crate) async fn get(&self, target: &Target) -> Result<Arc<dyn Connection>, TransportError> {
         let slot = self
             .slots
             .lock()
@@ -56,7 +59,7 @@ impl Connections {
     }
 
     /// Remove staged files and close every connection (end of the run).
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         self.staging.clean().await;
         let open: Vec<Arc<dyn Connection>> = self
             .slots

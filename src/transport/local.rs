@@ -14,7 +14,7 @@ use super::{
 use crate::value::Target;
 
 /// Runs commands as processes of this machine.
-pub struct Local;
+pub(crate) struct Local;
 
 impl Transport for Local {
     fn connect<'a>(

@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::value::Target;
 
 /// A boxed future that may cross threads.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Output kept per stream; the rest is counted and dropped, so a chatty
 /// command cannot exhaust memory.
@@ -29,7 +29,7 @@ pub const OUTPUT_CAP: usize = 8 * 1024 * 1024;
 
 /// Why a transport operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum TransportError {
+pub(crate) enum TransportError {
     /// No connection could be made.
     #[error("cannot connect to {target}: {reason}")]
     Connect {
@@ -83,11 +83,11 @@ pub enum Stream {
 }
 
 /// Receives output as it arrives (for `--stream`), chunk by chunk.
-pub type OutputSink = Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
+pub(crate) type OutputSink = Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
 
 /// A command to run on a target.
 #[derive(Clone, Default)]
-pub struct Exec {
+pub(crate) struct Exec {
     /// A shell command line (`sh -c`), or a program and its arguments.
     pub command: Command,
     /// Environment variables to set.
@@ -104,7 +104,7 @@ pub struct Exec {
 
 impl Exec {
     /// A program with arguments, run without a shell.
-    pub fn program<S: AsRef<str>>(name: &str, args: impl IntoIterator<Item = S>) -> Exec {
+    pub(crate) fn program<S: AsRef<str>>(name: &str, args: impl IntoIterator<Item = S>) -> Exec {
         Exec {
             command: Command::Program(
                 name.into(),
@@ -116,7 +116,7 @@ impl Exec {
 }
 
 /// Output bytes as text, invalid UTF-8 replaced.
-pub fn lossy(bytes: &[u8]) -> String {
+pub(crate) fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -134,7 +134,7 @@ impl std::fmt::Debug for Exec {
 
 /// What to run.
 #[derive(Clone, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// A line for `sh -c`.
     Shell(String),
     /// A program and its arguments, with no shell in between.
@@ -149,7 +149,7 @@ impl Default for Command {
 
 /// How a command ended.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct ExecOutput {
+pub(crate) struct ExecOutput {
     /// Standard output (at most [`OUTPUT_CAP`] bytes).
     pub stdout: Vec<u8>,
     /// Standard error (at most [`OUTPUT_CAP`] bytes).
@@ -163,7 +163,7 @@ pub struct ExecOutput {
 }
 
 /// One open connection to a target, shared by every action on it.
-pub trait Connection: Send + Sync {
+pub(crate) trait Connection: Send + Sync {
     /// Run a command to its end.
     fn exec(&self, exec: Exec) -> BoxFuture<'_, Result<ExecOutput, TransportError>>;
     /// Copy a local file to `destination` on the target, keeping its mode.
@@ -191,7 +191,7 @@ pub trait Connection: Send + Sync {
 }
 
 /// A way of reaching targets.
-pub trait Transport: Send + Sync {
+pub(crate) trait Transport: Send + Sync {
     /// Open a connection to `target`.
     fn connect<'a>(
         &'a self,

@@ -88,7 +88,7 @@ struct State {
 
 /// Simulated targets of one run; their state (reboots) outlives connections.
 #[derive(Default, Clone)]
-pub struct Sim {
+pub(crate) struct Sim {
     states: Arc<Mutex<HashMap<String, State>>>,
 }
 
@@ -179,7 +179,7 @@ impl SimConnection {
     }
 
     /// Run simulated task `name`.
-    pub fn task(&self, name: &str) -> BoxFuture<'_, Result<ExecOutput, TransportError>> {
+    pub(crate) fn task(&self, name: &str) -> BoxFuture<'_, Result<ExecOutput, TransportError>> {
         let name = name.to_string();
         Box::pin(async move {
             self.sim.check_up(&self.name)?;

@@ -22,20 +22,10 @@ use crate::transport::{
 };
 use crate::value::Target;
 
-/// The ssh transport of one run: counts handshakes, warns once about
-/// `host-key-check: false`.
+/// The ssh transport of one run: warns once about `host-key-check: false`.
 #[derive(Default)]
 pub struct Ssh {
-    handshakes: Arc<AtomicU64>,
     warned_unchecked: AtomicBool,
-}
-
-impl Ssh {
-    /// SSH handshakes completed in this run (each new connection, including
-    /// those of `wait_up`).
-    pub fn handshakes(&self) -> u64 {
-        self.handshakes.load(Ordering::Relaxed)
-    }
 }
 
 impl Transport for Ssh {
@@ -58,7 +48,6 @@ impl Transport for Ssh {
                 settings,
                 handle: tokio::sync::Mutex::new(None),
                 epoch: AtomicU64::new(0),
-                handshakes: self.handshakes.clone(),
                 kills: Mutex::new(Vec::new()),
             };
             conn.handle().await?;
@@ -285,7 +274,6 @@ struct SshConnection {
     epoch: AtomicU64,
     /// Channels at once, so that sshd's MaxSessions is never exceeded.
     sessions: tokio::sync::Semaphore,
-    handshakes: Arc<AtomicU64>,
     /// Kills sent for cancelled commands, awaited before closing.
     kills: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -307,7 +295,6 @@ impl SshConnection {
             return Ok(h.clone());
         }
         let handle = Arc::new(self.open().await?);
-        self.handshakes.fetch_add(1, Ordering::Relaxed);
         self.epoch.fetch_add(1, Ordering::Relaxed);
         *slot = Some(handle.clone());
         Ok(handle)

@@ -27,7 +27,7 @@ struct Staged {
 
 impl Staging {
     /// The bundle's directory on `target`, uploading it if this run has not.
-    pub async fn stage(
+    pub(crate) async fn stage(
         &self,
         target: &Target,
         conn: &Arc<dyn Connection>,
@@ -91,7 +91,7 @@ impl Staging {
     }
 
     /// Remove every target's directory (end of the run).
-    pub async fn clean(&self) {
+    pub(crate) async fn clean(&self) {
         let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
         let removals = all.into_iter().map(|slot| async move {
             let staged = slot.lock().await;

@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 /// An ordered hash with string keys.
-pub type Hash = IndexMap<String, Value>;
+pub(crate) type Hash = IndexMap<String, Value>;
 
 /// A value of the plan language.
 #[derive(Clone, Debug)]
@@ -56,12 +56,12 @@ pub struct Secret(Arc<Value>);
 
 impl Secret {
     /// Wrap a value.
-    pub fn new(v: Value) -> Self {
+    pub(crate) fn new(v: Value) -> Self {
         Secret(Arc::new(v))
     }
 
     /// The secret itself, for code that needs it (never for output).
-    pub fn reveal(&self) -> &Value {
+    pub(crate) fn reveal(&self) -> &Value {
         &self.0
     }
 }
@@ -91,7 +91,7 @@ pub struct ErrorValue {
 
 impl ErrorValue {
     /// An error without details, target or location (filled in when raised).
-    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
         ErrorValue {
             kind: kind.into(),
             message: message.into(),
@@ -104,7 +104,7 @@ impl ErrorValue {
 
     /// The error at the bottom of loop and run failures (the first failed
     /// iteration's, the first failed target's): what a person needs to read.
-    pub fn cause(&self) -> &ErrorValue {
+    pub(crate) fn cause(&self) -> &ErrorValue {
         if let Some(Value::Array(failed)) = self.details.get("failed")
             && let Some(Value::Hash(first)) = failed.first()
             && let Some(Value::Error(e)) = first.get("error")
@@ -121,7 +121,7 @@ impl ErrorValue {
 
     /// JSON as spec §8 gives it: `{kind, message, details}` (plus location,
     /// and the target it concerns if any).
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let mut json = json!({
             "kind": self.kind,
             "message": self.message,
@@ -145,18 +145,18 @@ pub struct FutureSlot {
 
 impl FutureSlot {
     /// Store the branch's outcome and wake whoever awaits it.
-    pub fn complete(&self, result: Result<Value, ErrorValue>) {
+    pub(crate) fn complete(&self, result: Result<Value, ErrorValue>) {
         *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         self.done.notify_waiters();
     }
 
     /// True once `await` has taken the outcome (or the plan's end has).
-    pub fn awaited(&self) -> bool {
+    pub(crate) fn awaited(&self) -> bool {
         self.awaited.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait for the outcome; it can be awaited more than once.
-    pub async fn wait(&self) -> Result<Value, ErrorValue> {
+    pub(crate) async fn wait(&self) -> Result<Value, ErrorValue> {
         self.awaited
             .store(true, std::sync::atomic::Ordering::Relaxed);
         loop {
@@ -192,12 +192,12 @@ pub struct ActionResult {
 
 impl ActionResult {
     /// True when the action succeeded.
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.error.is_none()
     }
 
     /// JSON as spec §8 gives it: `{target, ok, value, error?}`.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let mut j = json!({
             "target": self.target.name,
             "ok": self.ok(),
@@ -237,22 +237,22 @@ impl PartialEq for Value {
 
 impl Value {
     /// A string value.
-    pub fn str(s: impl AsRef<str>) -> Value {
+    pub(crate) fn str(s: impl AsRef<str>) -> Value {
         Value::Str(Arc::from(s.as_ref()))
     }
 
     /// An array value.
-    pub fn array(items: Vec<Value>) -> Value {
+    pub(crate) fn array(items: Vec<Value>) -> Value {
         Value::Array(Arc::new(items))
     }
 
     /// A hash value.
-    pub fn hash(h: Hash) -> Value {
+    pub(crate) fn hash(h: Hash) -> Value {
         Value::Hash(Arc::new(h))
     }
 
     /// The name of the value's type, as plans write it.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Undef => "Undef",
             Value::Bool(_) => "Boolean",
@@ -272,13 +272,13 @@ impl Value {
     }
 
     /// Puppet's truth: only `false` and `undef` are false.
-    pub fn truthy(&self) -> bool {
+    pub(crate) fn truthy(&self) -> bool {
         !matches!(self, Value::Undef | Value::Bool(false))
     }
 
     /// Ordering for `<`, `sort` and `min`/`max`: numbers, strings and durations
     /// among their own kind; `None` for anything else.
-    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+    pub(crate) fn compare(&self, other: &Value) -> Option<Ordering> {
         use Value::*;
         match (self, other) {
             (Int(a), Int(b)) => Some(a.cmp(b)),
@@ -378,7 +378,7 @@ impl Value {
     }
 
     /// A value from JSON (`from_json`, task output, `--params`).
-    pub fn from_json(j: &serde_json::Value) -> Value {
+    pub(crate) fn from_json(j: &serde_json::Value) -> Value {
         match j {
             serde_json::Value::Null => Value::Undef,
             serde_json::Value::Bool(b) => Value::Bool(*b),
@@ -400,7 +400,7 @@ impl Value {
 }
 
 /// A float as plans print it: always with a point, never with an exponent.
-pub fn float_text(f: f64) -> String {
+pub(crate) fn float_text(f: f64) -> String {
     if !f.is_finite() {
         return f.to_string();
     }

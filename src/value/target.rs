@@ -17,7 +17,7 @@ pub enum TransportKind {
 
 impl TransportKind {
     /// The kind an inventory names, if it names one.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "ssh" => Some(TransportKind::Ssh),
             "local" => Some(TransportKind::Local),
@@ -27,7 +27,7 @@ impl TransportKind {
     }
 
     /// The name as written in inventories.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TransportKind::Ssh => "ssh",
             TransportKind::Local => "local",
@@ -66,7 +66,7 @@ pub struct Target {
 
 impl Target {
     /// The config section of its transport (`config.ssh`, ...).
-    pub fn transport_config(&self) -> Option<&Map<String, Json>> {
+    pub(crate) fn transport_config(&self) -> Option<&Map<String, Json>> {
         self.config
             .get(self.transport.as_str())
             .and_then(Json::as_object)

@@ -7,7 +7,7 @@ use crate::syntax::ast::{Type, TypeArg};
 use crate::value::{Secret, Value};
 
 /// Render a type as written: `Optional[Array[String]]`.
-pub fn type_text(ty: &Type) -> String {
+pub(crate) fn type_text(ty: &Type) -> String {
     if ty.args.is_empty() {
         return ty.name.node.clone();
     }
@@ -66,7 +66,7 @@ fn is_data(v: &Value) -> bool {
 /// Convert `value` to `ty` where the language converts implicitly, or say
 /// why it does not fit. Strings convert to Duration (`"90s"`), Float from
 /// Integer, Sensitive wraps; target types accept names (resolved later).
-pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
+pub(crate) fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
     let mismatch = |v: &Value| Err(format!("expected {}, got {}", type_text(ty), describe(v)));
     let name = ty.name.node.as_str();
     match (name, value) {
@@ -225,7 +225,7 @@ pub fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
 }
 
 /// A value described for an error message, never revealing secrets.
-pub fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Str(s) if s.chars().count() <= 40 => format!("String {:?}", s.as_ref()),
         Value::Str(_) => "a long String".into(),
