@@ -181,6 +181,35 @@ fn usage_errors_exit_two() {
     drover().args(["frobnicate"]).assert().code(2);
 }
 
+/// `drover run` reads plan files as `drover check` does: a file that is not
+/// UTF-8 is rejected (exit 2) with the same diagnostic.
+#[test]
+fn run_rejects_a_file_that_is_not_utf8_as_check_does() {
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.join("plans")).unwrap();
+    std::fs::write(
+        dir.join("plans/bad.plan"),
+        b"plan bad() {\n  log::info(\"caf\xe9\");\n}\n",
+    )
+    .unwrap();
+    let stderr = |args: &[&str], code: i32| {
+        let out = drover().current_dir(&dir).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        // The diagnostics, without each command's own last line.
+        let (diagnostics, _) = text.trim_end().rsplit_once('\n').unwrap();
+        diagnostics.to_string()
+    };
+    let checked = stderr(&["check", "plans/bad.plan"], 1);
+    let ran = stderr(&["run", "plans/bad.plan"], 2);
+    assert!(
+        checked.contains("invalid-utf8") && checked.contains("plans/bad.plan:2:17"),
+        "{checked}"
+    );
+    assert_eq!(ran, checked);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn files_that_are_not_utf8_are_reported() {
     let dir = tempdir();
