@@ -252,10 +252,10 @@ fn every_top_level_module_has_a_layer() {
 
 #[test]
 fn an_upward_import_is_caught() {
-    // syntax/parser.rs importing the evaluator.
+    // A file of syntax/ importing the evaluator.
     assert_eq!(
         violations(&with_fixture("upward")),
-        ["syntax/parser.rs: `syntax` imports `eval`, which is not in a lower layer"]
+        ["syntax/fixture.rs: `syntax` imports `eval`, which is not in a lower layer"]
     );
 }
 
@@ -264,7 +264,7 @@ fn a_sideways_import_is_caught() {
     // pools importing transport, its peer in the same layer, in a group.
     assert_eq!(
         violations(&with_fixture("sideways")),
-        ["pools/mod.rs: `pools` imports `transport`, which is not in a lower layer"]
+        ["pools/fixture.rs: `pools` imports `transport`, which is not in a lower layer"]
     );
 }
 

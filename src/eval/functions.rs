@@ -5,6 +5,9 @@
 //! signature requires.
 
 use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
 
 use super::actions::{self, Action};
 use super::args::{Args, targets};
@@ -69,25 +72,66 @@ pub(crate) fn lookup(name: &str) -> Option<Function> {
         .map(|i| FUNCTIONS[i].1)
 }
 
+/// The vocabulary's functions with their implementations, by name.
+fn table() -> &'static FxHashMap<&'static str, (&'static Builtin, Function)> {
+    static TABLE: OnceLock<FxHashMap<&'static str, (&'static Builtin, Function)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let vocab = Vocabulary::standard();
+        FUNCTIONS
+            .iter()
+            .filter_map(|(name, imp)| Some((*name, (vocab.function(name)?, *imp))))
+            .collect()
+    })
+}
+
 /// The function `name` of the vocabulary and its implementation; an
 /// `unknown-function` error (with did-you-mean) when either is missing.
 fn resolve(it: &Interpreter, name: &Spanned<String>) -> Eval<(&'static Builtin, Function)> {
+    if let Some(found) = table().get(name.node.as_str()) {
+        return Ok(*found);
+    }
     let vocab = Vocabulary::standard();
-    match (vocab.function(&name.node), lookup(&name.node)) {
-        (Some(b), Some(imp)) => Ok((b, imp)),
-        _ => {
-            let hint = crate::diagnostic::did_you_mean(
-                &name.node,
-                vocab.functions().iter().map(|b| b.name),
-            )
+    let hint =
+        crate::diagnostic::did_you_mean(&name.node, vocab.functions().iter().map(|b| b.name))
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
-            Err(it.error(
-                "drover/unknown-function",
-                format!("unknown function `{}`{hint}", name.node),
-                name.span,
-            ))
-        }
+    Err(it.error(
+        "drover/unknown-function",
+        format!("unknown function `{}`{hint}", name.node),
+        name.span,
+    ))
+}
+
+/// The call against the function's signature: a lambda exactly when it
+/// takes one, its argument count, only its named arguments.
+fn check_call(
+    it: &Interpreter,
+    b: &Builtin,
+    args: &Args,
+    has_lambda: bool,
+    span: Span,
+) -> Eval<()> {
+    let n = args.positional.len();
+    if b.lambda == has_lambda
+        && b.min <= n
+        && n <= b.max
+        && args.named.keys().all(|k| b.takes_named(k))
+    {
+        return Ok(());
+    }
+    let what = format!("`{}`", b.name);
+    if b.lambda != has_lambda {
+        let message = if b.lambda {
+            format!("{what} needs a lambda: `{}(...) |$x| {{ ... }}`", b.name)
+        } else {
+            format!("{what} takes no lambda")
+        };
+        return Err(it.type_error(message, span));
+    }
+    args.expect_count(it, &what, b.min, b.max, span)?;
+    match args.named.iter().find(|(k, _)| !b.takes_named(k)) {
+        Some((key, (_, at))) => Err(it.type_error(format!("{what} has no parameter `{key}`"), *at)),
+        None => Ok(()),
     }
 }
 
@@ -101,22 +145,7 @@ pub(crate) async fn call<'p>(
 ) -> Eval<Value> {
     let args = it.args(frame, &call.args).await?;
     let (builtin, imp) = resolve(it, &call.name)?;
-    let what = format!("`{}`", builtin.name);
-    if builtin.lambda != call.lambda.is_some() {
-        let message = if builtin.lambda {
-            format!(
-                "{what} needs a lambda: `{}(...) |$x| {{ ... }}`",
-                builtin.name
-            )
-        } else {
-            format!("{what} takes no lambda")
-        };
-        return Err(it.type_error(message, span));
-    }
-    args.expect_count(it, &what, builtin.min, builtin.max, span)?;
-    if let Some((key, (_, at))) = args.named.iter().find(|(k, _)| !builtin.takes_named(k)) {
-        return Err(it.type_error(format!("{what} has no parameter `{key}`"), *at));
-    }
+    check_call(it, builtin, &args, call.lambda.is_some(), span)?;
     match imp {
         Sync(f) => f(it, &call.name, args, span),
         Function::Sleep => sleep(it, args).await,

@@ -1,5 +1,8 @@
-//! The evaluator: runs plans on tokio. Sequential semantics live here; the
-//! built-in functions and methods are in `builtins`.
+//! The evaluator: runs plans on tokio. This file holds the `Interpreter`
+//! handle and what a run shares; statements are in `stmt`, loops in `loops`,
+//! expressions in `expr`, plan and lambda calls in `calls`, and the built-ins
+//! in `functions`, `methods`, `operators` and `actions`, dispatched through
+//! tables that `vocabulary_mismatches` checks against `crate::lang`.
 //!
 //! Evaluation is async from the start so that actions, `sleep` and `with
 //! timeout` suspend rather than block, and so that concurrent bodies can be

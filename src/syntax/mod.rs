@@ -10,5 +10,6 @@ pub mod ast;
 pub mod delimiters;
 pub mod errors;
 mod grammar;
+mod literals;
 pub mod parser;
 pub mod pretty;
