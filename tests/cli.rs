@@ -181,6 +181,52 @@ fn usage_errors_exit_two() {
     drover().args(["frobnicate"]).assert().code(2);
 }
 
+/// As in Bolt, a broken plan does not stop the good ones: `drover run`
+/// checks the plan it runs and the plans that one calls; `drover check` still
+/// fails on the project.
+#[test]
+fn a_broken_plan_does_not_stop_the_good_ones() {
+    let dir = tempdir();
+    std::fs::create_dir_all(dir.join("plans")).unwrap();
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.join("plans").join(name), text).unwrap();
+    write("good.plan", "plan good() {\n  return 1;\n}\n");
+    write("broken.plan", "plan broken() {\n  $x = ;\n}\n");
+    write("bad.plan", "plan bad() {\n  return $nowhere;\n}\n");
+    write(
+        "caller.plan",
+        "plan caller() {\n  return run_plan(\"bad\");\n}\n",
+    );
+    let run = |args: &[&str]| {
+        let out = drover().current_dir(&dir).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["run", "good"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: 2 error(s) in plans that `good` does not run"),
+        "{stderr}"
+    );
+    // What a plan calls is checked with it.
+    let (code, stderr) = run(&["run", "caller"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("undefined-variable") && stderr.contains("bad.plan:2:10"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("broken.plan"), "{stderr}");
+    let (code, stderr) = run(&["check"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("broken.plan") && stderr.contains("bad.plan"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `drover run` reads plan files as `drover check` does: a file that is not
 /// UTF-8 is rejected (exit 2) with the same diagnostic.
 #[test]

@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::UsageError;
-use crate::check::check_sources_with;
+use crate::check::{CallGraph, check_in};
 use crate::diagnostic::Diagnostic;
+use crate::lang::Vocabulary;
 use crate::project::inventory::Inventory;
 use crate::project::tasks::Catalog;
 use crate::source::{SourceMap, Span};
@@ -54,10 +55,26 @@ impl PlanFiles {
     /// Parse and check them all (with `run_task` calls against `tasks`): the
     /// syntax trees and every diagnostic, sorted.
     pub(crate) fn check(&self, tasks: Option<&Catalog>) -> (Vec<File>, Vec<Diagnostic>) {
-        let (asts, mut diags) = check_sources_with(&self.sources, tasks);
-        diags.extend(self.encoding.iter().cloned());
-        crate::diagnostic::sort(&mut diags);
+        let (asts, diags, _) = self.check_calls(tasks);
         (asts, diags)
+    }
+
+    /// [`PlanFiles::check`], and the plans each plan calls.
+    pub(crate) fn check_calls(
+        &self,
+        tasks: Option<&Catalog>,
+    ) -> (Vec<File>, Vec<Diagnostic>, CallGraph) {
+        let mut files = Vec::new();
+        let mut diags = self.encoding.clone();
+        for (id, _) in self.sources.iter() {
+            let parsed = crate::syntax::parser::parse(&self.sources, id);
+            diags.extend(parsed.diagnostics);
+            files.extend(parsed.file);
+        }
+        let (checked, calls) = check_in(&files, tasks, Vocabulary::standard());
+        diags.extend(checked);
+        crate::diagnostic::sort(&mut diags);
+        (files, diags, calls)
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::UsageError;
 use super::load::{PlanFiles, load_inventory, plan_files};
+use crate::check::{CallGraph, reachable};
 use crate::diagnostic::Diagnostic;
 use crate::eval::{BAD_PARAMETERS, Interpreter, Program, StreamSinks};
 use crate::project::history::History;
@@ -16,7 +17,8 @@ use crate::project::inventory::Inventory;
 use crate::project::tasks::Catalog;
 use crate::report::stream::LineSink;
 use crate::report::{Format, Reporter};
-use crate::source::SourceMap;
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::ast::File;
 use crate::transport::{OutputSink, Stream};
 use crate::value::{ErrorValue, Value};
 
@@ -494,9 +496,10 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
         None
     };
     let read = PlanFiles::read(&files).map_err(Loaded::Usage)?;
-    let (asts, diags) = read.check(Some(&opts.tasks));
+    let (asts, diags, calls) = read.check_calls(Some(&opts.tasks));
     let sources = read.sources;
-    if diags.iter().any(Diagnostic::is_error) {
+    // A given file that does not parse has no plan to pick: report it.
+    if given.is_some() && asts.first().is_none_or(|f| f.id != FileId(0)) {
         return Err(Loaded::Diagnostics(sources, diags));
     }
     let name = match (given, &opts.plan_name) {
@@ -523,6 +526,10 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
         }
         (None, None) => opts.plan.clone(),
     };
+    let diags = needed(&asts, diags, &calls, &name);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Loaded::Diagnostics(sources, diags));
+    }
     Ok((
         Program {
             sources,
@@ -530,6 +537,40 @@ fn load(opts: &RunOptions) -> Result<(Program, String), Loaded> {
         },
         name,
     ))
+}
+
+/// The diagnostics of the plans that running `name` may run (Bolt runs a
+/// good plan beside a broken one); all of them when that set is unknown: the
+/// plan is not among those that parsed, or some plan it runs names a plan
+/// only at run time. Errors elsewhere are counted in a note.
+fn needed(asts: &[File], diags: Vec<Diagnostic>, calls: &CallGraph, name: &str) -> Vec<Diagnostic> {
+    let plans = || asts.iter().flat_map(|f| &f.plans);
+    if !plans().any(|p| p.name.node == name) {
+        return diags;
+    }
+    let Some(runs) = reachable(calls, name) else {
+        return diags;
+    };
+    let used: Vec<Span> = plans()
+        .filter(|p| runs.contains(&p.name.node))
+        .map(|p| p.span)
+        .collect();
+    let needed = |d: &Diagnostic| {
+        let at = d.primary.span;
+        // A file that is not UTF-8 is refused as a whole.
+        used.iter().any(|s| {
+            s.file == at.file
+                && (d.code == "invalid-utf8" || (s.start <= at.start && at.start <= s.end))
+        })
+    };
+    let (kept, others): (Vec<Diagnostic>, Vec<Diagnostic>) = diags.into_iter().partition(needed);
+    let errors = others.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        eprintln!(
+            "note: {errors} error(s) in plans that `{name}` does not run; `drover check` lists them"
+        );
+    }
+    kept
 }
 
 /// `key=value` arguments and `--params` as values; later ones win.

@@ -147,12 +147,18 @@ impl Checker<'_> {
             );
             return;
         };
-        let ExprKind::Str(parts) = &first.node else {
+        let named = match &first.node {
+            ExprKind::Str(parts) => match parts.as_slice() {
+                [StrPart::Lit(target)] => Some(target),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(target) = named else {
+            self.callees.dynamic = true;
             return;
         };
-        let [StrPart::Lit(target)] = parts.as_slice() else {
-            return;
-        };
+        self.callees.names.push(target.clone());
         let Some(plan) = self.plans.get(target.as_str()).copied() else {
             let hint = did_you_mean(target, self.plans.keys().copied());
             self.diags.push(

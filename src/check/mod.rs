@@ -20,14 +20,16 @@ use crate::source::SourceMap;
 use crate::syntax::ast::*;
 
 /// Check every plan of `files` together (plan names are global) against the
-/// built-ins of `vocab`. With a task catalog, `run_task` calls with a literal
-/// task name are checked against the task's metadata too.
+/// built-ins of `vocab`; the diagnostics and which plans each plan calls. With
+/// a task catalog, `run_task` calls with a literal task name are checked
+/// against the task's metadata too.
 pub(crate) fn check_in(
     files: &[File],
     tasks: Option<&Catalog>,
     vocab: &Vocabulary,
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, CallGraph) {
     let mut diags = Vec::new();
+    let mut calls = CallGraph::new();
     let mut plans: HashMap<&str, Span> = HashMap::new();
     let signatures: HashMap<&str, &Plan> = files
         .iter()
@@ -56,10 +58,14 @@ pub(crate) fn check_in(
             plans: &signatures,
             tasks,
             vocab,
+            callees: Callees::default(),
         };
         checker.plan(plan);
+        calls
+            .entry(plan.name.node.clone())
+            .or_insert(checker.callees);
     }
-    diags
+    (diags, calls)
 }
 
 /// Where `break`/`continue` would go, and what a scope is.
@@ -100,6 +106,40 @@ struct Checker<'d> {
     /// Variables whose scope has ended, for "assigned only inside a block"
     /// help; searched only when reporting.
     gone: Vec<(String, Span)>,
+    /// The plans this plan calls.
+    callees: Callees,
+}
+
+/// The plans one plan calls with `run_plan`.
+#[derive(Clone, Debug, Default)]
+pub struct Callees {
+    /// Those named by a literal, as written.
+    pub names: Vec<String>,
+    /// Whether some call names its plan only at run time.
+    pub dynamic: bool,
+}
+
+/// The plans each plan calls, by the caller's name.
+pub type CallGraph = HashMap<String, Callees>;
+
+/// The plans running `root` may run: itself and the plans it calls,
+/// transitively. `None` when one of them names a plan only at run time (any
+/// plan may run then).
+pub fn reachable(calls: &CallGraph, root: &str) -> Option<std::collections::HashSet<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(c) = calls.get(&name) {
+            if c.dynamic {
+                return None;
+            }
+            todo.extend(c.names.iter().cloned());
+        }
+    }
+    Some(seen)
 }
 
 impl Checker<'_> {
@@ -679,7 +719,7 @@ pub fn check_sources_in(
         diags.extend(parsed.diagnostics);
         files.extend(parsed.file);
     }
-    diags.extend(check_in(&files, tasks, vocab));
+    diags.extend(check_in(&files, tasks, vocab).0);
     crate::diagnostic::sort(&mut diags);
     (files, diags)
 }
