@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::UsageError;
-use crate::check::{CallGraph, check_in};
+use crate::check::{CallGraph, check_program};
 use crate::diagnostic::Diagnostic;
 use crate::lang::Vocabulary;
 use crate::project::inventory::Inventory;
@@ -64,15 +64,8 @@ impl PlanFiles {
         &self,
         tasks: Option<&Catalog>,
     ) -> (Vec<File>, Vec<Diagnostic>, CallGraph) {
-        let mut files = Vec::new();
-        let mut diags = self.encoding.clone();
-        for (id, _) in self.sources.iter() {
-            let parsed = crate::syntax::parser::parse(&self.sources, id);
-            diags.extend(parsed.diagnostics);
-            files.extend(parsed.file);
-        }
-        let (checked, calls) = check_in(&files, tasks, Vocabulary::standard());
-        diags.extend(checked);
+        let (files, mut diags, calls) = check_program(&self.sources, tasks, Vocabulary::standard());
+        diags.extend(self.encoding.iter().cloned());
         crate::diagnostic::sort(&mut diags);
         (files, diags, calls)
     }

@@ -712,6 +712,16 @@ pub fn check_sources_in(
     tasks: Option<&Catalog>,
     vocab: &Vocabulary,
 ) -> (Vec<File>, Vec<Diagnostic>) {
+    let (files, diags, _) = check_program(sources, tasks, vocab);
+    (files, diags)
+}
+
+/// [`check_sources_in`], and the plans each plan calls.
+pub(crate) fn check_program(
+    sources: &SourceMap,
+    tasks: Option<&Catalog>,
+    vocab: &Vocabulary,
+) -> (Vec<File>, Vec<Diagnostic>, CallGraph) {
     let mut files = Vec::new();
     let mut diags = Vec::new();
     for (id, _) in sources.iter() {
@@ -719,7 +729,8 @@ pub fn check_sources_in(
         diags.extend(parsed.diagnostics);
         files.extend(parsed.file);
     }
-    diags.extend(check_in(&files, tasks, vocab).0);
+    let (checked, calls) = check_in(&files, tasks, vocab);
+    diags.extend(checked);
     crate::diagnostic::sort(&mut diags);
-    (files, diags)
+    (files, diags, calls)
 }

@@ -1,10 +1,13 @@
-//! A built-in's evaluated arguments, and the targets a TargetSpec names.
+//! A built-in's evaluated arguments, checked against its signature in the
+//! vocabulary, and the targets a TargetSpec names.
 
 use std::sync::Arc;
 
 use indexmap::IndexMap;
+use rustc_hash::FxHashMap;
 
 use super::{Eval, Interpreter};
+use crate::lang::{Builtin, Kind};
 use crate::syntax::ast::Span;
 use crate::value::types::describe;
 use crate::value::{Target, Value};
@@ -40,15 +43,6 @@ impl Args {
             ));
         }
         Ok(())
-    }
-
-    pub(crate) fn no_named(&self, it: &Interpreter, what: &str) -> Eval<()> {
-        match self.named.iter().next() {
-            Some((name, (_, span))) => {
-                Err(it.type_error(format!("{what} has no parameter `{name}`"), *span))
-            }
-            None => Ok(()),
-        }
     }
 
     pub(crate) fn string(&self, it: &Interpreter, i: usize, what: &str) -> Eval<Arc<str>> {
@@ -108,4 +102,57 @@ pub(crate) fn targets(it: &Interpreter, spec: &Value, span: Span) -> Eval<Vec<Ar
         }
     }
     Ok(out)
+}
+
+impl Args {
+    /// The call against `b`'s signature: a lambda exactly when it takes one,
+    /// its argument count, only its named arguments. Nothing is formatted
+    /// unless the call is wrong (this runs for every call).
+    pub(crate) fn check(
+        &self,
+        it: &Interpreter,
+        b: &Builtin,
+        has_lambda: bool,
+        span: Span,
+    ) -> Eval<()> {
+        let n = self.positional.len();
+        if b.lambda == has_lambda
+            && b.min <= n
+            && n <= b.max
+            && self.named.keys().all(|k| b.takes_named(k))
+        {
+            return Ok(());
+        }
+        let dot = if b.kind == Kind::Method { "." } else { "" };
+        let what = format!("`{dot}{}`", b.name);
+        if b.lambda != has_lambda {
+            let message = match (b.lambda, b.kind) {
+                (true, Kind::Method) => {
+                    format!("{what} needs a lambda: `.{} |$x| {{ ... }}`", b.name)
+                }
+                (true, _) => format!("{what} needs a lambda: `{}(...) |$x| {{ ... }}`", b.name),
+                (false, _) => format!("{what} takes no lambda"),
+            };
+            return Err(it.type_error(message, span));
+        }
+        self.expect_count(it, &what, b.min, b.max, span)?;
+        match self.named.iter().find(|(k, _)| !b.takes_named(k)) {
+            Some((key, (_, at))) => {
+                Err(it.type_error(format!("{what} has no parameter `{key}`"), *at))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// The implementations of `impls` that the vocabulary lists (`find`), with
+/// their signatures, by name: one hash lookup per call.
+pub(crate) fn index<T: Copy>(
+    impls: &[(&'static str, T)],
+    find: impl Fn(&str) -> Option<&'static Builtin>,
+) -> FxHashMap<&'static str, (&'static Builtin, T)> {
+    impls
+        .iter()
+        .filter_map(|(name, imp)| Some((*name, (find(name)?, *imp))))
+        .collect()
 }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::actions::{self, Action};
-use super::args::{Args, targets};
+use super::args::{Args, index, targets};
 use super::{Eval, Flow, Frame, Interpreter};
 use crate::lang::{Builtin, Vocabulary};
 use crate::syntax::ast::{Call, Span, Spanned};
@@ -75,13 +75,7 @@ pub(crate) fn lookup(name: &str) -> Option<Function> {
 /// The vocabulary's functions with their implementations, by name.
 fn table() -> &'static FxHashMap<&'static str, (&'static Builtin, Function)> {
     static TABLE: OnceLock<FxHashMap<&'static str, (&'static Builtin, Function)>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let vocab = Vocabulary::standard();
-        FUNCTIONS
-            .iter()
-            .filter_map(|(name, imp)| Some((*name, (vocab.function(name)?, *imp))))
-            .collect()
-    })
+    TABLE.get_or_init(|| index(FUNCTIONS, |n| Vocabulary::standard().function(n)))
 }
 
 /// The function `name` of the vocabulary and its implementation; an
@@ -102,39 +96,6 @@ fn resolve(it: &Interpreter, name: &Spanned<String>) -> Eval<(&'static Builtin, 
     ))
 }
 
-/// The call against the function's signature: a lambda exactly when it
-/// takes one, its argument count, only its named arguments.
-fn check_call(
-    it: &Interpreter,
-    b: &Builtin,
-    args: &Args,
-    has_lambda: bool,
-    span: Span,
-) -> Eval<()> {
-    let n = args.positional.len();
-    if b.lambda == has_lambda
-        && b.min <= n
-        && n <= b.max
-        && args.named.keys().all(|k| b.takes_named(k))
-    {
-        return Ok(());
-    }
-    let what = format!("`{}`", b.name);
-    if b.lambda != has_lambda {
-        let message = if b.lambda {
-            format!("{what} needs a lambda: `{}(...) |$x| {{ ... }}`", b.name)
-        } else {
-            format!("{what} takes no lambda")
-        };
-        return Err(it.type_error(message, span));
-    }
-    args.expect_count(it, &what, b.min, b.max, span)?;
-    match args.named.iter().find(|(k, _)| !b.takes_named(k)) {
-        Some((key, (_, at))) => Err(it.type_error(format!("{what} has no parameter `{key}`"), *at)),
-        None => Ok(()),
-    }
-}
-
 /// A call of a built-in function or action: the arguments evaluated, then
 /// checked against the vocabulary's signature, then the implementation.
 pub(crate) async fn call<'p>(
@@ -145,7 +106,7 @@ pub(crate) async fn call<'p>(
 ) -> Eval<Value> {
     let args = it.args(frame, &call.args).await?;
     let (builtin, imp) = resolve(it, &call.name)?;
-    check_call(it, builtin, &args, call.lambda.is_some(), span)?;
+    args.check(it, builtin, call.lambda.is_some(), span)?;
     match imp {
         Sync(f) => f(it, &call.name, args, span),
         Function::Sleep => sleep(it, args).await,

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use rustc_hash::FxHashMap;
 
-use super::args::Args;
+use super::args::{Args, index};
 use super::{Eval, Flow, Frame, Interpreter};
 use crate::lang::{Builtin, Vocabulary};
 use crate::syntax::ast::{Method as MethodCall, Span};
@@ -187,13 +187,7 @@ pub(crate) fn lookup(name: &str) -> Option<Method> {
 /// lookup per call (`$label.length` in a loop of a million).
 fn table() -> &'static FxHashMap<&'static str, (&'static Builtin, Method)> {
     static TABLE: OnceLock<FxHashMap<&'static str, (&'static Builtin, Method)>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let vocab = Vocabulary::standard();
-        METHODS
-            .iter()
-            .filter_map(|(name, imp)| Some((*name, (vocab.method(name)?, *imp))))
-            .collect()
-    })
+    TABLE.get_or_init(|| index(METHODS, |n| Vocabulary::standard().method(n)))
 }
 
 /// The method `m` of the vocabulary and its implementation; an
@@ -214,32 +208,6 @@ fn resolve(it: &Interpreter, m: &MethodCall) -> Eval<(&'static Builtin, Method)>
     ))
 }
 
-/// The call against the method's signature: argument count, no named
-/// arguments, a lambda exactly when it takes one.
-fn check_call(
-    it: &Interpreter,
-    b: &Builtin,
-    args: &Args,
-    has_lambda: bool,
-    span: Span,
-) -> Eval<()> {
-    let n = args.positional.len();
-    if b.lambda == has_lambda && args.named.is_empty() && b.min <= n && n <= b.max {
-        return Ok(());
-    }
-    let what = format!("`.{}`", b.name);
-    if b.lambda != has_lambda {
-        let message = if b.lambda {
-            format!("{what} needs a lambda: `.{} |$x| {{ ... }}`", b.name)
-        } else {
-            format!("{what} takes no lambda")
-        };
-        return Err(it.type_error(message, span));
-    }
-    args.no_named(it, &what)?;
-    args.expect_count(it, &what, b.min, b.max, span)
-}
-
 /// Call a method on a value. Lambdas run in the caller's frame, so that they
 /// see (and may update) the variables around them.
 pub(crate) async fn method<'p>(
@@ -251,7 +219,7 @@ pub(crate) async fn method<'p>(
     span: Span,
 ) -> Eval<Value> {
     let (builtin, imp) = resolve(it, m)?;
-    check_call(it, builtin, &args, m.lambda.is_some(), span)?;
+    args.check(it, builtin, m.lambda.is_some(), span)?;
     let (Method::Lambda(each), Some(lambda)) = (imp, m.lambda.as_ref()) else {
         return plain_method(it, recv, m, &args, span);
     };
@@ -372,7 +340,7 @@ pub(crate) fn plain_method(
     span: Span,
 ) -> Eval<Value> {
     let (builtin, imp) = resolve(it, m)?;
-    check_call(it, builtin, args, m.lambda.is_some(), span)?;
+    args.check(it, builtin, m.lambda.is_some(), span)?;
     let Method::Plain(f) = imp else {
         // Reached only when a lambda method has its lambda: `method` runs those.
         return Err(it.type_error(format!("`.{}` needs a lambda", builtin.name), span));
