@@ -244,7 +244,7 @@ fn task_json(task: &Task) -> serde_json::Value {
                 "file": i.path.display().to_string(),
                 "requirements": i.requirements,
                 "input_method": format!("{:?}", i.input_method).to_lowercase(),
-                "files": i.files.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>(),
+                "files": i.files,
             })
         })
         .collect();

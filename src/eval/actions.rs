@@ -612,9 +612,25 @@ async fn run_task(
         Ok(i) => i,
         Err(message) => return failed("drover/task-unsupported", message),
     };
-    let bundle = match implementation.bundle(&task.module) {
+    // What is wrong with an implementation matters only once it is chosen.
+    let unusable = |why: String| {
+        format!(
+            "task `{}` cannot run on `{}`: {why}",
+            task.name, target.name
+        )
+    };
+    if implementation.input_method == InputMethod::Powershell {
+        return failed(
+            "drover/task-unsupported",
+            unusable(format!(
+                "implementation `{}` takes its parameters as PowerShell arguments, which drover cannot pass",
+                implementation.name
+            )),
+        );
+    }
+    let bundle = match implementation.bundle(it.tasks.project(), &task.module) {
         Ok(b) => b,
-        Err(message) => return failed("drover/task-files", message),
+        Err(why) => return failed("drover/task-files", unusable(why)),
     };
     let dir = it.connections.staging.stage(target, conn, bundle).await?;
     let mut input: serde_json::Map<String, serde_json::Value> = params

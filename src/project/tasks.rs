@@ -68,17 +68,23 @@ impl Param {
     }
 }
 
-/// One executable of a task.
+/// One executable of a task. Its problems (a missing executable, a `files`
+/// entry that names no module) are kept, not raised: only the implementation
+/// chosen for a target matters (Bolt's rule), so they surface when it is.
 #[derive(Debug)]
 pub struct Implementation {
+    /// The executable's name in the module's `tasks/` (`linux.sh`).
+    pub name: String,
     /// The local executable.
     pub path: PathBuf,
     /// Features the target must have (`shell`, `puppet-agent`, ...).
     pub requirements: Vec<String>,
     /// How parameters reach it.
     pub input_method: InputMethod,
-    /// Other files it needs, as `(local file, path under _installdir)`.
-    pub files: Vec<(PathBuf, String)>,
+    /// Other files it needs, as the metadata writes them
+    /// (`ruby_task_helper/files/task_helper.rb`, `mymod/files/lib/`): the
+    /// task's own `files` and then the implementation's.
+    pub files: Vec<String>,
     /// Everything uploaded and a hash of its content, computed on first use.
     bundle: OnceLock<Result<Bundle, String>>,
 }
@@ -104,13 +110,25 @@ impl Implementation {
         format!("{module}/tasks/{file}")
     }
 
-    /// Read what it uploads (once) and hash it.
-    pub(crate) fn bundle(&self, module: &str) -> Result<&Bundle, String> {
+    /// Resolve its files on the module path, read what it uploads (once)
+    /// and hash it; or what is missing.
+    pub(crate) fn bundle(&self, project: &Project, module: &str) -> Result<&Bundle, String> {
         self.bundle
             .get_or_init(|| {
                 use std::hash::Hasher;
+                if !self.path.is_file() {
+                    return Err(format!(
+                        "implementation `{}` is not a file in {}",
+                        self.name,
+                        self.path.parent().unwrap_or(&self.path).display()
+                    ));
+                }
                 let mut files = vec![(self.path.clone(), self.executable(module))];
-                files.extend(self.files.iter().cloned());
+                for entry in &self.files {
+                    files.extend(resolve_files(project, entry).map_err(|why| {
+                        format!("implementation `{}` needs `{entry}`: {why}", self.name)
+                    })?);
+                }
                 let mut h = std::collections::hash_map::DefaultHasher::new();
                 for (local, remote) in &files {
                     let bytes = std::fs::read(local)
@@ -139,6 +157,9 @@ pub enum InputMethod {
     Stdin,
     /// Both (the default for shell tasks).
     Both,
+    /// Named arguments of a PowerShell script: read, but refused when chosen,
+    /// since drover's transports run no PowerShell.
+    Powershell,
 }
 
 impl Task {
@@ -344,16 +365,15 @@ impl Catalog {
             Some(raw_params) => Some(parameters(raw_params).map_err(at)?),
             None => None,
         };
-        let implementations = self
-            .implementations(
-                &dir,
-                task,
-                &executables,
-                &raw.files,
-                raw.implementations,
-                raw.input_method,
-            )
-            .map_err(at)?;
+        let implementations = Catalog::implementations(
+            &dir,
+            task,
+            &executables,
+            &raw.files,
+            raw.implementations,
+            raw.input_method,
+        )
+        .map_err(at)?;
         Ok(Task {
             name: name.to_string(),
             module: module.to_string(),
@@ -367,9 +387,8 @@ impl Catalog {
     }
 
     /// The implementations: those the metadata lists, or the one executable
-    /// beside it; each with the files it needs.
+    /// beside it. What each needs is resolved when it is chosen.
     fn implementations(
-        &self,
         dir: &Path,
         task: &str,
         executables: &[PathBuf],
@@ -378,24 +397,33 @@ impl Catalog {
         input_method: Option<InputMethod>,
     ) -> Result<Vec<Implementation>, String> {
         let task_input = input_method.unwrap_or(InputMethod::Both);
-        let files = |list: &[String]| -> Result<Vec<(PathBuf, String)>, String> {
-            let mut out = Vec::new();
-            for f in list {
-                out.extend(self.files(f)?);
+        let implementation = |name: String, requirements, input_method, own: Vec<String>| {
+            let mut files = shared.to_vec();
+            files.extend(own);
+            Implementation {
+                path: dir.join(&name),
+                name,
+                requirements,
+                input_method,
+                files,
+                bundle: OnceLock::new(),
             }
-            Ok(out)
         };
-        let shared = files(shared)?;
         if listed.is_empty() {
             return match executables {
                 [] => Err(format!("no executable `{task}.*` beside the metadata")),
-                [one] => Ok(vec![Implementation {
-                    path: one.clone(),
-                    requirements: Vec::new(),
-                    input_method: task_input,
-                    files: shared,
-                    bundle: OnceLock::new(),
-                }]),
+                [one] => {
+                    let name = one
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    Ok(vec![implementation(
+                        name,
+                        Vec::new(),
+                        task_input,
+                        Vec::new(),
+                    )])
+                }
                 several => {
                     let names: Vec<String> = several
                         .iter()
@@ -408,60 +436,47 @@ impl Catalog {
                 }
             };
         }
-        let mut out = Vec::new();
-        for i in listed {
-            let path = dir.join(&i.name);
-            if i.name.contains('/') || !path.is_file() {
-                return Err(format!(
-                    "implementation `{}` is not a file in {}",
+        Ok(listed
+            .into_iter()
+            .map(|i| {
+                implementation(
                     i.name,
-                    dir.display()
-                ));
-            }
-            let mut all = shared.clone();
-            all.extend(files(&i.files)?);
-            out.push(Implementation {
-                path,
-                requirements: i.requirements,
-                input_method: i.input_method.unwrap_or(task_input),
-                files: all,
-                bundle: OnceLock::new(),
-            });
-        }
-        Ok(out)
+                    i.requirements,
+                    i.input_method.unwrap_or(task_input),
+                    i.files,
+                )
+            })
+            .collect())
     }
+}
 
-    /// The local files of one `files` entry (`module/files/x`, or a directory
-    /// ending in `/`), each with its path under `_installdir`.
-    fn files(&self, entry: &str) -> Result<Vec<(PathBuf, String)>, String> {
-        let bad = |why: &str| format!("file `{entry}`: {why}");
-        let (module, rest) = entry.split_once('/').ok_or_else(|| {
-            bad("must be `module/files/...`, `module/lib/...` or `module/tasks/...`")
-        })?;
-        if !["files/", "lib/", "tasks/"]
-            .iter()
-            .any(|p| rest.starts_with(p))
-            || rest.split('/').any(|s| s == "..")
-        {
-            return Err(bad(
-                "must be under a module's `files/`, `lib/` or `tasks/` directory",
-            ));
-        }
-        let dir = self
-            .project
-            .module(module)
-            .ok_or_else(|| bad(&format!("no module `{module}` on the module path")))?;
-        let local = dir.join(rest);
-        if let Some(sub) = rest.strip_suffix('/') {
-            let mut out = Vec::new();
-            walk(&local, &format!("{module}/{sub}"), &mut out)
-                .map_err(|e| bad(&format!("cannot read {}: {e}", local.display())))?;
-            Ok(out)
-        } else if local.is_file() {
-            Ok(vec![(local, entry.to_string())])
-        } else {
-            Err(bad(&format!("{} is not a file", local.display())))
-        }
+/// The local files of one `files` entry (`module/files/x`, `module/lib/x`,
+/// `module/tasks/x`, or a directory ending in `/`), each with its path under
+/// `_installdir`, which is the entry's own path (Bolt's layout).
+fn resolve_files(project: &Project, entry: &str) -> Result<Vec<(PathBuf, String)>, String> {
+    let (module, rest) = entry
+        .split_once('/')
+        .ok_or("must be `module/files/...`, `module/lib/...` or `module/tasks/...`")?;
+    if !["files/", "lib/", "tasks/"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        || rest.split('/').any(|s| s == "..")
+    {
+        return Err("must be under a module's `files/`, `lib/` or `tasks/` directory".into());
+    }
+    let dir = project
+        .module(module)
+        .ok_or_else(|| format!("no module `{module}` on the module path"))?;
+    let local = dir.join(rest);
+    if let Some(sub) = rest.strip_suffix('/') {
+        let mut out = Vec::new();
+        walk(&local, &format!("{module}/{sub}"), &mut out)
+            .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
+        Ok(out)
+    } else if local.is_file() {
+        Ok(vec![(local, entry.to_string())])
+    } else {
+        Err(format!("{} is not a file", local.display()))
     }
 }
 
@@ -492,37 +507,76 @@ fn valid_parameter(s: &str) -> bool {
     valid_segment(s)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawMetadata {
-    description: Option<String>,
-    parameters: Option<IndexMap<String, RawParam>>,
-    input_method: Option<InputMethod>,
-    implementations: Vec<RawImplementation>,
-    files: Vec<String>,
-    supports_noop: bool,
-    private: bool,
+/// Structs read as Bolt reads task metadata (Ruby's JSON parser): unknown
+/// keys are ignored and a key given twice takes its last value. serde's
+/// derive refuses duplicate keys, so these read their object key by key;
+/// every other mistake keeps serde_json's line and column.
+macro_rules! lenient {
+    (@key $field:ident) => { stringify!($field) };
+    (@key $field:ident $key:literal) => { $key };
+    (struct $name:ident { $($field:ident $(= $key:literal)?: $ty:ty),* $(,)? }) => {
+        #[derive(Debug, Default)]
+        struct $name {
+            $($field: $ty),*
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> serde::de::Visitor<'de> for Fields {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<String>()? {
+                            match key.as_str() {
+                                $(lenient!(@key $field $($key)?) => out.$field = map.next_value()?,)*
+                                _ => {
+                                    map.next_value::<serde::de::IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(Fields)
+            }
+        }
+    };
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RawParam {
-    #[serde(rename = "type")]
-    ty: Option<String>,
+lenient!(
+    struct RawMetadata {
+        description: Option<String>,
+        parameters: Option<IndexMap<String, RawParam>>,
+        input_method: Option<InputMethod>,
+        implementations: Vec<RawImplementation>,
+        files: Vec<String>,
+        supports_noop: bool,
+        private: bool,
+    }
+);
+
+lenient!(struct RawParam {
+    ty = "type": Option<String>,
     description: Option<String>,
     sensitive: bool,
     default: Option<serde_json::Value>,
-}
+});
 
-#[derive(Deserialize)]
-struct RawImplementation {
-    name: String,
-    #[serde(default)]
-    requirements: Vec<String>,
-    input_method: Option<InputMethod>,
-    #[serde(default)]
-    files: Vec<String>,
-}
+lenient!(
+    struct RawImplementation {
+        name: String,
+        requirements: Vec<String>,
+        input_method: Option<InputMethod>,
+        files: Vec<String>,
+    }
+);
 
 /// Types drover knows, with the number of type arguments they take.
 const TYPES: &[&str] = &[
@@ -740,6 +794,29 @@ fn parameters(raw: IndexMap<String, RawParam>) -> Result<IndexMap<String, Param>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_is_read_as_bolt_reads_it() {
+        let read = |text: &str| serde_json::from_str::<RawMetadata>(text);
+        // Unknown keys are ignored, and a key given twice takes its last value.
+        let m = read(
+            r#"{"extensions": {"x": [1]}, "puppet_task_version": 1, "input_method": "stdin",
+                "implementations": [{"name": "a.sh", "input_method": "stdin", "files": [],
+                "input_method": "powershell", "other": null}], "input_method": "both"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.input_method, Some(InputMethod::Both));
+        assert_eq!(
+            m.implementations[0].input_method,
+            Some(InputMethod::Powershell)
+        );
+        // Other mistakes keep their line and column.
+        let e = read("{\n  \"input_method\": \"telepathy\"}").unwrap_err();
+        assert_eq!((e.line(), e.column()), (2, 29), "{e}");
+        assert!(e.to_string().contains("unknown variant `telepathy`"), "{e}");
+        let e = read("{\"parameters\": {\"a\": {\"sensitive\": \"yes\"}}}").unwrap_err();
+        assert!(e.to_string().contains("expected a boolean"), "{e}");
+    }
 
     #[test]
     fn puppet_types_parse_and_check_values() {

@@ -1,0 +1,3 @@
+$boot = Get-WmiObject -Class Win32_OperatingSystem
+$dt = $boot.ConvertToDateTime($boot.LastBootUpTime)
+Write-Output "$($dt.ToShortDateString()) $($dt.ToLongTimeString())"
