@@ -46,12 +46,14 @@ enum Verb {
         /// Which plan of the file to run (default: the one named like the file).
         #[arg(long = "plan", value_name = "NAME")]
         plan_name: Option<String>,
-        /// The inventory file (default: inventory.yaml in the project).
+        /// The inventory file (default: the project's `inventoryfile`, else
+        /// inventory.yaml in the project).
         #[arg(short = 'i', long = "inventory", value_name = "FILE")]
         inventory: Option<PathBuf>,
-        /// At most this many target operations at once, in the whole run.
-        #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-        concurrency: u64,
+        /// At most this many target operations at once, in the whole run
+        /// (default: the project's `concurrency`, else 100).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        concurrency: Option<u64>,
         /// Simulate every action on virtual time: nothing is connected or started.
         #[arg(long)]
         dry_run: bool,
@@ -62,9 +64,9 @@ enum Verb {
         /// plan's last recorded run; they become its `targets` parameter.
         #[arg(long, value_name = "WHICH", value_parser = ["failure", "success", "all"])]
         rerun: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
     /// List the plans, or show one plan's parameters.
     Plan {
@@ -90,9 +92,9 @@ enum Verb {
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
         paths: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -105,7 +107,8 @@ enum CommandCommand {
         /// The targets (names, groups, globs, comma lists, URIs).
         #[arg(short = 't', long = "targets", value_name = "SPEC")]
         targets: String,
-        /// The inventory file (default: inventory.yaml in the project).
+        /// The inventory file (default: the project's `inventoryfile`, else
+        /// inventory.yaml in the project).
         #[arg(short = 'i', long = "inventory", value_name = "FILE")]
         inventory: Option<PathBuf>,
         /// Stop the command after this long (e.g. `30s`).
@@ -114,9 +117,9 @@ enum CommandCommand {
         /// Print every target's output lines as they arrive, prefixed with its name.
         #[arg(long)]
         stream: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -126,9 +129,9 @@ enum PlanCommand {
     Show {
         /// The plan to describe (default: list them all).
         plan: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -136,18 +139,18 @@ enum PlanCommand {
 enum RunsCommand {
     /// Every recorded run, newest first.
     List {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
     /// One run: how each target fared, and every failure.
     Show {
         /// The run's id (default: the last run).
         #[arg(default_value = "last")]
         id: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -165,7 +168,8 @@ enum TaskCommand {
         /// Parameters as one JSON object.
         #[arg(long = "params", value_name = "JSON")]
         params_json: Option<String>,
-        /// The inventory file (default: inventory.yaml in the project).
+        /// The inventory file (default: the project's `inventoryfile`, else
+        /// inventory.yaml in the project).
         #[arg(short = 'i', long = "inventory", value_name = "FILE")]
         inventory: Option<PathBuf>,
         /// Ask the task to change nothing (tasks with `supports_noop`).
@@ -174,17 +178,17 @@ enum TaskCommand {
         /// Print every target's output lines as they arrive, prefixed with its name.
         #[arg(long)]
         stream: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
     /// List the tasks, or show one task's parameters.
     Show {
         /// The task to describe (default: list them all).
         task: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -195,12 +199,13 @@ enum InventoryCommand {
         /// Only the targets of this spec (names, groups, globs, comma lists).
         #[arg(short = 't', long = "targets", value_name = "SPEC")]
         targets: Option<String>,
-        /// The inventory file (default: inventory.yaml in the project).
+        /// The inventory file (default: the project's `inventoryfile`, else
+        /// inventory.yaml in the project).
         #[arg(short = 'i', long = "inventory", value_name = "FILE")]
         inventory: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
 }
 
@@ -215,10 +220,29 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for warning in &project.warnings {
+        eprintln!("warning: {warning}");
+    }
+    // The project file's defaults for what the command line leaves out.
+    let format = match project.format.as_deref() {
+        None | Some("human" | "rainbow") => Format::Human,
+        Some("json") => Format::Json,
+        Some(other) => {
+            eprintln!(
+                "error: the project file's `format: {other}` is not a format drover has (human, json)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let fmt = |given: Option<Format>| given.unwrap_or(format);
+    let inventoryfile = project.inventoryfile.clone();
+    let inv = |given: Option<PathBuf>| given.or_else(|| inventoryfile.clone());
+    let stream_default = project.stream;
+    let concurrency_default = project.concurrency;
     let tasks = std::sync::Arc::new(crate::project::tasks::Catalog::new(project));
     let project = root;
     let result = match cli.command {
-        Verb::Check { paths, format } => crate::app::check::run(&tasks, &paths, format),
+        Verb::Check { paths, format } => crate::app::check::run(&tasks, &paths, fmt(format)),
         Verb::Command {
             command:
                 CommandCommand::Run {
@@ -233,10 +257,10 @@ pub fn main() -> ExitCode {
             &tasks,
             &command,
             &targets,
-            inventory,
+            inv(inventory),
             timeout.as_deref(),
-            format,
-            stream,
+            fmt(format),
+            stream || stream_default,
         ),
         Verb::Task {
             command:
@@ -257,18 +281,18 @@ pub fn main() -> ExitCode {
                 targets,
                 params,
                 params_json,
-                inventory,
+                inventory: inv(inventory),
                 noop,
-                stream,
-                format,
+                stream: stream || stream_default,
+                format: fmt(format),
             },
         ),
         Verb::Task {
             command: TaskCommand::Show { task, format },
-        } => crate::app::show::show_tasks(&tasks, task.as_deref(), format),
+        } => crate::app::show::show_tasks(&tasks, task.as_deref(), fmt(format)),
         Verb::Plan {
             command: PlanCommand::Show { plan, format },
-        } => crate::app::show::show_plans(tasks.project(), plan.as_deref(), format),
+        } => crate::app::show::show_plans(tasks.project(), plan.as_deref(), fmt(format)),
         Verb::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();
@@ -277,8 +301,10 @@ pub fn main() -> ExitCode {
             Ok(0)
         }
         Verb::Runs { command } => match command {
-            RunsCommand::List { format } => crate::app::show::list_runs(&project, format),
-            RunsCommand::Show { id, format } => crate::app::show::show_run(&project, &id, format),
+            RunsCommand::List { format } => crate::app::show::list_runs(&project, fmt(format)),
+            RunsCommand::Show { id, format } => {
+                crate::app::show::show_run(&project, &id, fmt(format))
+            }
         },
         Verb::Inventory {
             command:
@@ -287,7 +313,12 @@ pub fn main() -> ExitCode {
                     inventory,
                     format,
                 },
-        } => crate::app::show::show_inventory(&project, inventory, targets.as_deref(), format),
+        } => crate::app::show::show_inventory(
+            &project,
+            inv(inventory),
+            targets.as_deref(),
+            fmt(format),
+        ),
         Verb::Run {
             plan,
             params,
@@ -301,16 +332,19 @@ pub fn main() -> ExitCode {
             format,
         } => crate::app::run::run(&crate::app::run::RunOptions {
             rerun,
-            stream,
-            concurrency: concurrency as usize,
+            stream: stream || stream_default,
+            concurrency: concurrency
+                .map(|c| c as usize)
+                .or(concurrency_default)
+                .unwrap_or(crate::eval::DEFAULT_CONCURRENCY),
             dry_run,
             tasks: tasks.clone(),
             plan,
             params,
             params_json,
             plan_name,
-            format,
-            inventory,
+            format: fmt(format),
+            inventory: inv(inventory),
         }),
     };
     match result {

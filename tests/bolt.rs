@@ -301,3 +301,100 @@ fn helper_modules_are_laid_out_under_installdir_as_bolt_lays_them_out() {
         json!([{"name": "web0", "uri": "127.0.0.1"}, {"name": "web1", "uri": "127.0.0.2"}])
     );
 }
+
+#[test]
+fn bolt_project_files_set_the_project() {
+    let inventory =
+        "targets:\n  - name: one\n    uri: localhost\n    config: { transport: local }\n";
+    let plan = |name: &str| {
+        format!(
+            "plan {name}(TargetSpec $targets = \"one\") {{\n    return run_command(\"echo hi\", $targets).names;\n}}\n"
+        )
+    };
+    let dir = project(
+        "settings",
+        &[
+            (
+                "bolt-project.yaml",
+                &format!(
+                    "name: site\nmodulepath:\n  - {}\ninventoryfile: inv/fleet.yaml\n\
+                     modules:\n  - puppetlabs-service\n  - name: puppetlabs/stdlib\n  \
+                     - git: https://github.com/puppetlabs/puppetlabs-yaml.git\n    ref: main\n\
+                     plans: [\"site::deploy*\"]\ntasks: [\"reboot*\", facts]\n\
+                     concurrency: 3\nformat: json\nstream: false\nhiera-config: hiera.yaml\n\
+                     log: {{ console: {{ level: debug }} }}\n",
+                    forge().display()
+                ),
+            ),
+            ("drover-project.yaml", "concurrency: 2\nspinner: false\n"),
+            ("inv/fleet.yaml", inventory),
+            ("plans/deploy.plan", &plan("site::deploy")),
+            ("plans/deploy_all.plan", &plan("site::deploy_all")),
+            ("plans/hidden.plan", &plan("site::hidden")),
+        ],
+    );
+    // The inventory is `inventoryfile`; the format is json; concurrency is
+    // drover-project.yaml's, which wins over bolt-project.yaml's.
+    let (code, out, err) = drover_in(&dir, &["run", "site::deploy"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let start: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(start["concurrency"], 2, "{start}");
+    assert_eq!(plan_result(&out)["value"], json!(["one"]));
+    // The command line wins over the project file.
+    let (_, _, human) = drover_in(
+        &dir,
+        &[
+            "run",
+            "site::deploy",
+            "--format",
+            "human",
+            "--concurrency",
+            "5",
+        ],
+    );
+    assert!(human.contains("plan site::deploy succeeded"), "{human}");
+    let (_, out, _) = drover_in(&dir, &["run", "site::deploy", "--concurrency", "5"]);
+    let start: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(start["concurrency"], 5, "{start}");
+    // One warning per file for the keys drover does not use, and one for the
+    // modules that are listed but not installed (not the Forge's service).
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("warning:"))
+            .collect::<Vec<_>>(),
+        [
+            "warning: bolt-project.yaml: drover ignores `hiera-config`, `log`",
+            "warning: drover-project.yaml: drover ignores `spinner`",
+            "warning: the project lists modules that are not installed: stdlib, yaml (drover does not download modules: install them with `bolt module install`, or unpack them under modules/)",
+        ],
+        "{err}"
+    );
+    // The allow-lists limit what `plan show` and `task show` list.
+    let (_, out, _) = drover_in(&dir, &["plan", "show"]);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let plans: Vec<&str> = listed["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(plans, ["site::deploy", "site::deploy_all"]);
+    let (_, out, _) = drover_in(&dir, &["task", "show", "--format", "human"]);
+    let tasks: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        tasks,
+        ["facts", "reboot", "reboot::last_boot_time", "3"],
+        "{out}"
+    );
+    // A listed-out plan still shows and runs by name.
+    let (code, _, _) = drover_in(&dir, &["plan", "show", "site::hidden"]);
+    assert_eq!(code, 0);
+    // A format drover does not have: an error naming the key.
+    std::fs::write(dir.join("drover-project.yaml"), "format: xml\n").unwrap();
+    let (code, _, err) = drover_in(&dir, &["plan", "show"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("`format: xml`"), "{err}");
+}

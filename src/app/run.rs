@@ -363,7 +363,10 @@ pub(crate) fn command(
         Settings {
             inventory,
             format,
-            concurrency: crate::eval::DEFAULT_CONCURRENCY,
+            concurrency: tasks
+                .project()
+                .concurrency
+                .unwrap_or(crate::eval::DEFAULT_CONCURRENCY),
             dry_run: false,
             stream,
         },
@@ -467,7 +470,10 @@ pub(crate) fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, Us
         Settings {
             inventory: opts.inventory.clone(),
             format: opts.format,
-            concurrency: crate::eval::DEFAULT_CONCURRENCY,
+            concurrency: tasks
+                .project()
+                .concurrency
+                .unwrap_or(crate::eval::DEFAULT_CONCURRENCY),
             dry_run: false,
             stream: opts.stream,
         },

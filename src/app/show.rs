@@ -90,6 +90,7 @@ pub(crate) fn show_plans(
     let Some(name) = name else {
         let list: Vec<serde_json::Value> = plans
             .iter()
+            .filter(|p| crate::project::Project::lists(&project.plans, &p.name.node))
             .map(|p| json!({"name": p.name.node, "description": p.description, "location": where_(p.name.span)}))
             .collect();
         match format {
@@ -194,7 +195,11 @@ pub(crate) fn show_tasks(
 ) -> Result<u8, UsageError> {
     let Some(name) = name else {
         let mut list = Vec::new();
+        let allowed = &tasks.project().tasks;
         for n in tasks.names() {
+            if !crate::project::Project::lists(allowed, &n) {
+                continue;
+            }
             match tasks.get(&n) {
                 Ok(t) if t.private => {}
                 Ok(t) => list.push(json!({"name": n, "description": t.description.clone().unwrap_or_default(), "error": null})),

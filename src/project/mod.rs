@@ -10,10 +10,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The settings file of a project; `bolt-project.yaml` is read when it is absent.
+/// drover's project file; where it and Bolt's (`bolt-project.yaml`) both
+/// set a key, drover's wins.
 pub(crate) const SETTINGS_FILE: &str = "drover-project.yaml";
 
-/// A project: a root directory and the module directories it searches.
+/// Bolt's project file.
+pub(crate) const BOLT_SETTINGS_FILE: &str = "bolt-project.yaml";
+
+/// A project: a root directory, the module directories it searches, and the
+/// settings of its project files.
 #[derive(Clone, Debug)]
 pub struct Project {
     /// The project root (plans, scripts and files are relative to it).
@@ -25,23 +30,111 @@ pub struct Project {
     pub modulepath: Vec<PathBuf>,
     /// Runs kept in `.drover/runs/` (`runs-kept`).
     pub runs_kept: usize,
+    /// The inventory file (`inventoryfile`), when not `inventory.yaml`.
+    pub inventoryfile: Option<PathBuf>,
+    /// `plans`: the plans `plan show` lists (names or `*` globs).
+    pub plans: Option<Vec<String>>,
+    /// `tasks`: the tasks `task show` lists (names or `*` globs).
+    pub tasks: Option<Vec<String>>,
+    /// `concurrency`, when `--concurrency` is not given.
+    pub concurrency: Option<usize>,
+    /// `format` (`human`, `json`; Bolt's `rainbow` is `human`), when
+    /// `--format` is not given.
+    pub format: Option<String>,
+    /// `stream`: as if `--stream` were given.
+    pub stream: bool,
+    /// `plugins: pkcs7:` settings.
+    pub pkcs7: Pkcs7Settings,
+    /// What reading the project files found to say: unknown keys, modules
+    /// listed but not installed. Printed once per command.
+    pub warnings: Vec<String>,
 }
 
+/// Where the pkcs7 plugin's keys are, as Bolt has them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct Pkcs7Settings {
+    /// The RSA private key (PEM).
+    pub private_key: PathBuf,
+    /// Its self-signed certificate (PEM).
+    pub public_key: PathBuf,
+    /// The key size `secret createkeys` makes.
+    pub keysize: u32,
+}
+
+impl Default for Pkcs7Settings {
+    fn default() -> Self {
+        Pkcs7Settings {
+            private_key: PathBuf::from("keys/private_key.pkcs7.pem"),
+            public_key: PathBuf::from("keys/public_key.pkcs7.pem"),
+            keysize: 2048,
+        }
+    }
+}
+
+/// The keys of a project file drover reads; any other is ignored with a
+/// warning. Bolt's and drover's files have the same keys (`runs-kept` is
+/// drover's own).
 #[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 struct Settings {
     name: Option<String>,
     modulepath: Option<Vec<String>>,
+    inventoryfile: Option<String>,
+    modules: Option<Vec<ModuleSpec>>,
+    plans: Option<Vec<String>>,
+    tasks: Option<Vec<String>>,
+    concurrency: Option<usize>,
+    format: Option<String>,
+    stream: Option<bool>,
+    plugins: Option<Plugins>,
     #[serde(rename = "runs-kept")]
     runs_kept: Option<usize>,
+    #[serde(flatten)]
+    unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
 }
 
-/// Bolt's project file has many keys drover does not use.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct BoltSettings {
-    name: Option<String>,
-    modulepath: Option<Vec<String>>,
+struct Plugins {
+    pkcs7: Option<Pkcs7Keys>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "kebab-case")]
+struct Pkcs7Keys {
+    private_key: Option<String>,
+    public_key: Option<String>,
+    keysize: Option<u32>,
+}
+
+/// An entry of Bolt's `modules` list: `puppetlabs-stdlib`,
+/// `{name: puppetlabs/stdlib, ...}` or `{git: URL, ref: ..., name: ...}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ModuleSpec {
+    Name(String),
+    Entry {
+        name: Option<String>,
+        git: Option<String>,
+    },
+}
+
+impl ModuleSpec {
+    /// The module's directory name: what follows the author (`stdlib`),
+    /// or a git repository's name without its author prefix.
+    fn module_name(&self) -> Option<String> {
+        let full = match self {
+            ModuleSpec::Name(n) | ModuleSpec::Entry { name: Some(n), .. } => n.clone(),
+            ModuleSpec::Entry { git: Some(url), .. } => {
+                let last = url.trim_end_matches('/').rsplit(['/', ':']).next()?;
+                last.trim_end_matches(".git").to_string()
+            }
+            ModuleSpec::Entry { .. } => return None,
+        };
+        let name = full.rsplit(['/', '-']).next()?;
+        (!name.is_empty()).then(|| name.to_string())
+    }
 }
 
 impl Project {
@@ -66,46 +159,111 @@ impl Project {
             name,
             modulepath: vec![root.join("modules"), root.join(".modules")],
             runs_kept: crate::project::history::DEFAULT_KEPT,
+            inventoryfile: None,
+            plans: None,
+            tasks: None,
+            concurrency: None,
+            format: None,
+            stream: false,
+            pkcs7: Pkcs7Settings::default(),
+            warnings: Vec::new(),
         }
     }
 
-    /// Read the project at `root`: its settings file if there is one, and
-    /// `modulepath` (from `--modulepath`, colon-separated) in front of the
-    /// settings' module path. Errors name the file.
+    /// Read the project at `root`: `bolt-project.yaml`, then
+    /// `drover-project.yaml` over it, and `modulepath` (from `--modulepath`,
+    /// colon-separated) in front of the settings' module path. Errors name
+    /// the file.
     pub(crate) fn load(root: &Path, modulepath: Option<&str>) -> Result<Project, String> {
         let mut project = Project::new(root);
-        let own = root.join(SETTINGS_FILE);
-        let bolt = root.join("bolt-project.yaml");
-        let (name, dirs) = if own.is_file() {
-            let s: Settings = read_yaml(&own)?;
-            if let Some(kept) = s.runs_kept {
-                project.runs_kept = kept.max(1);
+        let mut modules = Vec::new();
+        for file in [BOLT_SETTINGS_FILE, SETTINGS_FILE] {
+            let path = root.join(file);
+            if path.is_file() {
+                let s: Settings = read_yaml(&path)?;
+                if let Some(m) = &s.modules {
+                    modules = m.iter().filter_map(ModuleSpec::module_name).collect();
+                }
+                project.apply(s, file);
             }
-            (s.name, s.modulepath)
-        } else if bolt.is_file() {
-            let s: BoltSettings = read_yaml(&bolt)?;
-            (s.name, s.modulepath)
-        } else {
-            (None, None)
-        };
-        if let Some(name) = name {
-            project.name = name;
-        }
-        let under_root = |p: &str| {
-            let p = PathBuf::from(p);
-            if p.is_absolute() { p } else { root.join(p) }
-        };
-        if let Some(dirs) = dirs {
-            project.modulepath = dirs.iter().map(|d| under_root(d)).collect();
         }
         let given: Vec<PathBuf> = modulepath
             .into_iter()
             .flat_map(|p| p.split(':'))
             .filter(|p| !p.is_empty())
-            .map(under_root)
+            .map(|p| project.under_root(p))
             .collect();
         project.modulepath.splice(0..0, given);
+        let missing: Vec<String> = modules
+            .into_iter()
+            .filter(|m| {
+                project
+                    .module(m)
+                    .is_none_or(|d| d.starts_with(stdlib_dir()))
+            })
+            .collect();
+        if !missing.is_empty() {
+            project.warnings.push(format!(
+                "the project lists modules that are not installed: {} (drover does not download modules: install them with `bolt module install`, or unpack them under modules/)",
+                missing.join(", ")
+            ));
+        }
         Ok(project)
+    }
+
+    /// The settings of one project file over what is already set.
+    fn apply(&mut self, s: Settings, file: &str) {
+        if let Some(name) = s.name {
+            self.name = name;
+        }
+        if let Some(dirs) = s.modulepath {
+            self.modulepath = dirs.iter().map(|d| self.under_root(d)).collect();
+        }
+        if let Some(f) = s.inventoryfile {
+            self.inventoryfile = Some(self.under_root(&f));
+        }
+        if let Some(kept) = s.runs_kept {
+            self.runs_kept = kept.max(1);
+        }
+        self.plans = s.plans.or(self.plans.take());
+        self.tasks = s.tasks.or(self.tasks.take());
+        self.concurrency = s.concurrency.map(|c| c.max(1)).or(self.concurrency);
+        self.format = s.format.or(self.format.take());
+        self.stream = s.stream.unwrap_or(self.stream);
+        if let Some(keys) = s.plugins.and_then(|p| p.pkcs7) {
+            if let Some(k) = keys.private_key {
+                self.pkcs7.private_key = PathBuf::from(k);
+            }
+            if let Some(k) = keys.public_key {
+                self.pkcs7.public_key = PathBuf::from(k);
+            }
+            if let Some(k) = keys.keysize {
+                self.pkcs7.keysize = k;
+            }
+        }
+        if !s.unknown.is_empty() {
+            let keys: Vec<String> = s.unknown.keys().map(|k| format!("`{k}`")).collect();
+            self.warnings
+                .push(format!("{file}: drover ignores {}", keys.join(", ")));
+        }
+    }
+
+    /// `p` as the project sees it: absolute, or under the root.
+    pub(crate) fn under_root(&self, p: &str) -> PathBuf {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    /// Whether `name` is listed by `plan show` (`plans`) or `task show`
+    /// (`tasks`): with no list, everything is.
+    pub(crate) fn lists(allow: &Option<Vec<String>>, name: &str) -> bool {
+        allow
+            .as_ref()
+            .is_none_or(|globs| globs.iter().any(|g| glob_match(g, name)))
     }
 
     /// The directory of module `name`: the project itself, the first module
@@ -167,6 +325,21 @@ impl Project {
     }
 }
 
+/// `*` matches any run of characters; everything else itself.
+fn glob_match(glob: &str, name: &str) -> bool {
+    match glob.split_once('*') {
+        None => glob == name,
+        Some((head, tail)) => {
+            let Some(rest) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len())
+                .filter(|i| rest.is_char_boundary(*i))
+                .any(|i| glob_match(tail, &rest[i..]))
+        }
+    }
+}
+
 fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -188,4 +361,41 @@ pub(crate) fn stdlib_dir() -> PathBuf {
         }
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stdlib")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_match_names_and_globs() {
+        let list = Some(vec!["site::*".to_string(), "facts".into(), "*::x*y".into()]);
+        for (name, listed) in [
+            ("site::deploy", true),
+            ("site", false),
+            ("facts", true),
+            ("facts::bash", false),
+            ("a::xzzy", true),
+            ("a::xzz", false),
+        ] {
+            assert_eq!(Project::lists(&list, name), listed, "{name}");
+        }
+        assert!(Project::lists(&None, "anything"));
+    }
+
+    #[test]
+    fn bolt_module_entries_name_their_directory() {
+        let name = |yaml: &str| {
+            serde_saphyr::from_str::<ModuleSpec>(yaml)
+                .unwrap()
+                .module_name()
+        };
+        assert_eq!(name("puppetlabs-stdlib").as_deref(), Some("stdlib"));
+        assert_eq!(name("{name: puppetlabs/apache}").as_deref(), Some("apache"));
+        assert_eq!(
+            name("{git: 'git@github.com:puppetlabs/puppetlabs-yaml.git', ref: main}").as_deref(),
+            Some("yaml")
+        );
+        assert_eq!(name("{ref: main}"), None);
+    }
 }
