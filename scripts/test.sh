@@ -9,6 +9,8 @@ for tool in haproxy:haproxy socat:socat sshd:openssh-server sudo:sudo ssh-keygen
   command -v "${tool%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin" command -v "${tool%%:*}" >/dev/null 2>&1 ||
     missing+=("${tool#*:}")
 done
+# Building links the system OpenSSL (the pkcs7 plugin).
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
   echo "installing ${missing[*]} for the tests" >&2

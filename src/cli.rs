@@ -88,6 +88,11 @@ enum Verb {
         #[command(subcommand)]
         command: TaskCommand,
     },
+    /// Bolt's pkcs7 secrets: make the project's keys, encrypt, decrypt.
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
+    },
     /// Parse and check plans without running anything.
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
@@ -193,6 +198,28 @@ enum TaskCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum SecretCommand {
+    /// Make the project's key pair (`keys/` under the project, or where the
+    /// project file's `plugins: pkcs7:` says).
+    Createkeys {
+        /// Replace keys that exist (what they encrypted no longer decrypts).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print `ENC[PKCS7,...]` of TEXT (default: standard input).
+    Encrypt {
+        /// The text (better read from standard input: a command line is seen
+        /// by other users and kept in shell history).
+        text: Option<String>,
+    },
+    /// Print the text of an `ENC[PKCS7,...]` value (default: standard input).
+    Decrypt {
+        /// The encrypted value.
+        value: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum InventoryCommand {
     /// List targets with their transport, URI and groups.
     Show {
@@ -242,6 +269,14 @@ pub fn main() -> ExitCode {
     let tasks = std::sync::Arc::new(crate::project::tasks::Catalog::new(project));
     let project = root;
     let result = match cli.command {
+        Verb::Secret { command } => {
+            let keys = crate::project::pkcs7::Keys::of(tasks.project());
+            match command {
+                SecretCommand::Createkeys { force } => crate::app::secret::createkeys(&keys, force),
+                SecretCommand::Encrypt { text } => crate::app::secret::encrypt(&keys, text),
+                SecretCommand::Decrypt { value } => crate::app::secret::decrypt(&keys, value),
+            }
+        }
         Verb::Check { paths, format } => crate::app::check::run(&tasks, &paths, fmt(format)),
         Verb::Command {
             command:
@@ -314,7 +349,7 @@ pub fn main() -> ExitCode {
                     format,
                 },
         } => crate::app::show::show_inventory(
-            &project,
+            &tasks,
             inv(inventory),
             targets.as_deref(),
             fmt(format),

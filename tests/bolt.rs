@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{plan_result, root};
+use common::{drover_in, plan_result, root};
 use serde_json::{Value, json};
 
 /// The Forge modules, unpacked as published.
@@ -16,36 +16,10 @@ fn forge() -> PathBuf {
     root().join("tests/forge/modules")
 }
 
-/// A project of its own in a temporary directory holding `files`; unless it
-/// has a project file, its module path is the Forge modules.
+/// A project of its own holding `files`; unless it has a project file, its
+/// module path is the Forge modules.
 fn project(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("drover-bolt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    if !files.iter().any(|(f, _)| f.ends_with("-project.yaml")) {
-        let settings = format!("modulepath:\n  - {}\n", forge().display());
-        std::fs::write(dir.join("bolt-project.yaml"), settings).unwrap();
-    }
-    for (path, text) in files {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
-
-/// `drover ARGS` in `dir`: (exit code, stdout, stderr).
-fn drover_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::temp_project(&format!("bolt-{name}"), &forge(), files)
 }
 
 /// The first target's result of `task run TASK ARGS -t localhost`.

@@ -122,11 +122,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
 }
 
 /// Load the inventory: `-i FILE`, else `inventory.yaml` in the project, else
-/// an empty one. Diagnostics are printed; `None` means it did not load.
+/// an empty one; its plugin references resolved (once: this is the run's
+/// inventory). Diagnostics are printed; `None` means it did not load.
 pub(crate) fn load_inventory(
-    project: &Path,
+    tasks: &Catalog,
     file: Option<PathBuf>,
 ) -> Result<Option<Inventory>, UsageError> {
+    let project = &tasks.project().root;
     let path = match file {
         Some(f) if !f.is_file() => return Err(UsageError::Missing(f)),
         Some(f) => f,
@@ -134,7 +136,8 @@ pub(crate) fn load_inventory(
         None => return Ok(Some(Inventory::default())),
     };
     let mut sources = SourceMap::new();
-    match Inventory::load(&path, &mut sources) {
+    let mut plugins = crate::project::plugins::Resolver::new(tasks);
+    match Inventory::load_with(&path, &mut sources, Some(&mut plugins)) {
         Ok(inv) => Ok(Some(inv)),
         Err(diags) => {
             for d in &diags {

@@ -1,9 +1,10 @@
-//! The commands: `run` (and `command run`, `task run`), `check` and the
+//! The commands: `run` (and `command run`, `task run`), `check`, `secret` and the
 //! `show` family, and [`load`], the one reader of plan files they share.
 
 pub mod check;
 pub mod load;
 pub mod run;
+pub mod secret;
 pub mod show;
 
 use std::path::PathBuf;

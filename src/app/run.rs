@@ -185,7 +185,7 @@ fn execute(
     settings: Settings,
 ) -> Result<u8, UsageError> {
     let project = &tasks.project().root;
-    let Some(inventory) = load_inventory(project, settings.inventory.clone())? else {
+    let Some(inventory) = load_inventory(tasks, settings.inventory.clone())? else {
         return Ok(2);
     };
     let reporter = reporter(tasks, &settings);

@@ -15,12 +15,12 @@ use crate::syntax::ast::Plan;
 /// `drover inventory show [-t SPEC]`: the targets (all, or those `spec`
 /// names) with their transport, URI and groups, or their merged data as JSON.
 pub(crate) fn show_inventory(
-    project: &Path,
+    tasks: &Catalog,
     file: Option<PathBuf>,
     spec: Option<&str>,
     format: Format,
 ) -> Result<u8, UsageError> {
-    let Some(inventory) = load_inventory(project, file)? else {
+    let Some(inventory) = load_inventory(tasks, file)? else {
         return Ok(2);
     };
     let targets = match spec {
@@ -43,7 +43,8 @@ pub(crate) fn show_inventory(
                         "transport": t.transport.as_str(), "groups": t.groups,
                         "vars": crate::value::Value::hash(t.vars.clone()).to_json(),
                         "facts": crate::value::Value::hash(t.facts.clone()).to_json(),
-                        "config": crate::project::inventory::redacted(&t.config),
+                        "features": t.features,
+                        "config": crate::project::inventory::redacted(t),
                     })
                 })
                 .collect();

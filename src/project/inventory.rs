@@ -16,6 +16,7 @@ use serde_json::{Map, Value as Json};
 use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::project::plugins::{self, Data, Resolver};
 use crate::source::{FileId, SourceMap, Span};
 use crate::value::{Hash, Target, TransportKind, Value};
 
@@ -51,7 +52,7 @@ struct RawGroupData {
     facts: Option<Map<String, Json>>,
     #[allow(dead_code)]
     version: Option<Json>,
-    features: Option<Vec<String>>,
+    features: Option<Spanned<Json>>,
 }
 
 #[derive(Deserialize)]
@@ -70,7 +71,11 @@ struct RawTargetData {
     config: Option<RawConfig>,
     vars: Option<Map<String, Json>>,
     facts: Option<Map<String, Json>>,
-    features: Option<Vec<String>>,
+    features: Option<Spanned<Json>>,
+    /// A plugin reference in a target list (resolved before the targets are
+    /// read, so seen here only when checking the file as written).
+    #[serde(rename = "_plugin")]
+    plugin: Option<Json>,
 }
 
 #[derive(Deserialize)]
@@ -100,10 +105,90 @@ fn merge(base: &mut Map<String, Json>, over: &Map<String, Json>) {
     }
 }
 
+/// `vars` or `facts` as plan values: what came from a secret is Sensitive.
 fn to_hash(m: &Map<String, Json>) -> Hash {
-    m.iter()
-        .map(|(k, v)| (k.clone(), Value::from_json(v)))
-        .collect()
+    fn value(v: &Json) -> Value {
+        if let Some(inner) = plugins::as_secret(v) {
+            return Value::Sensitive(crate::value::Secret::new(Value::from_json(
+                &plugins::reveal(inner.clone()),
+            )));
+        }
+        match v {
+            Json::Object(m) if plugins::has_secrets(v) => Value::hash(to_hash(m)),
+            Json::Array(a) if plugins::has_secrets(v) => {
+                Value::array(a.iter().map(value).collect())
+            }
+            v => Value::from_json(v),
+        }
+    }
+    m.iter().map(|(k, v)| (k.clone(), value(v))).collect()
+}
+
+/// Secret marks in `config` removed (transports need the values), and the
+/// paths where they were.
+fn config_secrets(v: &mut Json, path: &mut Vec<String>, found: &mut Vec<Vec<String>>) {
+    if let Some(inner) = plugins::as_secret(v) {
+        *v = plugins::reveal(inner.clone());
+        found.push(path.clone());
+        return;
+    }
+    if let Json::Object(m) = v {
+        for (k, v) in m.iter_mut() {
+            path.push(k.clone());
+            config_secrets(v, path, found);
+            path.pop();
+        }
+    } else if let Json::Array(a) = v {
+        for (i, v) in a.iter_mut().enumerate() {
+            path.push(i.to_string());
+            config_secrets(v, path, found);
+            path.pop();
+        }
+    }
+}
+
+/// Resolved inventory data with secret marks kept only in `config`, `vars`
+/// and `facts` (a name or URI from a secret is not kept secret).
+fn secrets_in_data_only(doc: Json, target: bool) -> Json {
+    let Json::Object(m) = doc else {
+        return plugins::reveal(doc);
+    };
+    Json::Object(
+        m.into_iter()
+            .map(|(k, v)| {
+                let v = match k.as_str() {
+                    "config" => match v {
+                        Json::Object(mut c) => {
+                            if let Some(t) = c.get_mut("transport") {
+                                *t = plugins::reveal(t.take());
+                            }
+                            Json::Object(c)
+                        }
+                        v => v,
+                    },
+                    "vars" | "facts" => v,
+                    "targets" if !target => match v {
+                        Json::Array(ts) => Json::Array(
+                            ts.into_iter()
+                                .map(|t| secrets_in_data_only(t, true))
+                                .collect(),
+                        ),
+                        v => plugins::reveal(v),
+                    },
+                    "groups" if !target => match v {
+                        Json::Array(gs) => Json::Array(
+                            gs.into_iter()
+                                .map(|g| secrets_in_data_only(g, false))
+                                .collect(),
+                        ),
+                        v => plugins::reveal(v),
+                    },
+                    _ => plugins::reveal(v),
+                };
+                (k, v)
+            })
+            .collect(),
+    )
 }
 
 /// Split `ssh://user@host:port` into its parts.
@@ -163,14 +248,35 @@ impl Loader<'_> {
         config: Option<RawConfig>,
         vars: Option<Map<String, Json>>,
         facts: Option<Map<String, Json>>,
-        features: Option<Vec<String>>,
+        features: Option<Spanned<Json>>,
     ) -> Layer {
         let mut layer = Layer {
             vars: vars.unwrap_or_default(),
             facts: facts.unwrap_or_default(),
-            features: features.unwrap_or_default(),
             ..Layer::default()
         };
+        if let Some(f) = features {
+            let listed = match &f.value {
+                Json::Array(items) => items
+                    .iter()
+                    // A plugin reference, when checking the file as written.
+                    .filter(|i| i.get("_plugin").is_none())
+                    .map(|i| i.as_str().map(String::from))
+                    .collect::<Option<Vec<String>>>(),
+                Json::Object(m) if m.contains_key("_plugin") => Some(Vec::new()),
+                _ => None,
+            };
+            match listed {
+                Some(list) => layer.features = list,
+                None => {
+                    let span = self.span(&f.referenced);
+                    self.errors.push(
+                        Diagnostic::error("inventory", span, "`features` must be a list of names")
+                            .with_label("not a list of names"),
+                    );
+                }
+            }
+        }
         if let Some(c) = config {
             layer.config = c.sections;
             if let Some(t) = c.transport {
@@ -219,6 +325,7 @@ impl Loader<'_> {
             let seen = (t.referenced.line(), t.referenced.column());
             let (entry, own) = match t.value {
                 RawTarget::Name(uri) => ((uri.clone(), uri), None),
+                RawTarget::Full(data) if data.plugin.is_some() => continue,
                 RawTarget::Full(data) => {
                     let Some(name) = data.name.clone().or_else(|| data.uri.clone()) else {
                         let span = self.span(&t.referenced);
@@ -309,7 +416,17 @@ impl Loader<'_> {
 
 impl Inventory {
     /// Load `path` into `sources`; errors carry file, line and column.
+    /// Plugin references are not resolved: see [`Inventory::load_with`].
     pub fn load(path: &Path, sources: &mut SourceMap) -> Result<Inventory, Vec<Diagnostic>> {
+        Self::load_with(path, sources, None)
+    }
+
+    /// [`Inventory::load`], resolving `_plugin` hashes with `plugins`.
+    pub fn load_with(
+        path: &Path,
+        sources: &mut SourceMap,
+        plugins: Option<&mut Resolver>,
+    ) -> Result<Inventory, Vec<Diagnostic>> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
@@ -322,39 +439,99 @@ impl Inventory {
             }
         };
         let id = sources.add(path.display().to_string(), text);
-        Self::parse(sources, id)
+        Self::parse_with(sources, id, plugins)
     }
 
     /// Parse the inventory in file `id` of `sources`.
     pub fn parse(sources: &SourceMap, id: FileId) -> Result<Inventory, Vec<Diagnostic>> {
+        Self::parse_with(sources, id, None)
+    }
+
+    /// Parse the inventory in file `id` of `sources`, resolving plugin
+    /// references with `plugins`. The file as written is checked first (its
+    /// mistakes keep their lines), then its plugins are resolved (each error
+    /// at its `_plugin` hash), then what they returned is read.
+    pub fn parse_with(
+        sources: &SourceMap,
+        id: FileId,
+        plugins: Option<&mut Resolver>,
+    ) -> Result<Inventory, Vec<Diagnostic>> {
         let text = &sources.get(id).text;
-        let raw: RawGroupData = if text.trim().is_empty() {
-            RawGroupData::default()
-        } else {
-            match serde_saphyr::from_str(text) {
-                Ok(r) => r,
-                Err(e) => {
-                    let span = match e.location() {
-                        Some(loc) => {
-                            let o = sources
-                                .get(id)
-                                .offset_of(loc.line() as usize, loc.column() as usize);
-                            Span::new(id, o, o)
-                        }
-                        None => Span::new(id, 0, 0),
-                    };
-                    let message = e.to_string();
-                    let first = message
-                        .lines()
-                        .next()
-                        .unwrap_or("invalid inventory")
-                        .to_string();
-                    return Err(vec![
-                        Diagnostic::error("inventory", span, first).with_label("here"),
-                    ]);
-                }
-            }
+        let as_written = Self::read(sources, id, Self::raw(sources, id)?)?;
+        let Some(plugins) = plugins.filter(|_| text.contains("_plugin")) else {
+            return Ok(as_written);
         };
+        let data: Spanned<Data> = serde_saphyr::from_str(text).map_err(|e| {
+            vec![Diagnostic::error(
+                "inventory",
+                Span::new(id, 0, 0),
+                e.to_string(),
+            )]
+        })?;
+        let mut failed = Vec::new();
+        let resolved = plugins.resolve(&data, &mut failed);
+        if !failed.is_empty() {
+            let file = sources.get(id);
+            return Err(failed
+                .into_iter()
+                .map(|e| {
+                    let o = file.offset_of(e.line as usize, e.column as usize);
+                    Diagnostic::error("inventory-plugin", Span::new(id, o, o), e.message)
+                        .with_label("this plugin reference")
+                })
+                .collect());
+        }
+        let raw: RawGroupData = serde_json::from_value(secrets_in_data_only(resolved, false))
+            .map_err(|e| {
+                vec![Diagnostic::error(
+                    "inventory-plugin",
+                    Span::new(id, 0, 0),
+                    format!("what the inventory's plugins returned is not an inventory: {e}"),
+                )]
+            })?;
+        Self::read(sources, id, raw).map_err(|diags| {
+            diags
+                .into_iter()
+                .map(|mut d| {
+                    d.message = format!("{} (in what the inventory's plugins returned)", d.message);
+                    d
+                })
+                .collect()
+        })
+    }
+
+    /// The file's YAML, as written.
+    fn raw(sources: &SourceMap, id: FileId) -> Result<RawGroupData, Vec<Diagnostic>> {
+        let text = &sources.get(id).text;
+        if text.trim().is_empty() {
+            return Ok(RawGroupData::default());
+        }
+        serde_saphyr::from_str(text).map_err(|e| {
+            let span = match e.location() {
+                Some(loc) => {
+                    let o = sources
+                        .get(id)
+                        .offset_of(loc.line() as usize, loc.column() as usize);
+                    Span::new(id, o, o)
+                }
+                None => Span::new(id, 0, 0),
+            };
+            let message = e.to_string();
+            let first = message
+                .lines()
+                .next()
+                .unwrap_or("invalid inventory")
+                .to_string();
+            vec![Diagnostic::error("inventory", span, first).with_label("here")]
+        })
+    }
+
+    /// Groups, targets and their data from the file's shape.
+    fn read(
+        sources: &SourceMap,
+        id: FileId,
+        raw: RawGroupData,
+    ) -> Result<Inventory, Vec<Diagnostic>> {
         let mut loader = Loader {
             file: id,
             sources,
@@ -521,6 +698,10 @@ fn build_target(name: &str, uri: &str, layers: &[Layer], groups: Vec<String>) ->
         } else {
             TransportKind::Ssh
         });
+    let mut secret_config = Vec::new();
+    for (k, v) in config.iter_mut() {
+        config_secrets(v, &mut vec![k.clone()], &mut secret_config);
+    }
     // Every transport drover has runs POSIX shell commands (Bolt's `shell`).
     if !features.iter().any(|f| f == "shell") {
         features.insert(0, "shell".into());
@@ -550,6 +731,7 @@ fn build_target(name: &str, uri: &str, layers: &[Layer], groups: Vec<String>) ->
         facts: to_hash(&facts),
         features,
         groups,
+        secret_config,
     }
 }
 
@@ -562,9 +744,13 @@ const SECRET_KEYS: [&str; 5] = [
     "private-key-data",
 ];
 
-/// A copy of `config` with secrets replaced by `[sensitive]`.
-pub(crate) fn redacted(config: &Map<String, Json>) -> Json {
-    fn walk(v: &Json) -> Json {
+/// A copy of a target's `config` with secrets replaced by `[sensitive]`:
+/// values of secret keys (`password`, ...) and values from secrets.
+pub(crate) fn redacted(target: &Target) -> Json {
+    fn walk(v: &Json, path: &mut Vec<String>, secrets: &[Vec<String>]) -> Json {
+        if secrets.iter().any(|s| s == path) {
+            return Json::from("[sensitive]");
+        }
         match v {
             Json::Object(m) => Json::Object(
                 m.iter()
@@ -572,22 +758,36 @@ pub(crate) fn redacted(config: &Map<String, Json>) -> Json {
                         let secret = SECRET_KEYS.contains(&k.as_str())
                             || (k == "private-key"
                                 && v.as_str().is_some_and(|s| s.contains("PRIVATE KEY")));
-                        (
-                            k.clone(),
-                            if secret {
-                                Json::from("[sensitive]")
-                            } else {
-                                walk(v)
-                            },
-                        )
+                        path.push(k.clone());
+                        let shown = if secret {
+                            Json::from("[sensitive]")
+                        } else {
+                            walk(v, path, secrets)
+                        };
+                        path.pop();
+                        (k.clone(), shown)
                     })
                     .collect(),
             ),
-            Json::Array(a) => Json::Array(a.iter().map(walk).collect()),
+            Json::Array(a) => Json::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        path.push(i.to_string());
+                        let shown = walk(v, path, secrets);
+                        path.pop();
+                        shown
+                    })
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
-    walk(&Json::Object(config.clone()))
+    walk(
+        &Json::Object(target.config.clone()),
+        &mut Vec::new(),
+        &target.secret_config,
+    )
 }
 
 /// Shell-style glob with `*` and `?`.

@@ -4,6 +4,8 @@
 
 pub mod history;
 pub mod inventory;
+pub mod pkcs7;
+pub mod plugins;
 pub mod tasks;
 
 use std::path::{Path, PathBuf};
@@ -32,9 +34,9 @@ pub struct Project {
     pub runs_kept: usize,
     /// The inventory file (`inventoryfile`), when not `inventory.yaml`.
     pub inventoryfile: Option<PathBuf>,
-    /// `plans`: the plans `plan show` lists (names or `*` globs).
+    /// `plans`: the plans `plan show` lists (names or globs).
     pub plans: Option<Vec<String>>,
-    /// `tasks`: the tasks `task show` lists (names or `*` globs).
+    /// `tasks`: the tasks `task show` lists (names or globs).
     pub tasks: Option<Vec<String>>,
     /// `concurrency`, when `--concurrency` is not given.
     pub concurrency: Option<usize>,
@@ -263,7 +265,7 @@ impl Project {
     pub(crate) fn lists(allow: &Option<Vec<String>>, name: &str) -> bool {
         allow
             .as_ref()
-            .is_none_or(|globs| globs.iter().any(|g| glob_match(g, name)))
+            .is_none_or(|globs| globs.iter().any(|g| inventory::glob(g, name)))
     }
 
     /// The directory of module `name`: the project itself, the first module
@@ -322,21 +324,6 @@ impl Project {
             .iter()
             .cloned()
             .chain(std::iter::once(stdlib_dir()))
-    }
-}
-
-/// `*` matches any run of characters; everything else itself.
-fn glob_match(glob: &str, name: &str) -> bool {
-    match glob.split_once('*') {
-        None => glob == name,
-        Some((head, tail)) => {
-            let Some(rest) = name.strip_prefix(head) else {
-                return false;
-            };
-            (0..=rest.len())
-                .filter(|i| rest.is_char_boundary(*i))
-                .any(|i| glob_match(tail, &rest[i..]))
-        }
     }
 }
 

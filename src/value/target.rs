@@ -62,6 +62,9 @@ pub struct Target {
     /// Bolt's `features` (`shell`, `powershell`, `puppet-agent`, ...), which
     /// choose among a task's implementations.
     pub features: Vec<String>,
+    /// Paths in `config` (`["ssh", "password"]`) whose values came from a
+    /// secret (a `pkcs7` or `prompt` plugin): never shown.
+    pub secret_config: Vec<Vec<String>>,
 }
 
 impl Target {

@@ -451,3 +451,42 @@ pub fn four_target_project(name: &str) -> PathBuf {
     std::fs::write(dir.join("inventory.yaml"), inventory).unwrap();
     dir
 }
+
+/// A project of its own in a temporary directory holding `files`; unless
+/// they include a project file, its module path is `modules`.
+pub fn temp_project(name: &str, modules: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("drover-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    if !files.iter().any(|(f, _)| f.ends_with("-project.yaml")) {
+        let settings = format!("modulepath:\n  - {}\n", modules.display());
+        std::fs::write(dir.join("bolt-project.yaml"), settings).unwrap();
+    }
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// `drover ARGS` in `dir`: (exit code, stdout, stderr).
+pub fn drover_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    drover_in_env(dir, args, &[])
+}
+
+/// `drover ARGS` in `dir` with environment variables `env` set.
+pub fn drover_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
