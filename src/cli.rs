@@ -60,6 +60,9 @@ enum Verb {
         /// Print every target's output lines as they arrive, prefixed with its name.
         #[arg(long)]
         stream: bool,
+        /// Show the plan's `out::verbose` lines.
+        #[arg(long)]
+        verbose: bool,
         /// Run again on the targets that failed (or succeeded, or all) in the
         /// plan's last recorded run; they become its `targets` parameter.
         #[arg(long, value_name = "WHICH", value_parser = ["failure", "success", "all"])]
@@ -364,8 +367,10 @@ pub fn main() -> ExitCode {
             dry_run,
             rerun,
             stream,
+            verbose,
             format,
         } => crate::app::run::run(&crate::app::run::RunOptions {
+            verbose,
             rerun,
             stream: stream || stream_default,
             concurrency: concurrency

@@ -372,3 +372,44 @@ fn bolt_project_files_set_the_project() {
     assert_eq!(code, 2);
     assert!(err.contains("`format: xml`"), "{err}");
 }
+
+#[test]
+fn out_verbose_shows_with_verbose_and_a_dry_run_writes_no_file() {
+    let dir = project(
+        "verbose",
+        &[(
+            "plans/fetch.plan",
+            "plan fetch() {\n    out::verbose(\"checking the fleet\");\n    \
+             $d = download_file(\"/etc/hostname\", \"got\", \"localhost\");\n    \
+             file::write(\"written.txt\", \"x\");\n    return $d[0].value[\"path\"];\n}\n",
+        )],
+    );
+    let (code, out, err) = drover_in(&dir, &["run", "fetch"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("checking the fleet"), "{out}");
+    let (_, out, _) = drover_in(&dir, &["run", "fetch", "--verbose"]);
+    assert!(out.contains("checking the fleet"), "{out}");
+    let (_, out, _) = drover_in(&dir, &["run", "fetch", "--format", "json"]);
+    assert!(
+        out.contains(r#""level":"verbose","message":"checking the fleet""#),
+        "{out}"
+    );
+    let fetched = dir.join("downloads/got/localhost/hostname");
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        std::fs::read("/etc/hostname").unwrap()
+    );
+    // A dry run predicts the path and writes nothing.
+    std::fs::remove_dir_all(dir.join("downloads")).unwrap();
+    std::fs::remove_file(dir.join("written.txt")).unwrap();
+    let (code, out, err) = drover_in(&dir, &["run", "fetch", "--dry-run", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        plan_result(&out)["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("downloads/got/localhost/hostname"),
+        "{out}"
+    );
+    assert!(!dir.join("downloads").exists() && !dir.join("written.txt").exists());
+}

@@ -407,7 +407,7 @@ fn prompt_asks_once_per_run_unechoed_and_needs_a_terminal() {
             ),
         ],
     );
-    // No terminal (stdin is not one, and there is no controlling tty): an error.
+    // No terminal (standard input is not one): an error.
     let out = std::process::Command::new("setsid")
         .arg(env!("CARGO_BIN_EXE_drover"))
         .args(["inventory", "show"])

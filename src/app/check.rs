@@ -13,12 +13,27 @@ use crate::report::Format;
 /// `drover check`: exit 0 clean (warnings allowed), 1 with errors.
 pub(crate) fn run(tasks: &Catalog, paths: &[PathBuf], format: Format) -> Result<u8, UsageError> {
     let files = plan_files(tasks.project(), paths, false)?;
-    let read = PlanFiles::read(&files)?;
-    let (asts, diags) = read.check(Some(tasks));
+    // The standard library's plans are checked with them, so that calls of
+    // them are checked too, but only the project's files are reported on.
+    let stdlib = crate::project::stdlib_dir();
+    let mut all = files.clone();
+    if stdlib.is_dir() {
+        all.extend(plan_files(tasks.project(), &[stdlib], false)?);
+        all.dedup();
+    }
+    let read = PlanFiles::read(&all)?;
+    let (asts, mut diags) = read.check(Some(tasks));
     let sources = &read.sources;
+    let own: std::collections::HashSet<String> =
+        files.iter().map(|f| f.display().to_string()).collect();
+    diags.retain(|d| own.contains(&sources.get(d.primary.span.file).name));
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
-    let plans: usize = asts.iter().map(|f| f.plans.len()).sum();
+    let plans = asts
+        .iter()
+        .flat_map(|f| &f.plans)
+        .filter(|p| own.contains(&sources.get(p.name.span.file).name))
+        .count();
     match format {
         Format::Json => {
             let out = json!({

@@ -46,6 +46,8 @@ pub(crate) struct RunOptions {
     pub rerun: Option<String>,
     /// `--stream`: every target's output lines as they come.
     pub stream: bool,
+    /// `--verbose`: show `out::verbose` lines.
+    pub verbose: bool,
 }
 
 /// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
@@ -94,6 +96,7 @@ pub(crate) fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             concurrency: opts.concurrency,
             dry_run: opts.dry_run,
             stream: opts.stream,
+            verbose: opts.verbose,
         },
     )
 }
@@ -143,6 +146,7 @@ struct Settings {
     concurrency: usize,
     dry_run: bool,
     stream: bool,
+    verbose: bool,
 }
 
 /// Parameters as `plan_start` shows them: converted to their declared types,
@@ -263,6 +267,7 @@ fn reporter(tasks: &Catalog, settings: &Settings) -> Reporter {
         settings.concurrency,
         history,
     )
+    .with_verbose(settings.verbose)
 }
 
 /// With `--stream`, a line sink per target and action.
@@ -369,6 +374,7 @@ pub(crate) fn command(
                 .unwrap_or(crate::eval::DEFAULT_CONCURRENCY),
             dry_run: false,
             stream,
+            verbose: false,
         },
     )
 }
@@ -476,6 +482,7 @@ pub(crate) fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, Us
                 .unwrap_or(crate::eval::DEFAULT_CONCURRENCY),
             dry_run: false,
             stream: opts.stream,
+            verbose: false,
         },
     )
 }

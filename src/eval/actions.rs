@@ -122,6 +122,16 @@ enum Work {
         timeout: Duration,
         interval: Duration,
     },
+    /// A file of each target to `base/TARGET/NAME` on the controller.
+    Download {
+        source: String,
+        base: PathBuf,
+    },
+    /// `content` as a file on each target.
+    Write {
+        content: Vec<u8>,
+        destination: String,
+    },
     Task {
         task: Arc<Task>,
         /// Checked parameters, defaults filled in.
@@ -149,6 +159,8 @@ impl Work {
                 destination,
             } => format!("{} -> {destination}", source.display()),
             Work::WaitUp { .. } => String::new(),
+            Work::Download { source, base } => format!("{source} -> {}", base.display()),
+            Work::Write { destination, .. } => destination.clone(),
             Work::Task { task, .. } => task.name.clone(),
         }
     }
@@ -167,6 +179,12 @@ pub(crate) enum Action {
     Task,
     /// `wait_up(targets, timeout =>, interval =>)`.
     WaitUp,
+    /// Bolt's `wait_until_available(targets, wait_time =>, retry_interval =>)`.
+    WaitUntilAvailable,
+    /// `download_file(source, destination, targets)`.
+    Download,
+    /// `write_file(content, destination, targets)`.
+    WriteFile,
 }
 
 impl Action {
@@ -178,6 +196,9 @@ impl Action {
             Action::Upload => "upload_file",
             Action::Task => "run_task",
             Action::WaitUp => "wait_up",
+            Action::WaitUntilAvailable => "wait_until_available",
+            Action::Download => "download_file",
+            Action::WriteFile => "write_file",
         }
     }
 }
@@ -279,21 +300,60 @@ fn work(
             };
             (Work::Script { path, arguments }, 1)
         }
-        Action::WaitUp => {
+        Action::WaitUp | Action::WaitUntilAvailable => {
+            // A Duration, or Bolt's seconds as a number.
             let mut duration = |key: &str, default: u64| -> Eval<Duration> {
                 match opts.rest.shift_remove(key) {
                     None => Ok(Duration::from_millis(default)),
-                    Some((Value::Duration(ms), _)) => Ok(Duration::from_millis(ms)),
-                    Some((other, s)) => Err(it.error(
-                        "drover/type-error",
-                        format!("`{key}` needs a Duration, got {}", describe(&other)),
-                        s,
-                    )),
+                    Some((v, s)) => super::args::seconds(&v).ok_or_else(|| {
+                        it.error(
+                            "drover/type-error",
+                            format!("`{key}` needs a Duration or seconds, got {}", describe(&v)),
+                            s,
+                        )
+                    }),
                 }
             };
-            let timeout = duration("timeout", 300_000)?;
-            let interval = duration("interval", 2_000)?.max(Duration::from_millis(10));
+            let (timeout, interval) = if action == Action::WaitUp {
+                (duration("timeout", 300_000)?, duration("interval", 2_000)?)
+            } else {
+                (
+                    duration("wait_time", 120_000)?,
+                    duration("retry_interval", 1_000)?,
+                )
+            };
+            let interval = interval.max(Duration::from_millis(10));
             (Work::WaitUp { timeout, interval }, 0)
+        }
+        Action::Download => {
+            let destination = PathBuf::from(string(1)?);
+            let base = if destination.is_absolute() {
+                destination
+            } else {
+                it.project.join("downloads").join(destination)
+            };
+            // Results name absolute paths, as Bolt's do.
+            let base = std::path::absolute(&base).unwrap_or(base);
+            (
+                Work::Download {
+                    source: string(0)?,
+                    base,
+                },
+                2,
+            )
+        }
+        Action::WriteFile => {
+            let content = match &positional[0].0 {
+                Value::Sensitive(s) => s.reveal().to_display(),
+                other => other.to_display(),
+            };
+            (
+                Work::Write {
+                    content: content.into_bytes(),
+                    destination: string(1)?,
+                },
+                2,
+            )
         }
         Action::Upload => {
             let source = local_file("file")?;
@@ -464,6 +524,26 @@ async fn on_target(
     };
     match work {
         Work::WaitUp { .. } => unreachable!("handled above"),
+        Work::Download { source, base } => download(it, target, &conn, source, base).await,
+        Work::Write {
+            content,
+            destination,
+        } => {
+            let mut e = exec(Command::Program(
+                "sh".into(),
+                vec![
+                    "-c".into(),
+                    "cat > \"$1\"".into(),
+                    "sh".into(),
+                    destination.clone(),
+                ],
+            ));
+            e.stdin = Some(content.clone());
+            e.on_output = None;
+            let (mut value, error) = command_result(conn.exec(e).await?);
+            value.insert("path".into(), Value::str(destination));
+            Ok((value, error))
+        }
         Work::Command(cmd) => Ok(command_result(
             conn.exec(exec(Command::Shell(cmd.clone()))).await?,
         )),
@@ -501,6 +581,69 @@ async fn on_target(
             .await
         }
     }
+}
+
+/// `download_file` on one target: its file read through the connection and
+/// written to `base/TARGET/NAME` (nothing is written in a dry run).
+async fn download(
+    it: &Interpreter<'_>,
+    target: &Target,
+    conn: &Arc<dyn Connection>,
+    source: &str,
+    base: &std::path::Path,
+) -> Result<(Hash, Option<ErrorValue>), TransportError> {
+    // A target name may be a URI: a directory name must not be a path.
+    let dir: String = target
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-@".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32)
+            }
+        })
+        .collect();
+    let name = source
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .unwrap_or("download");
+    let local = base.join(dir).join(name);
+    let mut value = Hash::new();
+    value.insert("path".into(), Value::str(local.display().to_string()));
+    if it.dry_run {
+        return Ok((value, None));
+    }
+    let out = conn.exec(Exec::program("cat", ["--", source])).await?;
+    let failed = |message: String| {
+        let mut e = ErrorValue::new("drover/download-failed", message);
+        e.details.insert("source".into(), Value::str(source));
+        Ok((Hash::new(), Some(e)))
+    };
+    if out.exit_code != Some(0) {
+        return failed(format!(
+            "cannot read {source} on {}: {}",
+            target.name,
+            lossy(&out.stderr).trim()
+        ));
+    }
+    if out.dropped > 0 {
+        return failed(format!(
+            "{source} on {} is larger than {} bytes, the most drover downloads",
+            target.name,
+            crate::transport::OUTPUT_CAP
+        ));
+    }
+    let written = local
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&local, &out.stdout));
+    if let Err(e) = written {
+        return failed(format!("cannot write {}: {e}", local.display()));
+    }
+    Ok((value, None))
 }
 
 /// Up when a new connection can be made and a no-op command runs on it;

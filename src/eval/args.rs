@@ -77,7 +77,7 @@ pub(crate) fn targets(it: &Interpreter, spec: &Value, span: Span) -> Eval<Vec<Ar
         }
     };
     match spec {
-        Value::Target(t) => add(t.clone()),
+        Value::Target(t) => add(it.inventory.current(t)),
         Value::Str(s) => {
             for t in it
                 .inventory
@@ -155,4 +155,16 @@ pub(crate) fn index<T: Copy>(
         .iter()
         .filter_map(|(name, imp)| Some((*name, (find(name)?, *imp))))
         .collect()
+}
+
+/// A Duration, or Bolt's seconds as a non-negative number.
+pub(crate) fn seconds(value: &Value) -> Option<std::time::Duration> {
+    match value {
+        Value::Duration(ms) => Some(std::time::Duration::from_millis(*ms)),
+        Value::Int(n) if *n >= 0 => Some(std::time::Duration::from_secs(*n as u64)),
+        Value::Float(f) if f.is_finite() && *f >= 0.0 => {
+            Some(std::time::Duration::from_secs_f64(*f))
+        }
+        _ => None,
+    }
 }

@@ -11,11 +11,12 @@ use rustc_hash::FxHashMap;
 
 use super::actions::{self, Action};
 use super::args::{Args, index, targets};
-use super::{Eval, Flow, Frame, Interpreter};
+use super::bolt;
+use super::{Eval, Frame, Interpreter};
 use crate::lang::{Builtin, Vocabulary};
 use crate::syntax::ast::{Call, Span, Spanned};
+use crate::value::Value;
 use crate::value::types::describe;
-use crate::value::{ErrorValue, Value};
 
 /// How the evaluator implements a function.
 #[derive(Clone, Copy)]
@@ -40,7 +41,19 @@ use Function::Sync;
 pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("acquire", Function::Acquire),
     ("acquired", Sync(acquired)),
-    ("fail", Sync(fail)),
+    ("add_facts", Sync(bolt::add_facts)),
+    ("add_to_group", Sync(bolt::add_to_group)),
+    ("ctrl::sleep", Function::Sleep),
+    ("dir::children", Sync(bolt::dir_children)),
+    ("download_file", Function::Action(Action::Download)),
+    ("facts", Sync(bolt::facts_or_vars)),
+    ("fail", Sync(bolt::fail)),
+    ("fail_plan", Sync(bolt::fail_plan)),
+    ("file::exists", Sync(bolt::file_test)),
+    ("file::join", Sync(bolt::file_join)),
+    ("file::read", Sync(bolt::file_read)),
+    ("file::readable", Sync(bolt::file_test)),
+    ("file::write", Sync(bolt::file_write)),
     ("from_json", Sync(from_json)),
     ("get_target", Sync(get_target)),
     ("get_targets", Sync(get_targets)),
@@ -51,17 +64,31 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("max", Sync(min_max)),
     ("min", Sync(min_max)),
     ("out::message", Sync(message)),
+    ("out::verbose", Sync(bolt::verbose)),
     ("parallelize", Function::Parallelize),
+    ("prompt", Sync(bolt::prompt)),
     ("range", Sync(range)),
     ("release", Sync(release)),
+    ("remove_from_group", Sync(bolt::remove_from_group)),
+    ("resolve_references", Sync(bolt::resolve_references)),
     ("run_command", Function::Action(Action::Command)),
     ("run_plan", Function::RunPlan),
     ("run_script", Function::Action(Action::Script)),
     ("run_task", Function::Action(Action::Task)),
+    ("set_config", Sync(bolt::set_config)),
+    ("set_feature", Sync(bolt::set_feature)),
+    ("set_var", Sync(bolt::set_var)),
     ("sleep", Function::Sleep),
+    ("system::env", Sync(bolt::env)),
     ("to_json", Sync(to_json)),
     ("upload_file", Function::Action(Action::Upload)),
+    ("vars", Sync(bolt::facts_or_vars)),
+    (
+        "wait_until_available",
+        Function::Action(Action::WaitUntilAvailable),
+    ),
     ("wait_up", Function::Action(Action::WaitUp)),
+    ("write_file", Function::Action(Action::WriteFile)),
 ];
 
 /// The implementation of function `name`, if the evaluator has one.
@@ -109,7 +136,7 @@ pub(crate) async fn call<'p>(
     args.check(it, builtin, call.lambda.is_some(), span)?;
     match imp {
         Sync(f) => f(it, &call.name, args, span),
-        Function::Sleep => sleep(it, args).await,
+        Function::Sleep => sleep(it, &call.name.node, args).await,
         Function::Acquire => acquire(it, args, span).await,
         Function::RunPlan => it.call_plan(args, span).await,
         Function::Parallelize => it.parallelize(frame, call, args, span).await,
@@ -132,34 +159,6 @@ fn message(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eva
     it.events
         .message(&args.positional[0].0.to_display(), &location);
     Ok(Value::Undef)
-}
-
-/// `fail(message)`, or `fail($err)`: raises a caught error again, as Bolt's
-/// `fail_plan` does: its kind, message, target and location are kept, and
-/// `details` adds to its details.
-fn fail(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
-    let mut e = match &args.positional[0].0 {
-        Value::Error(caught) => (**caught).clone(),
-        other => {
-            let mut e = ErrorValue::new("drover/plan-failure", other.to_display());
-            e.location = it.program.location(span);
-            e.span = Some(span);
-            e
-        }
-    };
-    for (key, (value, vspan)) in args.named {
-        match (key.as_str(), value) {
-            ("kind", Value::Str(k)) => e.kind = k.to_string(),
-            ("details", Value::Hash(h)) => e.details.extend((*h).clone()),
-            (_, other) => {
-                return Err(it.type_error(
-                    format!("`fail`'s `{key}` cannot be {}", describe(&other)),
-                    vspan,
-                ));
-            }
-        }
-    }
-    Err(Flow::Error(Box::new(e)))
 }
 
 /// `range(from, to)`.
@@ -280,18 +279,28 @@ fn acquired(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<
     ))
 }
 
-/// `sleep(duration)`, on the run's clock (virtual in a dry run).
-async fn sleep(it: &Interpreter<'_>, args: Args) -> Eval<Value> {
-    match args.positional[0].0 {
-        Value::Duration(ms) => {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-            Ok(Value::Undef)
-        }
-        ref other => Err(it.type_error(
-            format!("`sleep` needs a Duration, got {}", describe(other)),
-            args.positional[0].1,
-        )),
-    }
+/// `sleep(duration)` and Bolt's `ctrl::sleep(seconds)` (a number, or a
+/// Duration), on the run's clock (virtual in a dry run).
+async fn sleep(it: &Interpreter<'_>, name: &str, args: Args) -> Eval<Value> {
+    let (value, span) = &args.positional[0];
+    let wait = match value {
+        Value::Duration(ms) => Some(std::time::Duration::from_millis(*ms)),
+        _ if name == "ctrl::sleep" => super::args::seconds(value),
+        _ => None,
+    };
+    let wait = wait.ok_or_else(|| {
+        let needs = if name == "sleep" {
+            "a Duration"
+        } else {
+            "seconds"
+        };
+        it.type_error(
+            format!("`{name}` needs {needs}, got {}", describe(value)),
+            *span,
+        )
+    })?;
+    tokio::time::sleep(wait).await;
+    Ok(Value::Undef)
 }
 
 /// `acquire(pool, scope =>, timeout =>, count =>)`.
@@ -299,9 +308,12 @@ async fn acquire(it: &Interpreter<'_>, args: Args, span: Span) -> Eval<Value> {
     use crate::pools::{Request, Scope};
     let pool = args.string(it, 0, "`acquire`")?;
     let Some(members) = it.inventory.group(&pool) else {
-        let hint = crate::diagnostic::did_you_mean(&pool, it.inventory.group_names())
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = crate::diagnostic::did_you_mean(
+            &pool,
+            it.inventory.group_names().iter().map(String::as_str),
+        )
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
         return Err(it.error(
             "drover/unknown-pool",
             format!("no group `{pool}` in the inventory to use as a pool{hint}"),

@@ -97,6 +97,14 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
         "facts",
         Plain(|c, r| target(c, r, |t| Value::hash(t.facts.clone()))),
     ),
+    (
+        "features",
+        Plain(|c, r| {
+            target(c, r, |t| {
+                Value::array(t.features.iter().map(Value::str).collect())
+            })
+        }),
+    ),
     ("filter", Lambda(Iterate::Filter)),
     ("find", Plain(find)),
     ("first", Plain(first)),
@@ -357,7 +365,7 @@ pub(crate) fn plain_method(
 
 fn target(c: &Call, recv: &Value, f: impl Fn(&crate::value::Target) -> Value) -> Eval<Value> {
     match recv {
-        Value::Target(t) => Ok(f(t)),
+        Value::Target(t) => Ok(f(&c.it.inventory.current(t))),
         other => Err(c.wrong(other)),
     }
 }

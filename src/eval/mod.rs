@@ -10,10 +10,12 @@
 
 pub mod actions;
 pub mod args;
+mod bolt;
 mod calls;
 mod expr;
 mod frame;
 pub mod functions;
+pub mod inventory;
 mod loops;
 pub mod methods;
 pub mod operators;
@@ -131,8 +133,8 @@ pub struct Shared<'p> {
     pub program: &'p Program,
     /// Where logs and messages go.
     pub events: &'p dyn Events,
-    /// The targets.
-    pub inventory: &'p Inventory,
+    /// The targets, and the run's changes to them.
+    pub inventory: inventory::RunInventory<'p>,
     /// `with lock` holders of this run.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Compiled regular expressions by source.
@@ -176,7 +178,7 @@ impl<'p> Interpreter<'p> {
         Interpreter(Rc::new(Shared {
             program,
             events,
-            inventory,
+            inventory: inventory::RunInventory::new(inventory),
             locks: Mutex::new(HashMap::new()),
             regexes: Mutex::new(HashMap::new()),
             depth: std::cell::Cell::new(0),

@@ -18,7 +18,7 @@ use serde_saphyr::Spanned;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::project::plugins::{self, Data, Resolver};
 use crate::source::{FileId, SourceMap, Span};
-use crate::value::{Hash, Target, TransportKind, Value};
+use crate::value::{Hash, Target, TransportKind};
 
 /// A loaded inventory.
 #[derive(Debug, Default)]
@@ -107,21 +107,9 @@ fn merge(base: &mut Map<String, Json>, over: &Map<String, Json>) {
 
 /// `vars` or `facts` as plan values: what came from a secret is Sensitive.
 fn to_hash(m: &Map<String, Json>) -> Hash {
-    fn value(v: &Json) -> Value {
-        if let Some(inner) = plugins::as_secret(v) {
-            return Value::Sensitive(crate::value::Secret::new(Value::from_json(
-                &plugins::reveal(inner.clone()),
-            )));
-        }
-        match v {
-            Json::Object(m) if plugins::has_secrets(v) => Value::hash(to_hash(m)),
-            Json::Array(a) if plugins::has_secrets(v) => {
-                Value::array(a.iter().map(value).collect())
-            }
-            v => Value::from_json(v),
-        }
-    }
-    m.iter().map(|(k, v)| (k.clone(), value(v))).collect()
+    m.iter()
+        .map(|(k, v)| (k.clone(), plugins::to_value(v)))
+        .collect()
 }
 
 /// Secret marks in `config` removed (transports need the values), and the

@@ -56,6 +56,23 @@ pub fn reveal(value: Json) -> Json {
     }
 }
 
+/// Resolved data as a plan value: what came from a secret is Sensitive.
+pub fn to_value(v: &Json) -> crate::value::Value {
+    use crate::value::Value;
+    if let Some(inner) = as_secret(v) {
+        return Value::Sensitive(crate::value::Secret::new(Value::from_json(&reveal(
+            inner.clone(),
+        ))));
+    }
+    match v {
+        Json::Object(m) if has_secrets(v) => {
+            Value::hash(m.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
+        }
+        Json::Array(a) if has_secrets(v) => Value::array(a.iter().map(to_value).collect()),
+        v => Value::from_json(v),
+    }
+}
+
 /// Whether `value` holds a secret mark anywhere.
 pub fn has_secrets(value: &Json) -> bool {
     match value {
@@ -287,7 +304,7 @@ impl<'a> Resolver<'a> {
         if let Some(answer) = self.prompts.get(message) {
             return Ok(secret(Json::String(answer.clone())));
         }
-        let answer = read_unechoed(message)?;
+        let answer = ask(message, false)?;
         self.prompts.insert(message.to_string(), answer.clone());
         Ok(secret(Json::String(answer)))
     }
@@ -407,32 +424,39 @@ fn env_var(params: &Map<String, Json>) -> Result<Json, String> {
     }
 }
 
-/// Ask on the terminal with echo off; no terminal is an error.
-fn read_unechoed(message: &str) -> Result<String, String> {
-    use std::io::{BufRead, Write};
-    use std::os::fd::AsRawFd;
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|_| format!("cannot ask \"{message}\": there is no terminal"))?;
-    let fd = tty.as_raw_fd();
-    // SAFETY: `termios` is plain data that tcgetattr fills in; `fd` is open.
+/// Ask on the terminal that is standard input, as Bolt does (with echo off
+/// unless `echo`); when standard input is not a terminal, an error.
+pub fn ask(message: &str, echo: bool) -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(format!(
+            "cannot ask \"{message}\": there is no terminal (standard input is not one)"
+        ));
+    }
+    let fd = 0;
+    // SAFETY: `termios` is plain data that tcgetattr fills in; fd 0 is open.
     let mut saved: libc::termios = unsafe { std::mem::zeroed() };
     // SAFETY: as above; the pointer is to a live local.
     if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
         return Err(format!("cannot ask \"{message}\": there is no terminal"));
     }
     let mut quiet = saved;
-    quiet.c_lflag &= !libc::ECHO;
-    quiet.c_lflag |= libc::ECHONL;
-    // SAFETY: `fd` is open and `quiet` a valid termios.
+    if !echo {
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::ECHONL;
+    }
+    // SAFETY: fd 0 is open and `quiet` a valid termios.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-    let mut out = &tty;
+    // The question goes to the terminal even when output is redirected.
+    let mut out: Box<dyn Write> = match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(tty) => Box::new(tty),
+        Err(_) => Box::new(std::io::stderr()),
+    };
     let _ = write!(out, "{message}: ");
     let _ = out.flush();
     let mut line = String::new();
-    let read = std::io::BufReader::new(&tty).read_line(&mut line);
+    let read = stdin.lock().read_line(&mut line);
     // SAFETY: restores what tcgetattr read.
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
     read.map_err(|e| format!("cannot read the answer: {e}"))?;

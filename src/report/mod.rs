@@ -68,6 +68,8 @@ pub(crate) struct Reporter {
     history: Option<History>,
     /// Lines, bars and the final report, with `--format human`.
     human: Option<human::Human>,
+    /// Show `out::verbose` lines to people (they are always in the events).
+    verbose: bool,
 }
 
 impl Reporter {
@@ -90,7 +92,14 @@ impl Reporter {
             counts: Cell::new(Counts::default()),
             history,
             human: (format == Format::Human).then(|| human::Human::new(concurrency, bars)),
+            verbose: false,
         }
+    }
+
+    /// Show `out::verbose` lines (`--verbose`).
+    pub(crate) fn with_verbose(mut self, verbose: bool) -> Reporter {
+        self.verbose = verbose;
+        self
     }
 
     /// The run's id in the history, if it is recorded.
@@ -262,6 +271,11 @@ impl Reporter {
 impl Events for Reporter {
     fn log(&self, level: &str, message: &str, location: &str) {
         let json = json!({"type": "log", "level": level, "message": message, "location": location, "at_ms": self.elapsed_ms()});
+        if level == "verbose" {
+            // `out::verbose`: a line of output with `--verbose`, as in Bolt.
+            let shown = self.verbose.then_some(Event::Message { text: message });
+            return self.emit(shown.as_ref(), json);
+        }
         let event = Event::Log {
             level,
             message,

@@ -37,7 +37,7 @@ impl TransportKind {
 }
 
 /// A target with everything the inventory says about it.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Target {
     /// Its name (the URI unless the inventory names it).
     pub name: String,

@@ -1,0 +1,409 @@
+//! Bolt's plan functions on the controller (`../shared/spec/bolt.md` §4):
+//! files and directories, the environment, prompts, the run's inventory,
+//! `fail_plan`, `out::verbose`, `resolve_references`. Their actions
+//! (`download_file`, `write_file`, `wait_until_available`) are in `actions`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::Flow;
+use super::args::{Args, targets};
+use super::{Eval, Interpreter};
+use crate::syntax::ast::{Span, Spanned};
+use crate::value::types::describe;
+use crate::value::{ErrorValue, Hash, Target, Value};
+
+/// A controller path: absolute, under the project, or `MODULE/files/PATH`
+/// in a module on the module path.
+fn local_path(it: &Interpreter, path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    if p.is_absolute() {
+        return p;
+    }
+    let under = it.project.join(&p);
+    if under.exists() {
+        return under;
+    }
+    if let Some((module, rest)) = path.split_once("/files/")
+        && !module.contains('/')
+        && let Some(dir) = it.tasks.project().module(module)
+    {
+        return dir.join("files").join(rest);
+    }
+    under
+}
+
+fn io_error(
+    it: &Interpreter,
+    what: &str,
+    path: &std::path::Path,
+    e: std::io::Error,
+    span: Span,
+) -> super::Flow {
+    it.error(
+        "drover/file-error",
+        format!("{what} {}: {e}", path.display()),
+        span,
+    )
+}
+
+/// `file::read(path)`.
+pub(crate) fn file_read(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let (path, span) = (args.string(it, 0, "`file::read`")?, args.positional[0].1);
+    let p = local_path(it, &path);
+    std::fs::read_to_string(&p)
+        .map(Value::str)
+        .map_err(|e| io_error(it, "cannot read", &p, e, span))
+}
+
+/// `file::write(path, content)`: not in a dry run, which changes nothing.
+pub(crate) fn file_write(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (path, span) = (args.string(it, 0, "`file::write`")?, args.positional[0].1);
+    let content = args.positional[1].0.to_display();
+    let p = local_path(it, &path);
+    if !it.dry_run {
+        std::fs::write(&p, content).map_err(|e| io_error(it, "cannot write", &p, e, span))?;
+    }
+    Ok(Value::Undef)
+}
+
+/// `file::exists(path)` and `file::readable(path)`.
+pub(crate) fn file_test(
+    it: &Interpreter,
+    name: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let path = args.string(it, 0, &format!("`{}`", name.node))?;
+    let p = local_path(it, &path);
+    Ok(Value::Bool(if name.node == "file::exists" {
+        p.exists()
+    } else {
+        std::fs::File::open(&p).is_ok()
+    }))
+}
+
+/// `file::join(parts...)`.
+pub(crate) fn file_join(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let mut out = String::new();
+    for (i, (part, span)) in args.positional.iter().enumerate() {
+        let Value::Str(s) = part else {
+            return Err(it.type_error(
+                format!("`file::join` needs Strings, got {}", describe(part)),
+                *span,
+            ));
+        };
+        if i > 0 && !out.ends_with('/') {
+            out.push('/');
+        }
+        out.push_str(if i > 0 { s.trim_start_matches('/') } else { s });
+    }
+    Ok(Value::str(out))
+}
+
+/// `dir::children(path)`.
+pub(crate) fn dir_children(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (path, span) = (args.string(it, 0, "`dir::children`")?, args.positional[0].1);
+    let p = local_path(it, &path);
+    let mut names: Vec<String> = std::fs::read_dir(&p)
+        .map_err(|e| io_error(it, "cannot read", &p, e, span))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(Value::array(names.into_iter().map(Value::str).collect()))
+}
+
+/// `system::env(name)`.
+pub(crate) fn env(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let name = args.string(it, 0, "`system::env`")?;
+    Ok(std::env::var(&*name).map_or(Value::Undef, Value::str))
+}
+
+/// `prompt(message, sensitive =>, default =>)`: asked on the terminal; with
+/// no terminal, the default (or an error).
+pub(crate) fn prompt(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+    let message = args.string(it, 0, "`prompt`")?;
+    let sensitive = match args.named.get("sensitive") {
+        None => false,
+        Some((Value::Bool(b), _)) => *b,
+        Some((other, s)) => {
+            return Err(it.type_error(
+                format!(
+                    "`prompt`'s `sensitive` needs a Boolean, got {}",
+                    describe(other)
+                ),
+                *s,
+            ));
+        }
+    };
+    let default = args.named.get("default").map(|(v, _)| v.clone());
+    let answer = match crate::project::plugins::ask(&message, !sensitive) {
+        Ok(a) if a.is_empty() && default.is_some() => return Ok(default.unwrap_or(Value::Undef)),
+        Ok(a) => Value::str(a),
+        Err(why) => match default {
+            Some(d) => return Ok(d),
+            None => return Err(it.error("drover/prompt-error", why, span)),
+        },
+    };
+    Ok(if sensitive {
+        Value::Sensitive(crate::value::Secret::new(answer))
+    } else {
+        answer
+    })
+}
+
+/// The one target of argument `i`.
+fn one_target(it: &Interpreter, args: &Args, i: usize, what: &str) -> Eval<Arc<Target>> {
+    let (spec, span) = &args.positional[i];
+    let mut found = targets(it, spec, *span)?;
+    if found.len() != 1 {
+        return Err(it.type_error(
+            format!("{what} needs one target, got {}", found.len()),
+            *span,
+        ));
+    }
+    Ok(found.remove(0))
+}
+
+/// `set_var(target, key, value)`.
+pub(crate) fn set_var(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let t = one_target(it, &args, 0, "`set_var`")?;
+    let key = args.string(it, 1, "`set_var`")?;
+    let value = args.positional[2].0.clone();
+    let t = it.inventory.change(&t, |t| {
+        t.vars.insert(key.to_string(), value);
+    });
+    Ok(Value::Target(t))
+}
+
+/// `add_facts(target, hash)`: merged into the facts, deeply.
+pub(crate) fn add_facts(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let t = one_target(it, &args, 0, "`add_facts`")?;
+    let (Value::Hash(facts), _) = &args.positional[1] else {
+        return Err(it.type_error(
+            format!(
+                "`add_facts` needs a Hash, got {}",
+                describe(&args.positional[1].0)
+            ),
+            args.positional[1].1,
+        ));
+    };
+    let t = it.inventory.change(&t, |t| merge(&mut t.facts, facts));
+    Ok(Value::Target(t))
+}
+
+fn merge(into: &mut Hash, from: &Hash) {
+    for (k, v) in from {
+        match (into.get_mut(k), v) {
+            (Some(Value::Hash(a)), Value::Hash(b)) => {
+                let mut merged = (**a).clone();
+                merge(&mut merged, b);
+                *a = Arc::new(merged);
+            }
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// `set_feature(target, feature, value = true)`.
+pub(crate) fn set_feature(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let t = one_target(it, &args, 0, "`set_feature`")?;
+    let feature = args.string(it, 1, "`set_feature`")?;
+    let on = match args.positional.get(2) {
+        None => true,
+        Some((Value::Bool(b), _)) => *b,
+        Some((other, s)) => {
+            return Err(it.type_error(
+                format!("`set_feature` needs a Boolean, got {}", describe(other)),
+                *s,
+            ));
+        }
+    };
+    let t = it.inventory.change(&t, |t| {
+        t.features.retain(|f| f.as_str() != &*feature);
+        if on {
+            t.features.push(feature.to_string());
+        }
+    });
+    Ok(Value::Target(t))
+}
+
+/// `set_config(target, key_or_path, value)`.
+pub(crate) fn set_config(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let t = one_target(it, &args, 0, "`set_config`")?;
+    let path: Vec<String> = match &args.positional[1] {
+        (Value::Str(s), _) => vec![s.to_string()],
+        (Value::Array(a), s) if !a.is_empty() => a
+            .iter()
+            .map(|k| match k {
+                Value::Str(k) => Ok(k.to_string()),
+                other => Err(it.type_error(
+                    format!("`set_config`'s path needs Strings, got {}", describe(other)),
+                    *s,
+                )),
+            })
+            .collect::<Eval<_>>()?,
+        (other, s) => {
+            return Err(it.type_error(
+                format!(
+                    "`set_config` needs a key or a path, got {}",
+                    describe(other)
+                ),
+                *s,
+            ));
+        }
+    };
+    let value = args.positional[2].0.clone();
+    let t = it
+        .inventory
+        .change(&t, |t| super::inventory::set_config(t, &path, &value));
+    Ok(Value::Target(t))
+}
+
+/// `add_to_group(targets, group)`.
+pub(crate) fn add_to_group(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (spec, span) = &args.positional[0];
+    let group = args.string(it, 1, "`add_to_group`")?;
+    for t in targets(it, spec, *span)? {
+        it.inventory
+            .add_to_group(&t, &group)
+            .map_err(|m| it.error("drover/unknown-group", m, args.positional[1].1))?;
+    }
+    Ok(Value::Undef)
+}
+
+/// `remove_from_group(target, group)`.
+pub(crate) fn remove_from_group(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (spec, span) = &args.positional[0];
+    let group = args.string(it, 1, "`remove_from_group`")?;
+    for t in targets(it, spec, *span)? {
+        it.inventory.remove_from_group(&t, &group);
+    }
+    Ok(Value::Undef)
+}
+
+/// `facts(target)` and `vars(target)`.
+pub(crate) fn facts_or_vars(
+    it: &Interpreter,
+    name: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let t = one_target(it, &args, 0, &format!("`{}`", name.node))?;
+    Ok(Value::hash(if name.node == "facts" {
+        t.facts.clone()
+    } else {
+        t.vars.clone()
+    }))
+}
+
+/// `fail(message)`, or `fail($err)`: raises a caught error again, as Bolt's
+/// `fail_plan` does: its kind, message, target and location are kept, and
+/// `details` adds to its details.
+pub(crate) fn fail(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+    let mut e = match &args.positional[0].0 {
+        Value::Error(caught) => (**caught).clone(),
+        other => {
+            let mut e = ErrorValue::new("drover/plan-failure", other.to_display());
+            e.location = it.program.location(span);
+            e.span = Some(span);
+            e
+        }
+    };
+    for (key, (value, vspan)) in args.named {
+        match (key.as_str(), value) {
+            ("kind", Value::Str(k)) => e.kind = k.to_string(),
+            ("details", Value::Hash(h)) => e.details.extend((*h).clone()),
+            (_, other) => {
+                return Err(it.type_error(
+                    format!("`fail`'s `{key}` cannot be {}", describe(&other)),
+                    vspan,
+                ));
+            }
+        }
+    }
+    Err(Flow::Error(Box::new(e)))
+}
+
+/// `fail_plan(message, kind, details)` or `fail_plan(error)`: `fail` with
+/// Bolt's positional kind and details.
+pub(crate) fn fail_plan(
+    it: &Interpreter,
+    name: &Spanned<String>,
+    mut args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let mut rest = args.positional.split_off(1).into_iter();
+    if let Some(kind) = rest.next() {
+        args.named.insert("kind".into(), kind);
+    } else if !matches!(args.positional[0].0, Value::Error(_)) {
+        args.named
+            .insert("kind".into(), (Value::str("bolt/plan-failure"), span));
+    }
+    if let Some(details) = rest.next() {
+        args.named.insert("details".into(), details);
+    }
+    fail(it, name, args, span)
+}
+
+/// `out::verbose(message)`: a `verbose` log line, shown with `--verbose`.
+pub(crate) fn verbose(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let location = it.program.location(span);
+    it.events
+        .log("verbose", &args.positional[0].0.to_display(), &location);
+    Ok(Value::Undef)
+}
+
+/// `resolve_references(data)`: plugin references in plan data, resolved as
+/// the inventory's are.
+pub(crate) fn resolve_references(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let mut resolver = crate::project::plugins::Resolver::new(&it.tasks);
+    let data = args.positional[0].0.to_json();
+    let resolved = resolver
+        .resolve_json(data)
+        .map_err(|m| it.error("bolt/plugin-error", m, span))?;
+    Ok(crate::project::plugins::to_value(&resolved))
+}
