@@ -413,3 +413,48 @@ fn out_verbose_shows_with_verbose_and_a_dry_run_writes_no_file() {
     );
     assert!(!dir.join("downloads").exists() && !dir.join("written.txt").exists());
 }
+
+#[test]
+fn the_migration_guides_plan_dry_runs_with_facts_from_the_inventory() {
+    // A simulated `facts` task reports the inventory's facts of the target.
+    let guide = std::fs::read_to_string(root().join("docs/bolt.md")).unwrap();
+    let at = guide.find("drover (`plans/deploy.plan`):").unwrap();
+    let plan = guide[at..].split("```\n").nth(1).unwrap();
+    let dir = project(
+        "guide",
+        &[
+            ("bolt-project.yaml", "name: site\n"),
+            ("plans/deploy.plan", plan),
+            (
+                "inventory.yaml",
+                "targets:\n  - name: deb\n    uri: localhost\n    facts: { os: { family: Debian } }\n  \
+                 - name: rh\n    uri: 127.0.0.1\n    facts: { os: { family: RedHat } }\n",
+            ),
+        ],
+    );
+    let (code, out, err) = drover_in(
+        &dir,
+        &[
+            "run",
+            "site::deploy",
+            "targets=deb,rh",
+            "version=1.10",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let paths = plan_result(&out)["value"].clone();
+    assert_eq!(paths.as_array().unwrap().len(), 1, "{paths}");
+    assert!(
+        paths[0]
+            .as_str()
+            .unwrap()
+            .ends_with("downloads/deploy/deb/myapp.log")
+    );
+    // `version=1.10` is the String "1.10", not the number 1.1.
+    assert!(out.contains(r#""version":"1.10""#), "{out}");
+    // One Debian target: one `ctrl::sleep(10)`, on virtual time.
+    assert_eq!(plan_result(&out)["duration_ms"], 10_000);
+}

@@ -1,5 +1,5 @@
-//! The plans shown in docs/language.md check cleanly; README.md shows the
-//! stdlib rolling reboot as it is.
+//! The plans shown in docs/language.md and docs/bolt.md check cleanly;
+//! README.md shows the stdlib rolling reboot as it is.
 
 mod common;
 
@@ -30,13 +30,19 @@ fn plans_in(doc: &str) -> Vec<String> {
     blocks
 }
 
-#[test]
-fn language_reference_examples_check_cleanly() {
-    let blocks = plans_in("docs/language.md");
-    assert!(blocks.len() >= 6, "found {} examples", blocks.len());
+/// The plans of `doc` check cleanly (with the plans of `beside`, which
+/// they call); it has at least `least` of them.
+fn examples_check_cleanly(doc: &str, least: usize, beside: &[&str]) {
+    let mut blocks = plans_in(doc);
+    assert!(blocks.len() >= least, "found {} examples", blocks.len());
     let mut sources = SourceMap::new();
     for (i, b) in blocks.iter().enumerate() {
-        sources.add(format!("docs/language.md example {}", i + 1), b.clone());
+        sources.add(format!("{doc} example {}", i + 1), b.clone());
+    }
+    for path in beside {
+        let text = std::fs::read_to_string(common::root().join(path)).unwrap();
+        sources.add(path.to_string(), text.clone());
+        blocks.push(text);
     }
     let (files, diags) = drover::check::check_sources(&sources);
     let rendered: String = diags
@@ -45,6 +51,16 @@ fn language_reference_examples_check_cleanly() {
         .collect();
     assert!(diags.is_empty(), "{rendered}");
     assert_eq!(files.len(), blocks.len());
+}
+
+#[test]
+fn language_reference_examples_check_cleanly() {
+    examples_check_cleanly("docs/language.md", 6, &[]);
+}
+
+#[test]
+fn the_bolt_migration_guide_examples_check_cleanly() {
+    examples_check_cleanly("docs/bolt.md", 1, &["stdlib/facts/plans/init.plan"]);
 }
 
 #[test]

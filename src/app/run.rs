@@ -74,6 +74,14 @@ pub(crate) fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             return Ok(2);
         }
     };
+    if let Some(plan) = program.plan(&name) {
+        as_written(&opts.params, &mut args, |key| {
+            plan.params
+                .iter()
+                .find(|p| p.name.node == key)
+                .map(|p| &p.ty.node)
+        });
+    }
     if let Some(which) = &opts.rerun {
         match rerun_targets(opts, &program, &name, which) {
             Ok(targets) => {
@@ -414,18 +422,9 @@ pub(crate) fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, Us
         Ok(a) => a,
         Err(message) => return usage(message),
     };
-    // `key=value` that parses as JSON but fits the declared type only as the
-    // text it was written as (`version=1.10` for a String) is that text.
-    for p in &opts.params {
-        if let Some((key, raw)) = p.split_once('=')
-            && let Some(declared) = task.parameters.as_ref().and_then(|ps| ps.get(key))
-            && let Some(v) = args.get_mut(key)
-            && crate::value::types::coerce(v.clone(), &declared.ty).is_err()
-            && crate::value::types::coerce(Value::str(raw), &declared.ty).is_ok()
-        {
-            *v = Value::str(raw);
-        }
-    }
+    as_written(&opts.params, &mut args, |key| {
+        task.parameters.as_ref()?.get(key).map(|p| &p.ty)
+    });
     if let Some(bad) = args.keys().find(|k| {
         !k.starts_with(|c: char| c.is_ascii_lowercase())
             || !k
@@ -587,6 +586,25 @@ fn needed(asts: &[File], diags: Vec<Diagnostic>, calls: &CallGraph, name: &str) 
 }
 
 /// `key=value` arguments and `--params` as values; later ones win.
+/// `key=value` that parses as JSON but fits the declared type only as the
+/// text it was written as (`version=1.10` for a String) is that text.
+fn as_written<'t>(
+    params: &[String],
+    args: &mut IndexMap<String, Value>,
+    declared: impl Fn(&str) -> Option<&'t crate::syntax::ast::Type>,
+) {
+    for p in params {
+        if let Some((key, raw)) = p.split_once('=')
+            && let Some(ty) = declared(key)
+            && let Some(v) = args.get_mut(key)
+            && crate::value::types::coerce(v.clone(), ty).is_err()
+            && crate::value::types::coerce(Value::str(raw), ty).is_ok()
+        {
+            *v = Value::str(raw);
+        }
+    }
+}
+
 fn parameters(params: &[String], json: Option<&str>) -> Result<IndexMap<String, Value>, String> {
     let mut args = IndexMap::new();
     if let Some(json) = json {

@@ -137,6 +137,7 @@ impl Transport for Sim {
                 sim: self.clone(),
                 name: target.name.clone(),
                 settings: Settings::of(target),
+                facts: crate::value::Value::hash(target.facts.clone()).to_json(),
             }) as Arc<dyn Connection>)
         })
     }
@@ -146,6 +147,8 @@ struct SimConnection {
     sim: Sim,
     name: String,
     settings: Settings,
+    /// The target's inventory facts: what a simulated `facts` task reports.
+    facts: Json,
 }
 
 fn output(stdout: String, stderr: String, exit_code: i32) -> ExecOutput {
@@ -191,11 +194,16 @@ impl SimConnection {
             if name == "reboot" {
                 self.sim.reboot(&self.name, self.settings.reboot_downtime);
             }
+            // Without a response of its own, the `facts` task (Bolt's, the
+            // stdlib's) reports what the inventory says of the machine.
             let value = self
                 .response("task", &name)
                 .and_then(|r| r.get("value"))
                 .cloned()
-                .unwrap_or_else(|| Json::Object(Map::new()));
+                .unwrap_or_else(|| match name.as_str() {
+                    "facts" => self.facts.clone(),
+                    _ => Json::Object(Map::new()),
+                });
             Ok(output(value.to_string(), String::new(), 0))
         })
     }
