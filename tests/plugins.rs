@@ -176,7 +176,13 @@ fn inventory_error(dir: &Path, inventory: &str) -> String {
 
 #[test]
 fn each_plugin_error_names_the_file_line_and_column_of_its_hash() {
-    let dir = project("errors", &[]);
+    let dir = project(
+        "errors",
+        &[(
+            "data/loop.yaml",
+            "again: { _plugin: yaml, filepath: data/loop.yaml }\n",
+        )],
+    );
     let cases: &[(&str, &str, &str)] = &[
         (
             "vars:\n  a: 1\n  b: { _plugin: env_var, var: DROVER_TEST_UNSET }\n",
@@ -212,6 +218,11 @@ fn each_plugin_error_names_the_file_line_and_column_of_its_hash() {
             "vars:\n  x: { _plugin: yaml, filepath: nowhere.yaml }\n",
             "inventory.yaml:2:6",
             "cannot read",
+        ),
+        (
+            "vars:\n  x: { _plugin: yaml, filepath: data/loop.yaml }\n",
+            "inventory.yaml:2:6",
+            "nest more than 16 deep",
         ),
     ];
     for (inventory, at, says) in cases {

@@ -23,34 +23,22 @@ pub(crate) fn createkeys(keys: &Keys, force: bool) -> Result<u8, UsageError> {
 /// Print the encrypted value of `text` (or of standard input, less one
 /// trailing newline).
 pub(crate) fn encrypt(keys: &Keys, text: Option<String>) -> Result<u8, UsageError> {
-    let text = match text {
-        Some(t) => t,
-        None => match stdin() {
-            Ok(t) => t,
-            Err(why) => return fail(why),
-        },
-    };
-    match keys.encrypt(text.as_bytes()) {
-        Ok(v) => {
-            outln!("{v}");
-            Ok(0)
-        }
-        Err(why) => fail(why),
-    }
+    print(text, |t| keys.encrypt(t.as_bytes()))
 }
 
 /// Print the text of an encrypted value (or of standard input's).
 pub(crate) fn decrypt(keys: &Keys, value: Option<String>) -> Result<u8, UsageError> {
-    let value = match value {
-        Some(v) => v,
-        None => match stdin() {
-            Ok(v) => v,
-            Err(why) => return fail(why),
-        },
-    };
-    match keys.decrypt(&value) {
-        Ok(text) => {
-            outln!("{text}");
+    print(value, |v| keys.decrypt(v))
+}
+
+/// Print `f` of the input (the argument, else standard input).
+fn print(
+    input: Option<String>,
+    f: impl FnOnce(&str) -> Result<String, String>,
+) -> Result<u8, UsageError> {
+    match input.map_or_else(stdin, Ok).and_then(|i| f(&i)) {
+        Ok(out) => {
+            outln!("{out}");
             Ok(0)
         }
         Err(why) => fail(why),

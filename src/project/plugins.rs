@@ -189,7 +189,13 @@ pub struct PluginError {
 pub struct Resolver<'a> {
     tasks: &'a Catalog,
     prompts: HashMap<String, String>,
+    /// How many plugin calls are under way, one inside the other.
+    depth: usize,
 }
+
+/// Plugin calls inside one another (a YAML file whose data refers to a
+/// plugin whose data ...): more is a loop.
+const MAX_DEPTH: usize = 16;
 
 impl<'a> Resolver<'a> {
     /// Plugins of the project of `tasks` (its root, keys and modules).
@@ -197,6 +203,7 @@ impl<'a> Resolver<'a> {
         Resolver {
             tasks,
             prompts: HashMap::new(),
+            depth: 0,
         }
     }
 
@@ -281,7 +288,19 @@ impl<'a> Resolver<'a> {
         };
         // Bolt's cache settings: drover resolves once per run anyway.
         params.remove("_cache");
-        let got = match name.as_str() {
+        if self.depth >= MAX_DEPTH {
+            return Err(format!(
+                "plugin `{name}`: plugin references nest more than {MAX_DEPTH} deep (does a file refer to itself?)"
+            ));
+        }
+        self.depth += 1;
+        let value = self.call_plugin(&name, params);
+        self.depth -= 1;
+        value
+    }
+
+    fn call_plugin(&mut self, name: &str, params: Map<String, Json>) -> Result<Json, String> {
+        let got = match name {
             "env_var" => env_var(&params),
             "prompt" => self.prompt(&params),
             "pkcs7" => self.pkcs7(&params),
