@@ -295,6 +295,18 @@ fn a_secret_from_a_plugin_appears_in_no_byte_of_output_events_or_history() {
     assert!(seen.contains("[sensitive]"), "{seen}");
     assert!(seen.contains("the command has it"), "{seen}");
     assert!(!seen.contains(SECRET), "{seen}");
+    // Nor in a message about what plugins returned.
+    std::fs::write(
+        dir.join("bad.yaml"),
+        format!("targets: {{ _plugin: pkcs7, encrypted_value: \"{enc}\" }}\n"),
+    )
+    .unwrap();
+    let (code, out, err) = drover_in(&dir, &["inventory", "show", "-i", "bad.yaml"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("[sensitive]") && !err.contains(SECRET),
+        "{err}"
+    );
     // Nor in any file of the run history.
     let mut files = Vec::new();
     walk(&dir.join(".drover"), &mut files);

@@ -45,14 +45,67 @@ struct Layer {
 #[serde(default)]
 struct RawGroupData {
     name: Option<Spanned<String>>,
-    targets: Vec<Spanned<RawTarget>>,
-    groups: Vec<Spanned<RawGroupData>>,
+    targets: ListOrPlugin<Spanned<RawTarget>>,
+    groups: ListOrPlugin<Spanned<RawGroupData>>,
     config: Option<RawConfig>,
     vars: Option<Map<String, Json>>,
     facts: Option<Map<String, Json>>,
     #[allow(dead_code)]
     version: Option<Json>,
     features: Option<Spanned<Json>>,
+}
+
+/// A list, or (in the file as written) a plugin reference that stands for
+/// one, read as empty until the plugin has returned the list.
+struct ListOrPlugin<T>(Vec<T>);
+
+impl<T> Default for ListOrPlugin<T> {
+    fn default() -> Self {
+        ListOrPlugin(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListOrPlugin<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = ListOrPlugin<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list, or a `_plugin` reference")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ListOrPlugin(Vec::new()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(ListOrPlugin(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut plugin = false;
+                while let Some(k) = map.next_key::<String>()? {
+                    plugin |= k == "_plugin";
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                if plugin {
+                    Ok(ListOrPlugin(Vec::new()))
+                } else {
+                    Err(serde::de::Error::custom(
+                        "expected a list (or a `_plugin` reference), found a hash",
+                    ))
+                }
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]
@@ -309,7 +362,7 @@ impl Loader<'_> {
             path.push(n.clone());
             self.groups.entry(n.clone()).or_default();
         }
-        for t in g.targets {
+        for t in g.targets.0 {
             let seen = (t.referenced.line(), t.referenced.column());
             let (entry, own) = match t.value {
                 RawTarget::Name(uri) => ((uri.clone(), uri), None),
@@ -371,7 +424,7 @@ impl Loader<'_> {
                 }
             }
         }
-        for sub in g.groups {
+        for sub in g.groups.0 {
             let Some(n) = sub.value.name.clone() else {
                 let span = self.span(&sub.referenced);
                 self.errors.push(
@@ -469,19 +522,27 @@ impl Inventory {
                 })
                 .collect());
         }
+        // A message about what plugins returned may quote a value: never a secret.
+        let secrets = plugins::secret_texts(&resolved);
+        let scrub = |text: String| plugins::scrub(text, &secrets);
         let raw: RawGroupData = serde_json::from_value(secrets_in_data_only(resolved, false))
             .map_err(|e| {
                 vec![Diagnostic::error(
                     "inventory-plugin",
                     Span::new(id, 0, 0),
-                    format!("what the inventory's plugins returned is not an inventory: {e}"),
+                    scrub(format!(
+                        "what the inventory's plugins returned is not an inventory: {e}"
+                    )),
                 )]
             })?;
         Self::read(sources, id, raw).map_err(|diags| {
             diags
                 .into_iter()
                 .map(|mut d| {
-                    d.message = format!("{} (in what the inventory's plugins returned)", d.message);
+                    d.message = scrub(format!(
+                        "{} (in what the inventory's plugins returned)",
+                        d.message
+                    ));
                     d
                 })
                 .collect()

@@ -73,6 +73,40 @@ pub fn to_value(v: &Json) -> crate::value::Value {
     }
 }
 
+/// The texts of every secret in `value` (for scrubbing messages).
+pub fn secret_texts(value: &Json) -> Vec<String> {
+    fn walk(v: &Json, out: &mut Vec<String>) {
+        if let Some(inner) = as_secret(v) {
+            match inner {
+                Json::String(s) if !s.is_empty() => out.push(s.clone()),
+                Json::String(_) => {}
+                other => out.push(other.to_string()),
+            }
+            return;
+        }
+        match v {
+            Json::Object(m) => m.values().for_each(|v| walk(v, out)),
+            Json::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut out);
+    // Longest first, so that a secret inside another is not left half shown.
+    out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    out
+}
+
+/// `text` with every one of `secrets` replaced by `[sensitive]`.
+pub fn scrub(mut text: String, secrets: &[String]) -> String {
+    for s in secrets {
+        if text.contains(s.as_str()) {
+            text = text.replace(s.as_str(), "[sensitive]");
+        }
+    }
+    text
+}
+
 /// Whether `value` holds a secret mark anywhere.
 pub fn has_secrets(value: &Json) -> bool {
     match value {
