@@ -141,7 +141,8 @@ enum Aliases {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct RawConfig {
-    transport: Option<Spanned<String>>,
+    /// A name, or (in the file as written) a plugin reference for one.
+    transport: Option<Spanned<Json>>,
     #[serde(flatten)]
     sections: Map<String, Json>,
 }
@@ -320,7 +321,12 @@ impl Loader<'_> {
         }
         if let Some(c) = config {
             layer.config = c.sections;
-            if let Some(t) = c.transport {
+            let named = c.transport.and_then(|t| match t.value {
+                Json::Object(m) if m.contains_key("_plugin") => None,
+                Json::String(s) => Some(Spanned::new(s, t.referenced, t.defined)),
+                other => Some(Spanned::new(other.to_string(), t.referenced, t.defined)),
+            });
+            if let Some(t) = named {
                 match TransportKind::parse(&t.value) {
                     Some(kind) => layer.transport = Some(kind),
                     None => {
