@@ -277,7 +277,8 @@ fn a_secret_from_a_plugin_appears_in_no_byte_of_output_events_or_history() {
         dir.join("plans/leak.plan"),
         "plan site::leak() {\n    $t = get_targets(\"one\")[0];\n    out::message(\"token: ${t.vars}\");\n    \
          $r = run_command(\"test \\\"$(printf %s \\\"$TOKEN\\\" | rev)\\\" = 1174-arbeZ-t3rc3s && echo the command has it\", $t, _env => { \"TOKEN\" => $t.vars[\"token\"] });\n    \
-         return { \"vars\" => $t.vars, \"token\" => $t.vars[\"token\"], \"out\" => $r[0].value };\n}\n",
+         $echo = run_command(\"echo got $TOKEN; echo and $TOKEN >&2; exit 3\", $t, _env => { \"TOKEN\" => $t.vars[\"token\"].unwrap }, _catch_errors => true);\n    \
+         return { \"vars\" => $t.vars, \"token\" => $t.vars[\"token\"], \"out\" => $r[0].value, \"echo\" => $echo[0].value };\n}\n",
     )
     .unwrap();
     let mut seen = String::new();
@@ -294,6 +295,11 @@ fn a_secret_from_a_plugin_appears_in_no_byte_of_output_events_or_history() {
     }
     assert!(seen.contains("[sensitive]"), "{seen}");
     assert!(seen.contains("the command has it"), "{seen}");
+    // A command that prints the secret it was given shows `[sensitive]`.
+    assert!(
+        seen.contains("got [sensitive]") && seen.contains("and [sensitive]"),
+        "{seen}"
+    );
     assert!(!seen.contains(SECRET), "{seen}");
     // Nor in a message about what plugins returned.
     std::fs::write(

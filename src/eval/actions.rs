@@ -420,6 +420,23 @@ async fn fan_out(
             }
             Err(e) => result.error = Some(transport_error(e)),
         }
+        // What the target printed may hold a secret it was given.
+        if crate::value::any_secrets() {
+            result.value = result
+                .value
+                .into_iter()
+                .map(|(k, v)| (k, crate::value::masked(v)))
+                .collect();
+            if let Some(e) = &mut result.error {
+                e.message = crate::value::mask(&e.message).into_owned();
+                e.details = e
+                    .details
+                    .clone()
+                    .into_iter()
+                    .map(|(k, v)| (k, crate::value::masked(v)))
+                    .collect();
+            }
+        }
         if let Some(e) = &mut result.error {
             e.target = Some(t.name.clone());
             e.location = location.to_string();

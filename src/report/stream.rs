@@ -61,6 +61,8 @@ impl LineSink {
     fn print(&self, stream: usize, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let text = text.strip_suffix('\r').unwrap_or(&text);
+        // A line may hold a secret the target was given.
+        let text = crate::value::mask(text);
         let out = if self.json {
             let stream = ["stdout", "stderr"][stream];
             format!(

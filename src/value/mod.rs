@@ -55,8 +55,11 @@ pub enum Value {
 pub struct Secret(Arc<Value>);
 
 impl Secret {
-    /// Wrap a value.
+    /// Wrap a value. Its text is remembered, so that a command or task that
+    /// prints it (given it in its environment, say) shows `[sensitive]`
+    /// instead: see [`mask`].
     pub(crate) fn new(v: Value) -> Self {
+        remember(&v);
         Secret(Arc::new(v))
     }
 
@@ -69,6 +72,68 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[sensitive]")
+    }
+}
+
+/// The texts of every secret of this process, longest first. Texts shorter
+/// than [`SHORTEST_MASKED`] are not masked: they would blank ordinary output.
+static SECRET_TEXTS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Secrets shorter than this many bytes are not masked in output.
+pub const SHORTEST_MASKED: usize = 4;
+
+fn remember(v: &Value) {
+    match v {
+        Value::Str(s) if s.len() >= SHORTEST_MASKED => {
+            let mut all = SECRET_TEXTS.write().unwrap_or_else(|e| e.into_inner());
+            if !all.iter().any(|t| t.as_str() == &**s) {
+                all.push(s.to_string());
+                all.sort_by_key(|t| std::cmp::Reverse(t.len()));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(remember),
+        Value::Hash(h) => h.values().for_each(remember),
+        Value::Sensitive(s) => remember(s.reveal()),
+        _ => {}
+    }
+}
+
+/// Whether any secret has been made (nothing to mask otherwise).
+pub(crate) fn any_secrets() -> bool {
+    !SECRET_TEXTS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_empty()
+}
+
+/// `text` with every secret's text replaced by `[sensitive]`: for what
+/// commands and tasks print, which drover does not control.
+pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
+    let all = SECRET_TEXTS.read().unwrap_or_else(|e| e.into_inner());
+    if !all.iter().any(|s| text.contains(s.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in all.iter() {
+        out = out.replace(s.as_str(), "[sensitive]");
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `v` with [`mask`] applied to every string in it.
+pub(crate) fn masked(v: Value) -> Value {
+    match v {
+        Value::Str(s) => match mask(&s) {
+            std::borrow::Cow::Borrowed(_) => Value::Str(s),
+            std::borrow::Cow::Owned(m) => Value::str(m),
+        },
+        Value::Array(items) => Value::array(items.iter().cloned().map(masked).collect()),
+        Value::Hash(h) => Value::hash(
+            h.iter()
+                .map(|(k, v)| (k.clone(), masked(v.clone())))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
