@@ -63,6 +63,11 @@ enum Verb {
         /// Show the plan's `out::verbose` lines.
         #[arg(long)]
         verbose: bool,
+        /// The state store shared with other runs: `sqlite:PATH` or
+        /// `postgres://...` (default: `DROVER_STATE`, the project's `state:`,
+        /// else `sqlite:.drover/state.db`).
+        #[arg(long, value_name = "URL")]
+        state: Option<String>,
         /// Run again on the targets that failed (or succeeded, or all) in the
         /// plan's last recorded run; they become its `targets` parameter.
         #[arg(long, value_name = "WHICH", value_parser = ["failure", "success", "all"])]
@@ -368,9 +373,11 @@ pub fn main() -> ExitCode {
             rerun,
             stream,
             verbose,
+            state,
             format,
         } => crate::app::run::run(&crate::app::run::RunOptions {
             verbose,
+            state,
             rerun,
             stream: stream || stream_default,
             concurrency: concurrency

@@ -48,6 +48,8 @@ pub(crate) struct RunOptions {
     pub stream: bool,
     /// `--verbose`: show `out::verbose` lines.
     pub verbose: bool,
+    /// `--state URL`: the state store.
+    pub state: Option<String>,
 }
 
 /// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
@@ -99,6 +101,7 @@ pub(crate) fn run(opts: &RunOptions) -> Result<u8, UsageError> {
         &name,
         args,
         Settings {
+            state: Some(opts.state.clone()),
             inventory: opts.inventory.clone(),
             format: opts.format,
             concurrency: opts.concurrency,
@@ -149,6 +152,9 @@ fn rerun_targets(
 
 /// How to run: the options of `drover run` past the plan and its parameters.
 struct Settings {
+    /// Plan runs share pools through the state store (`--state`, ...);
+    /// `None`: this run's pools are its own (task and command runs).
+    state: Option<Option<String>>,
     inventory: Option<PathBuf>,
     format: Format,
     concurrency: usize,
@@ -200,6 +206,17 @@ fn execute(
     let Some(inventory) = load_inventory(tasks, settings.inventory.clone())? else {
         return Ok(2);
     };
+    // The state store, before anything starts; a dry run never opens it.
+    let pools = match (&settings.state, settings.dry_run) {
+        (Some(given), false) => match open_state(tasks, given.as_deref(), name) {
+            Ok(p) => Some(p),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Ok(2);
+            }
+        },
+        _ => None,
+    };
     let reporter = reporter(tasks, &settings);
     let parameters = shown_parameters(program, name, &args);
     reporter.plan_start(
@@ -215,7 +232,11 @@ fn execute(
         let given = inventory.resolve(spec).unwrap_or_default();
         reporter.expect_targets(given.iter().map(|t| t.name.as_str()));
     }
-    let interpreter = Interpreter::new(program, &inventory, &reporter)
+    let mut interpreter = Interpreter::new(program, &inventory, &reporter);
+    if let Some(pools) = pools {
+        interpreter = interpreter.with_pools(pools);
+    }
+    let interpreter = interpreter
         .with_tasks(tasks.clone())
         .with_concurrency(settings.concurrency)
         .with_dry_run(settings.dry_run)
@@ -301,6 +322,28 @@ fn stream_sinks(
     }))
 }
 
+/// The state store of a plan run: `--state`, else `DROVER_STATE`, else the
+/// project's `state:`, else SQLite in `.drover/state.db`.
+fn open_state(
+    tasks: &Catalog,
+    given: Option<&str>,
+    plan: &str,
+) -> Result<Arc<dyn crate::pools::PoolManager>, String> {
+    let project = tasks.project();
+    let url = given
+        .map(String::from)
+        .or_else(|| std::env::var("DROVER_STATE").ok().filter(|s| !s.is_empty()))
+        .or_else(|| project.state.clone())
+        .unwrap_or_else(|| crate::pools::DEFAULT_STORE.to_string());
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let info =
+        crate::pools::sqlite::RunInfo::here(&format!("{millis}-{}", std::process::id()), plan);
+    let lease = project.state_lease.unwrap_or(crate::pools::DEFAULT_LEASE);
+    crate::pools::open_store(&url, &project.root, info, lease)
+}
+
 /// Run the plan, redrawing the bars as time passes; on Ctrl-C, stop
 /// everything in flight and give back the pool targets (their count is the
 /// error).
@@ -322,6 +365,16 @@ async fn run_until_interrupted(
     };
     tokio::select! {
         result = interpreter.run(name, args) => Ok((result, reporter.elapsed_ms())),
+        why = interpreter.pools.lost() => {
+            // Another run may hold our targets now: stop as on Ctrl-C.
+            interpreter.release_pools();
+            interpreter.connections.close().await;
+            let e = ErrorValue::new(
+                "drover/lease-lost",
+                format!("this run lost its hold on its pool targets and locks: {why}"),
+            );
+            Ok((Err(Box::new(e)), reporter.elapsed_ms()))
+        }
         _ = ticker => unreachable!("the ticker never ends"),
         _ = tokio::signal::ctrl_c() => {
             // Dropping the run stopped everything in flight (the local
@@ -374,6 +427,7 @@ pub(crate) fn command(
         "command",
         args,
         Settings {
+            state: None,
             inventory,
             format,
             concurrency: tasks
@@ -473,6 +527,7 @@ pub(crate) fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, Us
         "task",
         plan_args,
         Settings {
+            state: None,
             inventory: opts.inventory.clone(),
             format: opts.format,
             concurrency: tasks

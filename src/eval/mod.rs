@@ -230,6 +230,12 @@ impl<'p> Interpreter<'p> {
         self.pools.release_all(self.run_id)
     }
 
+    /// Share pools (and, through them, targets) with the other runs of `pools`.
+    pub(crate) fn with_pools(mut self, pools: Arc<dyn crate::pools::PoolManager>) -> Self {
+        self.configure().pools = pools;
+        self
+    }
+
     /// Allow at most `n` target operations at once in the whole run.
     pub(crate) fn with_concurrency(mut self, n: usize) -> Self {
         self.configure().concurrency = tokio::sync::Semaphore::new(n.max(1));

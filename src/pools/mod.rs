@@ -9,6 +9,59 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+pub mod sqlite;
+
+/// The default store: SQLite under the project root.
+pub const DEFAULT_STORE: &str = "sqlite:.drover/state.db";
+
+/// The default lease of a run's holds (`state-lease`).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// `url` with any password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(parts) => parts,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Open the state store `url` (`sqlite:PATH`, relative to `root`) for the
+/// run `info`; errors name the store without its password.
+pub fn open_store(
+    url: &str,
+    root: &std::path::Path,
+    info: sqlite::RunInfo,
+    lease: Duration,
+) -> Result<Arc<dyn PoolManager>, String> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            return Err("state store `sqlite:` needs a path (`sqlite:.drover/state.db`)".into());
+        }
+        let path = root.join(path);
+        let store = sqlite::SqlitePools::open(&path, info, lease)?;
+        store.keep_leases();
+        return Ok(Arc::new(store));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(format!(
+            "state store {}: PostgreSQL is not supported by this drover yet (use sqlite:PATH)",
+            redact_url(url)
+        ));
+    }
+    Err(format!(
+        "state store `{}` is not a store URL (`sqlite:PATH` or `postgres://USER@HOST/DB`)",
+        redact_url(url)
+    ))
+}
+
 /// Who holds a target: one run.
 pub(crate) type Holder = u64;
 
@@ -49,6 +102,9 @@ pub enum PoolError {
         /// How long it waited.
         waited: Duration,
     },
+    /// The state store failed (its message names it, without a password).
+    #[error("{0}")]
+    Store(String),
     /// The pool has fewer members than asked for.
     #[error("pool `{pool}` has {size} target(s), {count} asked for")]
     TooFew {
@@ -75,14 +131,72 @@ pub trait PoolManager: Send + Sync {
     fn held(&self, pool: &str) -> Vec<String>;
     /// Release everything `holder` holds (the end of a run, however it ends).
     fn release_all(&self, holder: Holder) -> usize;
+    /// Resolves, with why, when this process's runs lost their lease on what
+    /// they hold (a shared store); never for a store of one process.
+    fn lost(&self) -> BoxFuture<'_, String> {
+        Box::pin(std::future::pending())
+    }
 }
 
-#[derive(Debug)]
-struct Hold {
-    target: String,
-    pool: String,
-    scope: Scope,
-    holder: Holder,
+/// One held target.
+#[derive(Clone, Debug)]
+pub(crate) struct Hold {
+    pub target: String,
+    pub pool: String,
+    pub scope: Scope,
+    pub holder: Holder,
+}
+
+/// Whether `target` is held in a way that keeps it from `r`.
+fn conflicts(holds: &[Hold], target: &str, r: &Request) -> bool {
+    holds.iter().any(|h| {
+        h.target == target
+            && (h.scope == Scope::Global || r.scope == Scope::Global || h.pool == r.pool)
+    })
+}
+
+/// The targets `r` would get now, if enough are free.
+fn free_for(holds: &[Hold], r: &Request) -> Option<Vec<String>> {
+    let free: Vec<String> = r
+        .members
+        .iter()
+        .filter(|t| !conflicts(holds, t, r))
+        .take(r.count)
+        .cloned()
+        .collect();
+    (free.len() == r.count).then_some(free)
+}
+
+/// The grants due to the waiting requests `queue` (in request order), each
+/// as (its index, its targets), added to `holds`. A request that cannot be
+/// served blocks every later one that wants any of the same targets: nobody
+/// is overtaken, and nobody holds part of what it asked for. Every store
+/// (this process's, SQLite, PostgreSQL) grants with this one function.
+pub(crate) fn grants(holds: &mut Vec<Hold>, queue: &[&Request]) -> Vec<(usize, Vec<String>)> {
+    let mut blocked: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for (i, r) in queue.iter().enumerate() {
+        let free = if r.members.iter().any(|m| blocked.contains(&m.as_str())) {
+            None
+        } else {
+            free_for(holds, r)
+        };
+        match free {
+            Some(targets) => {
+                for t in &targets {
+                    holds.push(Hold {
+                        target: t.clone(),
+                        pool: r.pool.clone(),
+                        scope: r.scope,
+                        holder: r.holder,
+                    });
+                }
+                out.push((i, targets));
+            }
+            None => blocked.extend(r.members.iter().map(String::as_str)),
+        }
+    }
+    out
 }
 
 struct Waiter {
@@ -99,67 +213,27 @@ struct State {
 }
 
 impl State {
-    fn conflicts(&self, target: &str, r: &Request) -> bool {
-        self.holds.iter().any(|h| {
-            h.target == target
-                && (h.scope == Scope::Global || r.scope == Scope::Global || h.pool == r.pool)
-        })
-    }
-
-    /// The targets `r` would get now, if enough are free.
-    fn free_for(&self, r: &Request) -> Option<Vec<String>> {
-        let free: Vec<String> = r
-            .members
-            .iter()
-            .filter(|t| !self.conflicts(t, r))
-            .take(r.count)
-            .cloned()
-            .collect();
-        (free.len() == r.count).then_some(free)
-    }
-
-    fn hold(&mut self, r: &Request, targets: &[String]) {
-        for t in targets {
-            self.holds.push(Hold {
-                target: t.clone(),
-                pool: r.pool.clone(),
-                scope: r.scope,
-                holder: r.holder,
-            });
-        }
-    }
-
-    /// Grant waiters in order. A waiter that cannot be served blocks every
-    /// later one that wants any of the same targets: nobody is overtaken.
+    /// Grant waiters in order ([`grants`]); a waiter that went away
+    /// (timeout, cancel) gives its grant back, and the rest are tried again.
     fn grant_waiters(&mut self) {
-        let mut blocked: Vec<String> = Vec::new();
-        let mut i = 0;
-        while i < self.queue.len() {
-            let wants_blocked = self.queue[i]
-                .request
-                .members
-                .iter()
-                .any(|m| blocked.contains(m));
-            let free = if wants_blocked {
-                None
-            } else {
-                self.free_for(&self.queue[i].request)
-            };
-            match free {
-                Some(targets) => {
-                    let waiter = self.queue.remove(i).expect("in range");
-                    self.hold(&waiter.request, &targets);
-                    if let Err(targets) = waiter.grant.send(targets) {
-                        // The waiter went away (timeout, cancel): undo.
-                        self.holds.retain(|h| {
-                            !(h.holder == waiter.request.holder && targets.contains(&h.target))
-                        });
-                    }
+        loop {
+            let queue: Vec<&Request> = self.queue.iter().map(|w| &w.request).collect();
+            let granted = grants(&mut self.holds, &queue);
+            if granted.is_empty() {
+                return;
+            }
+            let mut gone = false;
+            for (i, targets) in granted.into_iter().rev() {
+                let waiter = self.queue.remove(i).expect("in range");
+                if let Err(targets) = waiter.grant.send(targets) {
+                    self.holds.retain(|h| {
+                        !(h.holder == waiter.request.holder && targets.contains(&h.target))
+                    });
+                    gone = true;
                 }
-                None => {
-                    blocked.extend(self.queue[i].request.members.iter().cloned());
-                    i += 1;
-                }
+            }
+            if !gone {
+                return;
             }
         }
     }

@@ -47,6 +47,10 @@ pub struct Project {
     pub stream: bool,
     /// `plugins: pkcs7:` settings.
     pub pkcs7: Pkcs7Settings,
+    /// `state`: the state store's URL (pools and locks).
+    pub state: Option<String>,
+    /// `state-lease`: how long a run's holds outlive its last renewal.
+    pub state_lease: Option<std::time::Duration>,
     /// What reading the project files found to say: unknown keys, modules
     /// listed but not installed. Printed once per command.
     pub warnings: Vec<String>,
@@ -92,6 +96,9 @@ struct Settings {
     plugins: Option<Plugins>,
     #[serde(rename = "runs-kept")]
     runs_kept: Option<usize>,
+    state: Option<String>,
+    #[serde(rename = "state-lease")]
+    state_lease: Option<String>,
     #[serde(flatten)]
     unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
 }
@@ -168,6 +175,8 @@ impl Project {
             format: None,
             stream: false,
             pkcs7: Pkcs7Settings::default(),
+            state: None,
+            state_lease: None,
             warnings: Vec::new(),
         }
     }
@@ -226,6 +235,17 @@ impl Project {
         }
         if let Some(kept) = s.runs_kept {
             self.runs_kept = kept.max(1);
+        }
+        self.state = s.state.or(self.state.take());
+        if let Some(lease) = s.state_lease {
+            match crate::duration::parse(&lease) {
+                Ok(ms) if ms >= 300 => {
+                    self.state_lease = Some(std::time::Duration::from_millis(ms));
+                }
+                _ => self.warnings.push(format!(
+                    "{file}: `state-lease: {lease}` is not a duration of at least 300ms (such as `30s`); the default is used"
+                )),
+            }
         }
         self.plans = s.plans.or(self.plans.take());
         self.tasks = s.tasks.or(self.tasks.take());
