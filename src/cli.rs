@@ -96,6 +96,25 @@ enum Verb {
         #[command(subcommand)]
         command: TaskCommand,
     },
+    /// Pools in the state store: each pool's size, held targets (run, plan,
+    /// host, pid, user, since, lease) and waiting requests, in queue order.
+    #[command(args_conflicts_with_subcommands = true)]
+    Pools {
+        /// Only this pool.
+        pool: Option<String>,
+        /// The state store (default: as `drover run` finds it).
+        #[arg(long, value_name = "URL", global = true)]
+        state: Option<String>,
+        /// The inventory file (default: the project's `inventoryfile`, else
+        /// inventory.yaml in the project).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[command(subcommand)]
+        command: Option<PoolsCommand>,
+    },
     /// Bolt's pkcs7 secrets: make the project's keys, encrypt, decrypt.
     Secret {
         #[command(subcommand)]
@@ -206,6 +225,21 @@ enum TaskCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum PoolsCommand {
+    /// Break a hold (of a run whose controller is gone): the target goes to
+    /// the next waiter, the holding run fails with drover/lease-lost.
+    Release {
+        /// The pool.
+        pool: String,
+        /// The held target.
+        target: String,
+        /// Required: this takes a target from a run that may still use it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum SecretCommand {
     /// Make the project's key pair (`keys/` under the project, or where the
     /// project file's `plugins: pkcs7:` says).
@@ -277,6 +311,26 @@ pub fn main() -> ExitCode {
     let tasks = std::sync::Arc::new(crate::project::tasks::Catalog::new(project));
     let project = root;
     let result = match cli.command {
+        Verb::Pools {
+            pool,
+            state,
+            inventory,
+            format,
+            command,
+        } => match command {
+            Some(PoolsCommand::Release {
+                pool,
+                target,
+                force,
+            }) => crate::app::pools::release(&tasks, &pool, &target, force, state.as_deref()),
+            None => crate::app::pools::show(
+                &tasks,
+                inv(inventory),
+                pool.as_deref(),
+                state.as_deref(),
+                fmt(format),
+            ),
+        },
         Verb::Secret { command } => {
             let keys = crate::project::pkcs7::Keys::of(tasks.project());
             match command {

@@ -184,6 +184,8 @@ fn a_killed_holders_servers_are_free_after_its_lease_and_not_before() {
         .unwrap()
         .as_nanos();
     kill(a.id());
+    // Until its lease ends, the dead run's holds still show.
+    assert_eq!(pools(&dir)["held"].as_array().unwrap().len(), 3);
     let (code, out, err) = finish(b);
     assert_eq!(code, 0, "{out}\n{err}");
     let got = log(&dir)
@@ -245,4 +247,67 @@ fn a_dry_run_never_opens_the_store_and_bad_stores_stop_the_run() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("other.db"), "{err}");
+}
+
+/// `drover pools --format json`.
+fn pools(dir: &Path) -> serde_json::Value {
+    let (code, out, err) = drover_in(dir, &["pools", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str::<serde_json::Value>(&out).unwrap()["pools"][0].clone()
+}
+
+#[test]
+fn pools_shows_holds_and_waiters_and_a_forced_release_costs_the_holder_its_lease() {
+    let dir = project("force", "state-lease: 1500ms\n");
+    let a = start(
+        &dir,
+        &[
+            "run", "hold", "who=a", "count=3", "for=1h", "--format", "json",
+        ],
+    );
+    wait_for_log(&dir, "got", "a");
+    let b = start(&dir, &["run", "hold", "who=b", "count=1", "for=10ms"]);
+    wait_for_log(&dir, "want", "b");
+    std::thread::sleep(Duration::from_millis(300));
+    let p = pools(&dir);
+    assert_eq!(p["pool"], "pool");
+    assert_eq!(p["size"], 3);
+    let held = p["held"].as_array().unwrap();
+    assert_eq!(held.len(), 3, "{p}");
+    assert_eq!(held[0]["plan"], "hold");
+    assert_eq!(held[0]["pid"], a.id());
+    assert_eq!(p["waiting"][0]["count"], 1, "{p}");
+    let (code, _, err) = drover_in(&dir, &["pools", "release", "pool", "s2"]);
+    assert_eq!(code, 2, "--force is required: {err}");
+    let (code, _, err) = drover_in(&dir, &["pools", "release", "pool", "s2", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = finish(b);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        log(&dir)
+            .iter()
+            .any(|e| e.0 == "got" && e.2 == "b" && e.3 == ["s2"])
+    );
+    // The holder learns at its next renewal, and stops.
+    let (code, out, _) = finish(a);
+    assert_eq!(code, 1, "{out}");
+    let result: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(result["error"]["kind"], "drover/lease-lost", "{result}");
+    assert!(
+        result["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`s2` was released by"),
+        "{result}"
+    );
+    assert_eq!(store_rows(&dir), 0);
+    // What was broken, by whom, is recorded.
+    let out = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select detail from journal where what='force-release'\").fetchone()[0])"])
+        .arg(dir.join(".drover/state.db"))
+        .output()
+        .unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["target"], "s2");
+    assert!(record["by"].as_str().unwrap().contains('@'));
 }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod load;
+pub mod pools;
 pub mod run;
 pub mod secret;
 pub mod show;

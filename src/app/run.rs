@@ -324,7 +324,7 @@ fn stream_sinks(
 
 /// The state store of a plan run: `--state`, else `DROVER_STATE`, else the
 /// project's `state:`, else SQLite in `.drover/state.db`.
-fn open_state(
+pub(crate) fn open_state(
     tasks: &Catalog,
     given: Option<&str>,
     plan: &str,

@@ -131,11 +131,70 @@ pub trait PoolManager: Send + Sync {
     fn held(&self, pool: &str) -> Vec<String>;
     /// Release everything `holder` holds (the end of a run, however it ends).
     fn release_all(&self, holder: Holder) -> usize;
+    /// What a shared store holds now, for `drover pools`.
+    fn snapshot(&self) -> Result<Snapshot, String> {
+        Err("this store is a run's own: nothing to show".into())
+    }
+    /// `drover pools release POOL TARGET --force`: break a hold, recorded
+    /// as done `by`; the run that held it loses its lease. False when
+    /// nothing held it.
+    fn force_release(&self, _pool: &str, _target: &str, _by: &str) -> Result<bool, String> {
+        Err("this store is a run's own: nothing to release".into())
+    }
     /// Resolves, with why, when this process's runs lost their lease on what
     /// they hold (a shared store); never for a store of one process.
     fn lost(&self) -> BoxFuture<'_, String> {
         Box::pin(std::future::pending())
     }
+}
+
+/// A shared store's holds and waiting requests, oldest first.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Snapshot {
+    /// Every held target.
+    pub holds: Vec<HeldBy>,
+    /// Every waiting request, in queue order.
+    pub waiting: Vec<WaitingRun>,
+}
+
+/// Who holds a target, and until when unless renewed.
+#[derive(Debug, serde::Serialize)]
+pub struct HeldBy {
+    /// The pool it was taken from.
+    pub pool: String,
+    /// The target.
+    pub target: String,
+    /// `global` or `role`.
+    pub scope: String,
+    /// The run.
+    pub run: String,
+    /// Its plan.
+    pub plan: String,
+    /// Its controller's host.
+    pub host: String,
+    /// Its process.
+    pub pid: u32,
+    /// Who started it.
+    pub user: String,
+    /// Since when (ms since the epoch).
+    pub since_ms: i64,
+    /// When its lease ends unless renewed (ms since the epoch).
+    pub lease_expires_ms: i64,
+}
+
+/// A request waiting in the queue.
+#[derive(Debug, serde::Serialize)]
+pub struct WaitingRun {
+    /// The pool.
+    pub pool: String,
+    /// The run.
+    pub run: String,
+    /// Its plan.
+    pub plan: String,
+    /// How many targets it wants.
+    pub count: usize,
+    /// Waiting since (ms since the epoch).
+    pub since_ms: i64,
 }
 
 /// One held target.

@@ -370,6 +370,10 @@ fn step(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
         "DELETE FROM requests WHERE run NOT IN (SELECT run FROM runs)",
         [],
     )?;
+    tx.execute(
+        "DELETE FROM revoked WHERE run NOT IN (SELECT run FROM runs)",
+        [],
+    )?;
     let mut holds: Vec<Hold> = tx
         .prepare("SELECT target, pool, scope FROM holds")?
         .query_map([], |r| {
@@ -565,6 +569,88 @@ impl PoolManager for SqlitePools {
             *runs = runs.saturating_sub(1);
         })
         .unwrap_or(0)
+    }
+
+    fn snapshot(&self) -> Result<super::Snapshot, String> {
+        self.change(|_| Ok(()))?;
+        let db = self.conn();
+        let holds = db
+            .prepare(
+                "SELECT h.pool, h.target, h.scope, h.run, r.plan, r.host, r.pid, r.user, h.since, r.expires \
+                 FROM holds h JOIN runs r ON r.run = h.run ORDER BY h.id",
+            )
+            .and_then(|mut q| {
+                q.query_map([], |r| {
+                    Ok(super::HeldBy {
+                        pool: r.get(0)?,
+                        target: r.get(1)?,
+                        scope: r.get(2)?,
+                        run: r.get(3)?,
+                        plan: r.get(4)?,
+                        host: r.get(5)?,
+                        pid: r.get(6)?,
+                        user: r.get(7)?,
+                        since_ms: r.get(8)?,
+                        lease_expires_ms: r.get(9)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| self.error(e))?;
+        let waiting = db
+            .prepare(
+                "SELECT q.pool, q.run, r.plan, q.count, q.since FROM requests q JOIN runs r ON r.run = q.run \
+                 WHERE q.granted IS NULL ORDER BY q.id",
+            )
+            .and_then(|mut q| {
+                q.query_map([], |r| {
+                    Ok(super::WaitingRun {
+                        pool: r.get(0)?,
+                        run: r.get(1)?,
+                        plan: r.get(2)?,
+                        count: r.get::<_, i64>(3)? as usize,
+                        since_ms: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| self.error(e))?;
+        Ok(super::Snapshot { holds, waiting })
+    }
+
+    fn force_release(&self, pool: &str, target: &str, by: &str) -> Result<bool, String> {
+        self.change(|tx| {
+            let run: Option<String> = tx
+                .query_row(
+                    "SELECT run FROM holds WHERE pool = ?1 AND target = ?2 ORDER BY id LIMIT 1",
+                    params![pool, target],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(run) = run else {
+                return Ok(false);
+            };
+            tx.execute(
+                "DELETE FROM holds WHERE pool = ?1 AND target = ?2 AND run = ?3",
+                params![pool, target, run],
+            )?;
+            let what = format!(
+                "pool `{pool}`: `{target}` was released by {by} (drover pools release --force)"
+            );
+            tx.execute(
+                "INSERT INTO revoked (run, what) VALUES (?1, ?2)",
+                params![run, what],
+            )?;
+            tx.execute(
+                "INSERT INTO journal (at, what, detail) VALUES (?1, 'force-release', ?2)",
+                params![
+                    now_ms(),
+                    serde_json::json!({"pool": pool, "target": target, "run": run, "by": by})
+                        .to_string()
+                ],
+            )?;
+            Ok(true)
+        })
     }
 
     fn lost(&self) -> BoxFuture<'_, String> {

@@ -1,0 +1,154 @@
+//! `drover pools [POOL]` and `drover pools release POOL TARGET --force`:
+//! what the state store holds, and an operator breaking a hold.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::UsageError;
+use super::load::load_inventory;
+use crate::pools::PoolManager;
+use crate::project::tasks::Catalog;
+use crate::report::Format;
+
+/// Open the store as `drover run` would, for a command that is not a run.
+fn store(tasks: &Catalog, state: Option<&str>) -> Result<std::sync::Arc<dyn PoolManager>, u8> {
+    super::run::open_state(tasks, state, "drover pools").map_err(|message| {
+        eprintln!("error: {message}");
+        2
+    })
+}
+
+/// Time of day of a timestamp (ms since the epoch), UTC.
+fn clock(ms: i64) -> String {
+    let stamp = crate::project::history::timestamp((ms / 1000).max(0) as u64);
+    stamp.split('T').nth(1).unwrap_or(&stamp).to_string()
+}
+
+/// Every pool (inventory group) with its size, held targets and waiters.
+pub(crate) fn show(
+    tasks: &Catalog,
+    inventory: Option<PathBuf>,
+    pool: Option<&str>,
+    state: Option<&str>,
+    format: Format,
+) -> Result<u8, UsageError> {
+    let Some(inv) = load_inventory(tasks, inventory)? else {
+        return Ok(2);
+    };
+    let store = match store(tasks, state) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let snap = match store.snapshot() {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(2);
+        }
+    };
+    let mut names: Vec<String> = inv.group_names().map(String::from).collect();
+    for h in &snap.holds {
+        if !names.contains(&h.pool) {
+            names.push(h.pool.clone());
+        }
+    }
+    if let Some(p) = pool {
+        if !names.iter().any(|n| n == p) {
+            let hint = crate::diagnostic::did_you_mean(p, names.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            eprintln!("error: no pool `{p}` in the inventory{hint}");
+            return Ok(2);
+        }
+        names.retain(|n| n == p);
+    }
+    let pools: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            let size = inv.group(n).map_or(0, |g| g.len());
+            let held: Vec<_> = snap.holds.iter().filter(|h| &h.pool == n).collect();
+            let waiting: Vec<_> = snap.waiting.iter().filter(|w| &w.pool == n).collect();
+            json!({"pool": n, "size": size, "held": held, "waiting": waiting})
+        })
+        .collect();
+    match format {
+        Format::Json => outln!("{}", json!({ "pools": pools })),
+        Format::Human => {
+            for p in &pools {
+                outln!(
+                    "{}  {} target(s), {} held, {} waiting",
+                    p["pool"].as_str().unwrap_or_default(),
+                    p["size"],
+                    p["held"].as_array().map_or(0, Vec::len),
+                    p["waiting"].as_array().map_or(0, Vec::len)
+                );
+                for h in snap.holds.iter().filter(|h| h.pool == p["pool"]) {
+                    outln!(
+                        "  held     {}  by run {} ({}, {}@{} pid {}) since {}, lease until {}",
+                        h.target,
+                        h.run,
+                        h.plan,
+                        h.user,
+                        h.host,
+                        h.pid,
+                        clock(h.since_ms),
+                        clock(h.lease_expires_ms)
+                    );
+                }
+                for w in snap.waiting.iter().filter(|w| w.pool == p["pool"]) {
+                    outln!(
+                        "  waiting  {} target(s)  run {} ({}) since {}",
+                        w.count,
+                        w.run,
+                        w.plan,
+                        clock(w.since_ms)
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Break a hold: the target is free for the next waiter, and the run that
+/// held it fails with `drover/lease-lost` at its next renewal.
+pub(crate) fn release(
+    tasks: &Catalog,
+    pool: &str,
+    target: &str,
+    force: bool,
+    state: Option<&str>,
+) -> Result<u8, UsageError> {
+    if !force {
+        eprintln!(
+            "error: releasing another run's hold needs --force (that run fails with drover/lease-lost)"
+        );
+        return Ok(2);
+    }
+    let store = match store(tasks, state) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let by = format!(
+        "{}@{}",
+        std::env::var("USER").unwrap_or_default(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+    );
+    match store.force_release(pool, target, &by) {
+        Ok(true) => {
+            eprintln!("released `{target}` of pool `{pool}` (recorded as done by {by})");
+            Ok(0)
+        }
+        Ok(false) => {
+            eprintln!("error: no run holds `{target}` of pool `{pool}`");
+            Ok(1)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            Ok(2)
+        }
+    }
+}
