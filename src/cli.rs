@@ -115,6 +115,17 @@ enum Verb {
         #[command(subcommand)]
         command: Option<PoolsCommand>,
     },
+    /// Locks (`with lock`) in the state store: holders and waiters.
+    Locks {
+        /// Only this lock.
+        name: Option<String>,
+        /// The state store (default: as `drover run` finds it).
+        #[arg(long, value_name = "URL")]
+        state: Option<String>,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
     /// Bolt's pkcs7 secrets: make the project's keys, encrypt, decrypt.
     Secret {
         #[command(subcommand)]
@@ -329,8 +340,21 @@ pub fn main() -> ExitCode {
                 pool.as_deref(),
                 state.as_deref(),
                 fmt(format),
+                false,
             ),
         },
+        Verb::Locks {
+            name,
+            state,
+            format,
+        } => crate::app::pools::show(
+            &tasks,
+            None,
+            name.as_deref(),
+            state.as_deref(),
+            fmt(format),
+            true,
+        ),
         Verb::Secret { command } => {
             let keys = crate::project::pkcs7::Keys::of(tasks.project());
             match command {

@@ -889,7 +889,14 @@ pub(crate) const WITH_OPTIONS: &[(&str, &str)] = &[
         "timeout",
         "stop the block after this long (`drover/timeout`)",
     ),
-    ("lock", "hold this named lock of the run for the block"),
+    (
+        "lock",
+        "hold this named lock for the block, across every run sharing the state store",
+    ),
+    (
+        "limit",
+        "with `lock`: at most this many holders of the lock at once (a counting semaphore)",
+    ),
 ];
 
 /// Type names a plan may use.

@@ -99,3 +99,27 @@ fn releasing_what_is_not_held_is_a_warning() {
         )]
     );
 }
+
+#[test]
+fn with_lock_limit_admits_that_many_at_once() {
+    for (limit, expected) in [(1, [0, 1000, 2000]), (2, [0, 0, 1000])] {
+        let o = run(&format!(
+            r#"plan t() {{
+            $fs = [1, 2, 3].map |$i| {{
+                $f = async {{
+                    sleep(1ms * $i);
+                    with lock = "slots", limit = {limit} {{
+                        log::info("in $i");
+                        sleep(1s);
+                    }}
+                }};
+                $f
+            }};
+            $fs.each |$f| {{ await $f; }};
+        }}"#
+        ));
+        o.result.unwrap();
+        let at: Vec<u64> = o.lines.iter().map(|(t, _)| *t / 1000 * 1000).collect();
+        assert_eq!(at, expected, "limit {limit}: {:?}", o.lines);
+    }
+}

@@ -26,6 +26,17 @@ fn project(name: &str, settings: &str) -> PathBuf {
                  - { name: s3, uri: localhost }\n",
             ),
             (
+                "plans/locked.plan",
+                "plan locked(String $who, String $name = \"x\", Integer $limit = 1, Duration $for = 400ms) {\n    \
+                 $log = \"echo \\\"$1 $(date +%s%N) $2\\\" | flock log.lock tee -a holds.log >/dev/null\";\n    \
+                 run_command(\"sh -c '${log}' sh want ${who}\", \"localhost\");\n    \
+                 with lock = $name, limit = $limit {\n        \
+                 run_command(\"sh -c '${log}' sh got ${who}:${name}\", \"localhost\");\n        \
+                 sleep($for);\n        \
+                 run_command(\"sh -c '${log}' sh done ${who}:${name}\", \"localhost\");\n    \
+                 }\n    return $who;\n}\n",
+            ),
+            (
                 "plans/hold.plan",
                 "plan hold(String $who, Integer $count = 1, Duration $for = 300ms) {\n    \
                  $log = \"echo \\\"$1 $(date +%s%N) $2\\\" | flock log.lock tee -a holds.log >/dev/null\";\n    \
@@ -310,4 +321,79 @@ fn pools_shows_holds_and_waiters_and_a_forced_release_costs_the_holder_its_lease
     let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["target"], "s2");
     assert!(record["by"].as_str().unwrap().contains('@'));
+}
+
+/// The most runs inside a lock at once, replayed from the log.
+fn most_inside(dir: &Path) -> usize {
+    let (mut inside, mut most) = (0usize, 0);
+    for (what, ..) in log(dir) {
+        match what.as_str() {
+            "got" => {
+                inside += 1;
+                most = most.max(inside);
+            }
+            "done" => inside -= 1,
+            _ => {}
+        }
+    }
+    most
+}
+
+#[test]
+fn with_lock_serialises_runs_and_limit_lets_that_many_in() {
+    let dir = project("lock", "");
+    let runs: Vec<Child> = ["a", "b"]
+        .iter()
+        .map(|w| start(&dir, &["run", "locked", &format!("who={w}")]))
+        .collect();
+    for r in runs {
+        let (code, out, err) = finish(r);
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+    assert_eq!(most_inside(&dir), 1);
+    std::fs::remove_file(dir.join("holds.log")).unwrap();
+    let runs: Vec<Child> = ["c", "d", "e"]
+        .iter()
+        .map(|w| {
+            start(
+                &dir,
+                &[
+                    "run",
+                    "locked",
+                    &format!("who={w}"),
+                    "name=y",
+                    "limit=2",
+                    "for=1s",
+                ],
+            )
+        })
+        .collect();
+    // While they run, `drover locks` shows the holders of `y`.
+    wait_for_log(&dir, "got", "c");
+    let (code, out, err) = drover_in(&dir, &["locks", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let locks: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(locks["locks"][0]["pool"], "y", "{locks}");
+    assert_eq!(locks["locks"][0]["size"], 2, "{locks}");
+    for r in runs {
+        let (code, out, err) = finish(r);
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+    assert_eq!(most_inside(&dir), 2);
+    assert_eq!(store_rows(&dir), 0);
+    // Holders of one name that disagree on `limit`: drover/lock-conflict.
+    let a = start(
+        &dir,
+        &["run", "locked", "who=f", "name=z", "limit=2", "for=3s"],
+    );
+    wait_for_log(&dir, "got", "f");
+    let (code, out, _) = drover_in(
+        &dir,
+        &[
+            "run", "locked", "who=g", "name=z", "limit=3", "--format", "json",
+        ],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("drover/lock-conflict"), "{out}");
+    let _ = finish(a);
 }

@@ -1,5 +1,6 @@
-//! `drover pools [POOL]` and `drover pools release POOL TARGET --force`:
-//! what the state store holds, and an operator breaking a hold.
+//! `drover pools [POOL]`, `drover locks [NAME]` and `drover pools release
+//! POOL TARGET --force`: what the state store holds, and an operator
+//! breaking a hold.
 
 use std::path::PathBuf;
 
@@ -25,32 +26,56 @@ fn clock(ms: i64) -> String {
     stamp.split('T').nth(1).unwrap_or(&stamp).to_string()
 }
 
-/// Every pool (inventory group) with its size, held targets and waiters.
+/// Every pool (inventory group) with its size, held targets and waiters;
+/// or, with `locks`, every lock that is held or waited for.
 pub(crate) fn show(
     tasks: &Catalog,
     inventory: Option<PathBuf>,
     pool: Option<&str>,
     state: Option<&str>,
     format: Format,
+    locks: bool,
 ) -> Result<u8, UsageError> {
-    let Some(inv) = load_inventory(tasks, inventory)? else {
-        return Ok(2);
+    let inv = if locks {
+        crate::project::inventory::Inventory::default()
+    } else {
+        match load_inventory(tasks, inventory)? {
+            Some(inv) => inv,
+            None => return Ok(2),
+        }
     };
     let store = match store(tasks, state) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let snap = match store.snapshot() {
+    let mut snap = match store.snapshot() {
         Ok(s) => s,
         Err(message) => {
             eprintln!("error: {message}");
             return Ok(2);
         }
     };
+    // Locks are pools of slots named `lock:NAME`: shown by name, apart.
+    let lock = |p: &str| p.strip_prefix(crate::pools::LOCK_PREFIX).map(String::from);
+    snap.holds.retain(|h| lock(&h.pool).is_some() == locks);
+    snap.waiting.retain(|w| lock(&w.pool).is_some() == locks);
+    if locks {
+        for h in &mut snap.holds {
+            h.pool = lock(&h.pool).unwrap_or_default();
+        }
+        for w in &mut snap.waiting {
+            w.pool = lock(&w.pool).unwrap_or_default();
+        }
+    }
     let mut names: Vec<String> = inv.group_names().map(String::from).collect();
-    for h in &snap.holds {
-        if !names.contains(&h.pool) {
-            names.push(h.pool.clone());
+    for p in snap
+        .holds
+        .iter()
+        .map(|h| &h.pool)
+        .chain(snap.waiting.iter().map(|w| &w.pool))
+    {
+        if !names.contains(p) {
+            names.push(p.clone());
         }
     }
     if let Some(p) = pool {
@@ -58,7 +83,12 @@ pub(crate) fn show(
             let hint = crate::diagnostic::did_you_mean(p, names.iter().map(String::as_str))
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            eprintln!("error: no pool `{p}` in the inventory{hint}");
+            let what = if locks {
+                "lock held or waited for"
+            } else {
+                "pool in the inventory"
+            };
+            eprintln!("error: no {what} `{p}`{hint}");
             return Ok(2);
         }
         names.retain(|n| n == p);
@@ -66,14 +96,23 @@ pub(crate) fn show(
     let pools: Vec<serde_json::Value> = names
         .iter()
         .map(|n| {
-            let size = inv.group(n).map_or(0, |g| g.len());
+            let size = if locks {
+                snap.holds
+                    .iter()
+                    .filter(|h| &h.pool == n)
+                    .find_map(|h| crate::pools::slot_limit(&h.target))
+                    .unwrap_or(1)
+            } else {
+                inv.group(n).map_or(0, |g| g.len())
+            };
             let held: Vec<_> = snap.holds.iter().filter(|h| &h.pool == n).collect();
             let waiting: Vec<_> = snap.waiting.iter().filter(|w| &w.pool == n).collect();
             json!({"pool": n, "size": size, "held": held, "waiting": waiting})
         })
         .collect();
+    let key = if locks { "locks" } else { "pools" };
     match format {
-        Format::Json => outln!("{}", json!({ "pools": pools })),
+        Format::Json => outln!("{}", json!({ key: pools })),
         Format::Human => {
             for p in &pools {
                 outln!(

@@ -135,8 +135,6 @@ pub struct Shared<'p> {
     pub events: &'p dyn Events,
     /// The targets, and the run's changes to them.
     pub inventory: inventory::RunInventory<'p>,
-    /// `with lock` holders of this run.
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Compiled regular expressions by source.
     pub(crate) regexes: Mutex<HashMap<String, Arc<regex::Regex>>>,
     /// How deep `run_plan` calls nest, to stop runaway recursion.
@@ -179,7 +177,6 @@ impl<'p> Interpreter<'p> {
             program,
             events,
             inventory: inventory::RunInventory::new(inventory),
-            locks: Mutex::new(HashMap::new()),
             regexes: Mutex::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
             project: std::path::PathBuf::from("."),

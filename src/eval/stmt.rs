@@ -138,6 +138,39 @@ impl<'p> Interpreter<'p> {
         })
     }
 
+    /// One slot of lock `name` (at most `limit` holders, across every run
+    /// sharing the store), given back when the guard is dropped.
+    async fn lock(&self, name: &str, limit: usize, span: Span) -> Eval<Unlock<'p>> {
+        let request = crate::pools::lock_request(self.run_id, name, limit);
+        let pool = request.pool.clone();
+        if let Some(other) = self
+            .pools
+            .held(&pool)
+            .iter()
+            .filter_map(|s| crate::pools::slot_limit(s))
+            .find(|l| *l != limit)
+        {
+            return Err(self.error(
+                "drover/lock-conflict",
+                format!(
+                    "lock `{name}` is held with limit {other}; this block asks for limit {limit}"
+                ),
+                span,
+            ));
+        }
+        // Locks wait as long as it takes (a `with timeout` around them bounds it).
+        let forever = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+        let slot = self
+            .pools
+            .acquire(request, forever)
+            .await
+            .map_err(|e| self.error("drover/lock-error", e.to_string(), span))?;
+        Ok(Unlock {
+            it: self.clone(),
+            slot: slot.into_iter().next().unwrap_or_default(),
+        })
+    }
+
     pub(super) async fn with(
         &self,
         frame: &mut Frame<'p>,
@@ -146,6 +179,7 @@ impl<'p> Interpreter<'p> {
         span: Span,
     ) -> Eval<()> {
         let (mut retry, mut delay, mut timeout, mut lock) = (0i64, 0u64, None, None);
+        let mut limit: Option<(usize, Span)> = None;
         for o in options {
             let v = self.expr(frame, &o.value).await?;
             match (o.key.node.as_str(), v) {
@@ -153,9 +187,11 @@ impl<'p> Interpreter<'p> {
                 ("delay", Value::Duration(ms)) => delay = ms,
                 ("timeout", Value::Duration(ms)) => timeout = Some(ms),
                 ("lock", Value::Str(s)) => lock = Some(s),
+                ("limit", Value::Int(n)) if n >= 1 => limit = Some((n as usize, o.value.span)),
                 (key, v) => {
                     let wanted = match key {
                         "retry" => "a non-negative Integer",
+                        "limit" => "an Integer of at least 1",
                         "lock" => "a String",
                         _ => "a Duration",
                     };
@@ -167,18 +203,12 @@ impl<'p> Interpreter<'p> {
                 }
             }
         }
+        if let (None, Some((_, at))) = (&lock, limit) {
+            return Err(self.type_error("`with limit` needs a `lock`", at));
+        }
         // The lock is held across every attempt.
         let guard = match &lock {
-            Some(name) => {
-                let mutex = self
-                    .locks
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry(name.to_string())
-                    .or_default()
-                    .clone();
-                Some(mutex.lock_owned().await)
-            }
+            Some(name) => Some(self.lock(name, limit.map_or(1, |(n, _)| n), span).await?),
             None => None,
         };
         let mut attempt = 0;
@@ -210,5 +240,18 @@ impl<'p> Interpreter<'p> {
         };
         drop(guard);
         result
+    }
+}
+
+/// Gives a lock's slot back however the block ends (an error, a timeout
+/// around it, cancellation).
+pub(super) struct Unlock<'p> {
+    it: Interpreter<'p>,
+    slot: String,
+}
+
+impl Drop for Unlock<'_> {
+    fn drop(&mut self) {
+        self.it.pools.release(self.it.run_id, &self.slot);
     }
 }

@@ -148,6 +148,28 @@ pub trait PoolManager: Send + Sync {
     }
 }
 
+/// Pools named so are `with lock` names: each lock is a pool of `limit`
+/// slots, so that locks queue, expire and show exactly as pools do.
+pub const LOCK_PREFIX: &str = "lock:";
+
+/// The request for one slot of lock `name` that admits `limit` holders.
+pub fn lock_request(holder: Holder, name: &str, limit: usize) -> Request {
+    Request {
+        holder,
+        pool: format!("{LOCK_PREFIX}{name}"),
+        members: (1..=limit)
+            .map(|i| format!("{LOCK_PREFIX}{name}#{i}/{limit}"))
+            .collect(),
+        scope: Scope::Role,
+        count: 1,
+    }
+}
+
+/// The `limit` a held slot of a lock was taken with.
+pub fn slot_limit(slot: &str) -> Option<usize> {
+    slot.rsplit_once('/')?.1.parse().ok()
+}
+
 /// A shared store's holds and waiting requests, oldest first.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Snapshot {
