@@ -311,6 +311,19 @@ fn pools_shows_holds_and_waiters_and_a_forced_release_costs_the_holder_its_lease
             .contains("`s2` was released by"),
         "{result}"
     );
+    // Its events: `acquire`, then `release` because of the lost lease.
+    assert!(common::invalid_events(&common::event_schema(), &out).is_empty());
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |t: &str| events.iter().find(|e| e["type"] == t).cloned().unwrap();
+    assert_eq!(
+        of("acquire")["targets"],
+        serde_json::json!(["s1", "s2", "s3"])
+    );
+    assert_eq!(of("acquire")["scope"], "global");
+    assert_eq!(of("release")["reason"], "lease-lost");
     assert_eq!(store_rows(&dir), 0);
     // What was broken, by whom, is recorded.
     let out = Command::new("python3")
@@ -396,4 +409,34 @@ fn with_lock_serialises_runs_and_limit_lets_that_many_in() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("drover/lock-conflict"), "{out}");
     let _ = finish(a);
+}
+
+#[test]
+fn acquire_and_release_are_events() {
+    let dir = project("events", "");
+    let plan = "plan ev() {\n    $a = acquire(\"pool\");\n    $b = acquire(\"pool\", count => 2, scope => \"role\");\n    release($a);\n}\n";
+    std::fs::write(dir.join("plans/ev.plan"), plan).unwrap();
+    let (code, out, err) = drover_in(&dir, &["run", "ev", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(common::invalid_events(&common::event_schema(), &out).is_empty());
+    let pool_events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "acquire" || e["type"] == "release")
+        .map(|mut e| {
+            e.as_object_mut()
+                .unwrap()
+                .retain(|k, _| k != "at_ms" && k != "waited_ms");
+            e
+        })
+        .collect();
+    assert_eq!(
+        pool_events,
+        [
+            serde_json::json!({"type": "acquire", "pool": "pool", "targets": ["s1"], "scope": "global"}),
+            serde_json::json!({"type": "acquire", "pool": "pool", "targets": ["s2", "s3"], "scope": "role"}),
+            serde_json::json!({"type": "release", "pool": "pool", "targets": ["s1"], "reason": "released"}),
+            serde_json::json!({"type": "release", "pool": "pool", "targets": ["s2", "s3"], "reason": "run-end"}),
+        ]
+    );
 }

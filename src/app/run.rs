@@ -367,7 +367,7 @@ async fn run_until_interrupted(
         result = interpreter.run(name, args) => Ok((result, reporter.elapsed_ms())),
         why = interpreter.pools.lost() => {
             // Another run may hold our targets now: stop as on Ctrl-C.
-            interpreter.release_pools();
+            interpreter.release_pools_for("lease-lost");
             interpreter.connections.close().await;
             let e = ErrorValue::new(
                 "drover/lease-lost",

@@ -260,6 +260,12 @@ fn release(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eva
                 &format!("released `{}`, which this run does not hold", t.name),
                 &it.program.location(span),
             );
+            continue;
+        }
+        let mut holding = it.holding.borrow_mut();
+        if let Some(i) = holding.iter().position(|(_, h)| *h == t.name) {
+            let (pool, target) = holding.remove(i);
+            it.events.released(&pool, &[target], "released");
         }
     }
     Ok(Value::Undef)
@@ -344,11 +350,27 @@ async fn acquire(it: &Interpreter<'_>, args: Args, span: Span) -> Eval<Value> {
         scope,
         count: count.unwrap_or(1),
     };
-    let names = it
-        .pools
-        .acquire(request, timeout)
-        .await
-        .map_err(|e| it.error("drover/acquire-timeout", e.to_string(), span))?;
+    let scope_name = match scope {
+        Scope::Global => "global",
+        Scope::Role => "role",
+    };
+    let started = tokio::time::Instant::now();
+    let names = it.pools.acquire(request, timeout).await.map_err(|e| {
+        let kind = match e {
+            crate::pools::PoolError::Store(_) => "drover/state-error",
+            _ => "drover/acquire-timeout",
+        };
+        it.error(kind, e.to_string(), span)
+    })?;
+    it.events.acquired(
+        &pool,
+        &names,
+        scope_name,
+        started.elapsed().as_millis() as u64,
+    );
+    it.holding
+        .borrow_mut()
+        .extend(names.iter().map(|n| (pool.to_string(), n.clone())));
     let mut got: Vec<Value> = members
         .into_iter()
         .filter(|t| names.contains(&t.name))

@@ -64,6 +64,10 @@ pub trait Events {
     fn message(&self, text: &str, location: &str);
     /// An action starts on these targets.
     fn step(&self, _step: &Step<'_>) {}
+    /// `acquire` took `targets` of `pool` after waiting `waited_ms`.
+    fn acquired(&self, _pool: &str, _targets: &[String], _scope: &str, _waited_ms: u64) {}
+    /// Pool targets were given back: `released`, `run-end` or `lease-lost`.
+    fn released(&self, _pool: &str, _targets: &[String], _reason: &str) {}
     /// An action starts running on one target: it holds a concurrency permit.
     fn target_start(&self, _action: &str, _target: &str) {}
     /// An action finished on one target.
@@ -145,6 +149,9 @@ pub struct Shared<'p> {
     pub concurrency: tokio::sync::Semaphore,
     /// One connection per target for the whole run.
     pub connections: Connections,
+    /// The pool targets this run holds, as (pool, target), for the
+    /// `release` events at its end.
+    pub(crate) holding: std::cell::RefCell<Vec<(String, String)>>,
     /// Resource pools, shared with other runs of the same manager.
     pub pools: Arc<dyn crate::pools::PoolManager>,
     /// This run, as a holder of pool targets.
@@ -182,6 +189,7 @@ impl<'p> Interpreter<'p> {
             project: std::path::PathBuf::from("."),
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: Connections::default(),
+            holding: Default::default(),
             pools: Arc::new(crate::pools::MemoryPools::default()),
             dry_run: false,
             stream: None,
@@ -224,6 +232,22 @@ impl<'p> Interpreter<'p> {
 
     /// Give back every pool target this run holds; returns how many.
     pub(crate) fn release_pools(&self) -> usize {
+        self.release_pools_for("run-end")
+    }
+
+    /// [`Interpreter::release_pools`], with the `release` events' reason.
+    pub(crate) fn release_pools_for(&self, reason: &str) -> usize {
+        let held = std::mem::take(&mut *self.holding.borrow_mut());
+        let mut pools: Vec<(&str, Vec<String>)> = Vec::new();
+        for (pool, target) in &held {
+            match pools.iter_mut().find(|(p, _)| p == pool) {
+                Some((_, ts)) => ts.push(target.clone()),
+                None => pools.push((pool, vec![target.clone()])),
+            }
+        }
+        for (pool, targets) in &pools {
+            self.events.released(pool, targets, reason);
+        }
         self.pools.release_all(self.run_id)
     }
 

@@ -284,6 +284,16 @@ impl Events for Reporter {
         self.emit(Some(&event), json);
     }
 
+    fn acquired(&self, pool: &str, targets: &[String], scope: &str, waited_ms: u64) {
+        let json = json!({"type": "acquire", "pool": pool, "targets": targets, "scope": scope, "waited_ms": waited_ms, "at_ms": self.elapsed_ms()});
+        self.emit(None, json);
+    }
+
+    fn released(&self, pool: &str, targets: &[String], reason: &str) {
+        let json = json!({"type": "release", "pool": pool, "targets": targets, "reason": reason, "at_ms": self.elapsed_ms()});
+        self.emit(None, json);
+    }
+
     fn message(&self, text: &str, location: &str) {
         let json = json!({"type": "message", "message": text, "location": location, "at_ms": self.elapsed_ms()});
         self.emit(Some(&Event::Message { text }), json);
