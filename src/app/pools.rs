@@ -169,13 +169,8 @@ pub(crate) fn release(
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let by = format!(
-        "{}@{}",
-        std::env::var("USER").unwrap_or_default(),
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default()
-    );
+    let me = crate::pools::sqlite::RunInfo::here("", "");
+    let by = format!("{}@{}", me.user, me.host);
     match store.force_release(pool, target, &by) {
         Ok(true) => {
             eprintln!("released `{target}` of pool `{pool}` (recorded as done by {by})");

@@ -86,7 +86,10 @@ impl RunInfo {
             plan: plan.to_string(),
             host,
             pid: std::process::id(),
-            user: std::env::var("USER").unwrap_or_default(),
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                // SAFETY: getuid has no preconditions and cannot fail.
+                .unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() })),
         }
     }
 }
