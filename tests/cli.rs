@@ -61,7 +61,7 @@ fn default_paths_are_the_project_plan_directories() {
         .arg("check")
         .assert()
         .code(0)
-        .stderr(predicates::str::contains("6 plan(s) in 6 file(s)"));
+        .stderr(predicates::str::contains("7 plan(s) in 7 file(s)"));
     let empty = std::env::temp_dir().join(format!("drover-empty-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
     drover()
