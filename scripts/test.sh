@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests run for real when it is
-# missing (HAProxy, socat, OpenSSH's sshd, sudo, tmux, curl, Ruby, OpenSSL), then `cargo test`. Extra arguments go to cargo.
+# missing (HAProxy, socat, OpenSSH's sshd, sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries), then `cargo test`. Extra arguments go to cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ for tool in haproxy:haproxy socat:socat sshd:openssh-server sudo:sudo ssh-keygen
   command -v "${tool%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin" command -v "${tool%%:*}" >/dev/null 2>&1 ||
     missing+=("${tool#*:}")
 done
+# The state store's tests make throwaway clusters with initdb and pg_ctl.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # Building links the system OpenSSL (the pkcs7 plugin).
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then

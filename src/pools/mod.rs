@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// The default store: SQLite under the project root.
@@ -51,10 +52,9 @@ pub fn open_store(
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(format!(
-            "state store {}: PostgreSQL is not supported by this drover yet (use sqlite:PATH)",
-            redact_url(url)
-        ));
+        let store = postgres::PgPools::open(url, info, lease)?;
+        store.keep_leases();
+        return Ok(Arc::new(store));
     }
     Err(format!(
         "state store `{}` is not a store URL (`sqlite:PATH` or `postgres://USER@HOST/DB`)",

@@ -7,6 +7,7 @@ use drover::diagnostic::Diagnostic;
 use drover::source::SourceMap;
 
 pub mod expect;
+pub mod postgres;
 
 /// The crate's root directory.
 pub fn root() -> PathBuf {
