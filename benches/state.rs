@@ -2,15 +2,30 @@
 //! process, and the hand-over latency between two processes (a release in
 //! one to the grant in the other), median and p99.
 //!
-//! Run: `cargo bench --bench state` (results go in docs/benchmarks.md). The
-//! bench runs itself a second time as the other process
-//! (`DROVER_BENCH_PEER=DB`).
+//! Run: `cargo bench --bench state` (results go in docs/benchmarks.md), for
+//! SQLite and for PostgreSQL: a throwaway cluster it starts like the tests do
+//! (`initdb`, `pg_ctl`, on loopback TCP with a password), or the database
+//! `DROVER_BENCH_POSTGRES=postgres://...` names. The bench runs itself a
+//! second time as the other process (`DROVER_BENCH_PEER=URL`).
 
-use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use drover::pools::sqlite::{RunInfo, SqlitePools};
-use drover::pools::{PoolManager, Request, Scope};
+use drover::pools::sqlite::RunInfo;
+use drover::pools::{PoolManager, Request, Scope, open_store};
+
+#[allow(dead_code)]
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
+
+/// For the cluster helper (tests/common has the same).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 const HANDOVERS: usize = 250;
 
@@ -32,9 +47,8 @@ fn request(holder: u64) -> Request {
 }
 
 /// Take and give back the one target `n` times; each (grant, release) time.
-fn ping_pong(db: &Path, name: &str, n: usize) -> Vec<(u128, u128)> {
-    let store =
-        SqlitePools::open(db, RunInfo::here(name, "bench"), Duration::from_secs(30)).unwrap();
+fn ping_pong(url: &str, name: &str, n: usize) -> Vec<(u128, u128)> {
+    let store = open(url, name);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,28 +72,49 @@ fn ping_pong(db: &Path, name: &str, n: usize) -> Vec<(u128, u128)> {
     })
 }
 
+fn open(url: &str, name: &str) -> Arc<dyn PoolManager> {
+    open_store(
+        url,
+        &std::env::temp_dir(),
+        RunInfo::here(name, "bench"),
+        Duration::from_secs(30),
+    )
+    .unwrap()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {
-    if let Ok(db) = std::env::var("DROVER_BENCH_PEER") {
-        for (g, r) in ping_pong(Path::new(&db), "peer", HANDOVERS) {
+    if let Ok(url) = std::env::var("DROVER_BENCH_PEER") {
+        for (g, r) in ping_pong(&url, "peer", HANDOVERS) {
             println!("{g} {r}");
         }
         return;
     }
     let dir = std::env::temp_dir().join(format!("drover-bench-state-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let alone = format!("sqlite:{}", dir.join("alone.db").display());
+    let pair = format!("sqlite:{}", dir.join("pair.db").display());
+    bench("SQLite", &alone, &pair);
 
+    let cluster;
+    let url = match std::env::var("DROVER_BENCH_POSTGRES") {
+        Ok(url) => url,
+        Err(_) => {
+            cluster = postgres::Postgres::start("bench");
+            cluster.url()
+        }
+    };
+    bench("PostgreSQL", &url, &url);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Round trips on `alone`, then hand-overs between two processes on `pair`.
+fn bench(label: &str, alone: &str, pair: &str) {
     // One process: acquire + release with nobody else.
-    let db = dir.join("alone.db");
-    let store = SqlitePools::open(
-        &db,
-        RunInfo::here("alone", "bench"),
-        Duration::from_secs(30),
-    )
-    .unwrap();
+    let store = open(alone, "alone");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,19 +131,20 @@ fn main() {
         }
     });
     let per_second = rounds as f64 / started.elapsed().as_secs_f64();
+    store.release_all(1);
+    drop(store);
     println!(
-        "SQLite: {per_second:.0} acquire+release round trips per second (one process, {rounds} rounds)"
+        "{label}: {per_second:.0} acquire+release round trips per second (one process, {rounds} rounds)"
     );
 
     // Two processes taking turns with one target.
-    let db = dir.join("pair.db");
-    drop(SqlitePools::open(&db, RunInfo::here("init", "bench"), Duration::from_secs(30)).unwrap());
+    drop(open(pair, "init"));
     let peer = std::process::Command::new(std::env::current_exe().unwrap())
-        .env("DROVER_BENCH_PEER", &db)
+        .env("DROVER_BENCH_PEER", pair)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mine = ping_pong(&db, "me", HANDOVERS);
+    let mine = ping_pong(pair, "me", HANDOVERS);
     let out = peer.wait_with_output().unwrap();
     assert!(out.status.success());
     let theirs: Vec<(u128, u128)> = String::from_utf8_lossy(&out.stdout)
@@ -132,11 +168,10 @@ fn main() {
         .collect();
     handovers.sort();
     println!(
-        "SQLite: hand-over between processes over {} hand-overs: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{label}: hand-over between processes over {} hand-overs: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         handovers.len(),
         percentile(&handovers, 0.5).as_secs_f64() * 1e3,
         percentile(&handovers, 0.99).as_secs_f64() * 1e3,
         handovers.last().unwrap().as_secs_f64() * 1e3,
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, SimpleQueryMessage};
 
 use super::sqlite::RunInfo;
 use super::{Hold, Holder, PoolError, PoolManager, Request, Scope, grants, redact_url};
@@ -128,7 +128,8 @@ pub struct PgPools {
     info: RunInfo,
     lease: Duration,
     lost: Arc<Mutex<Option<String>>>,
-    runs: Arc<Mutex<usize>>,
+    /// This process's rows in `drover_runs` (one per holder).
+    runs: Arc<Mutex<std::collections::HashSet<String>>>,
     lost_notify: Arc<tokio::sync::Notify>,
     /// Woken by `NOTIFY drover_state` from any controller.
     changed: Arc<tokio::sync::Notify>,
@@ -149,7 +150,7 @@ impl PgPools {
             info,
             lease,
             lost: Arc::new(Mutex::new(None)),
-            runs: Arc::new(Mutex::new(0)),
+            runs: Arc::default(),
             lost_notify: Arc::new(tokio::sync::Notify::new()),
             changed: Arc::new(tokio::sync::Notify::new()),
         };
@@ -209,7 +210,9 @@ impl PgPools {
     ) -> Result<T, String> {
         self.link.with(|c| {
             let mut tx = c.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])?;
+            // Simple-protocol statements cost one round trip; a statement
+            // with parameters costs two (prepare, then execute).
+            tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({LOCK_KEY})"))?;
             let out = f(&mut tx)?;
             step(&mut tx)?;
             tx.batch_execute("NOTIFY drover_state")?;
@@ -218,8 +221,18 @@ impl PgPools {
         })
     }
 
+    /// The run's row, made by its first acquisition (renewals keep it;
+    /// if it expired, the next renewal reports the lease lost).
     fn run_row(&self, holder: Holder) -> Result<String, String> {
         let key = self.key(holder);
+        if self
+            .runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
+            return Ok(key);
+        }
         let info = self.info.clone();
         let lease = self.lease.as_millis() as i64;
         let k = key.clone();
@@ -233,14 +246,19 @@ impl PgPools {
                 &[&k, &info.plan, &info.host, &(info.pid as i64), &info.user, &lease],
             )
             })?;
-        *self.runs.lock().unwrap_or_else(|e| e.into_inner()) += made as usize;
+        if made > 0 {
+            self.runs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key.clone());
+        }
         Ok(key)
     }
 
     fn renew(&self) -> Result<Option<String>, String> {
         let prefix = format!("{}/%", self.info.run);
         let lease = self.lease.as_millis() as i64;
-        let expected = *self.runs.lock().unwrap_or_else(|e| e.into_inner()) as u64;
+        let expected = self.runs.lock().unwrap_or_else(|e| e.into_inner()).len() as u64;
         self.change(move |tx| {
             let renewed = tx.execute(
                 &format!("UPDATE drover_runs SET expires = {NOW} + $1 WHERE run LIKE $2"),
@@ -378,51 +396,69 @@ fn migrate(c: &mut Client) -> Result<Result<(), String>, postgres::Error> {
 
 /// Forget runs whose lease ended; grant what is due, in request order.
 fn step(tx: &mut postgres::Transaction) -> Result<(), postgres::Error> {
-    let now: i64 = tx.query_one(&format!("SELECT {NOW}"), &[])?.get(0);
-    tx.execute("DELETE FROM drover_runs WHERE expires < $1", &[&now])?;
-    for table in ["drover_holds", "drover_requests", "drover_revoked"] {
-        tx.batch_execute(&format!(
-            "DELETE FROM {table} WHERE run NOT IN (SELECT run FROM drover_runs)"
-        ))?;
-    }
-    let mut holds: Vec<Hold> = tx
-        .query("SELECT target, pool, scope FROM drover_holds", &[])?
-        .iter()
+    // Read with the simple protocol (one round trip each, rows as text):
+    // this runs in every change, so its cost is the store's cost.
+    tx.batch_execute(&format!(
+        "DELETE FROM drover_runs WHERE expires < {NOW}; \
+         DELETE FROM drover_holds WHERE run NOT IN (SELECT run FROM drover_runs); \
+         DELETE FROM drover_requests WHERE run NOT IN (SELECT run FROM drover_runs); \
+         DELETE FROM drover_revoked WHERE run NOT IN (SELECT run FROM drover_runs)"
+    ))?;
+    let rows =
+        |tx: &mut postgres::Transaction, sql: &str| -> Result<Vec<Vec<String>>, postgres::Error> {
+            Ok(tx
+                .simple_query(sql)?
+                .into_iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).unwrap_or_default().to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect())
+        };
+    let mut holds: Vec<Hold> = rows(tx, "SELECT target, pool, scope FROM drover_holds")?
+        .into_iter()
         .map(|r| Hold {
-            target: r.get(0),
-            pool: r.get(1),
-            scope: scope_of(r.get(2)),
+            target: r[0].clone(),
+            pool: r[1].clone(),
+            scope: scope_of(&r[2]),
             holder: 0,
         })
         .collect();
-    let waiting: Vec<(i64, String, Request)> = tx
-        .query(
-            "SELECT id, run, pool, members, scope, count FROM drover_requests WHERE granted IS NULL ORDER BY id",
-            &[],
-        )?
-        .iter()
-        .map(|r| {
-            let members: String = r.get(3);
-            (
-                r.get(0),
-                r.get(1),
-                Request {
-                    holder: 0,
-                    pool: r.get(2),
-                    members: serde_json::from_str(&members).unwrap_or_default(),
-                    scope: scope_of(r.get(4)),
-                    count: r.get::<_, i64>(5) as usize,
-                },
-            )
-        })
-        .collect();
+    let waiting: Vec<(i64, String, Request)> = rows(
+        tx,
+        "SELECT id, run, pool, members, scope, count FROM drover_requests WHERE granted IS NULL ORDER BY id",
+    )?
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].parse().unwrap_or_default(),
+            r[1].clone(),
+            Request {
+                holder: 0,
+                pool: r[2].clone(),
+                members: serde_json::from_str(&r[3]).unwrap_or_default(),
+                scope: scope_of(&r[4]),
+                count: r[5].parse().unwrap_or_default(),
+            },
+        )
+    })
+    .collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
     let queue: Vec<&Request> = waiting.iter().map(|(_, _, r)| r).collect();
     for (i, targets) in grants(&mut holds, &queue) {
         let (id, run, r) = &waiting[i];
         for t in &targets {
             tx.execute(
-                "INSERT INTO drover_holds (run, pool, target, scope, since) VALUES ($1, $2, $3, $4, $5)",
-                &[run, &r.pool, t, &scope_text(r.scope), &now],
+                &format!(
+                    "INSERT INTO drover_holds (run, pool, target, scope, since) VALUES ($1, $2, $3, $4, {NOW})"
+                ),
+                &[run, &r.pool, t, &scope_text(r.scope)],
             )?;
         }
         tx.execute(
@@ -476,27 +512,22 @@ impl PoolManager for PgPools {
                 let woken = self.changed.notified();
                 tokio::pin!(woken);
                 woken.as_mut().enable();
+                // A granted request is taken back in the same statement
+                // that reads it.
                 let granted: Option<String> = self
                     .patiently(|| {
                         self.link.with(move |c| {
                             Ok(c.query_opt(
-                                "SELECT granted FROM drover_requests WHERE id = $1",
+                                "DELETE FROM drover_requests WHERE id = $1 AND granted IS NOT NULL RETURNING granted",
                                 &[&id],
                             )?
-                            .and_then(|r| r.get::<_, Option<String>>(0)))
+                            .map(|r| r.get::<_, String>(0)))
                         })
                     })
                     .await
                     .map_err(PoolError::Store)?;
                 if let Some(list) = granted {
                     withdraw.id = None;
-                    self.patiently(|| {
-                        self.change(move |tx| {
-                            tx.execute("DELETE FROM drover_requests WHERE id = $1", &[&id])
-                        })
-                    })
-                    .await
-                    .map_err(PoolError::Store)?;
                     return Ok(serde_json::from_str(&list).unwrap_or_default());
                 }
                 if tokio::time::Instant::now() >= deadline {
@@ -560,8 +591,10 @@ impl PoolManager for PgPools {
                 })
             })
             .unwrap_or(0);
-        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        *runs = runs.saturating_sub(1);
+        self.runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&run);
         n
     }
 
