@@ -12,6 +12,16 @@
 #   scripts/sshbed.sh stop-target DIR I     stop the sshd serving target I (from 0)
 #   scripts/sshbed.sh start-target DIR I    start it again (same host key)
 #   scripts/sshbed.sh handshakes DIR        sessions accepted so far (from the logs)
+#
+#   scripts/sshbed.sh start-behind DIR N FIRST
+#       The same N targets, but inside a network namespace of their own
+#       (drover-bed-FIRST), unreachable from here; with two bastions inside
+#       it: bastion-0 on 127.FIRST.254.1:2222 (bridged out to the same
+#       address here by socat) and bastion-1 on 127.FIRST.254.2:2222 (reached
+#       only through bastion-0). Their own host key; default MaxStartups.
+#       The inventory names bastion-0 as `proxyjump`. `stop` removes it all.
+#   scripts/sshbed.sh logins DIR NAME       logins on sshd NAME (bastion-0, sshd-0)
+#   scripts/sshbed.sh restart DIR NAME      stop sshd NAME and its sessions, start it
 set -euo pipefail
 
 USER_NAME=drover-test
@@ -57,15 +67,22 @@ addr() { # target index -> address
   echo "127.$first.$(( i / 256 )).$(( i % 256 ))"
 }
 
-start_process() { # dir k
-  local dir=$1 k=$2
-  rm -f "$dir/sshd-$k.pid"
-  "$SSHD" -f "$dir/sshd-$k.conf" -E "$dir/sshd-$k.log"
+# Inside the bed's namespace, if it has one.
+in_bed() { # dir command...
+  local dir=$1; shift
+  if [ -s "$dir/netns" ]; then ip netns exec "$(cat "$dir/netns")" "$@"; else "$@"; fi
+}
+
+start_process() { # dir k, or dir NAME
+  local dir=$1 name=$2
+  [[ $name == [0-9]* ]] && name=sshd-$name
+  rm -f "$dir/$name.pid"
+  in_bed "$dir" "$SSHD" -f "$dir/$name.conf" -E "$dir/$name.log"
   for _ in $(seq 100); do
-    [ -s "$dir/sshd-$k.pid" ] && return 0
+    [ -s "$dir/$name.pid" ] && return 0
     sleep 0.02
   done
-  die "sshd $k did not start: $(tail -3 "$dir/sshd-$k.log")"
+  die "$name did not start: $(tail -3 "$dir/$name.log")"
 }
 
 start() {
@@ -121,10 +138,71 @@ EOF
   for ((j = 0; j <= k; j++)); do start_process "$dir" "$j"; done
 }
 
+start_behind() {
+  local dir=$1 n=$2 first=$3 ns=drover-bed-$3
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns add "$ns" || die "cannot create the network namespace $ns"
+  ip netns exec "$ns" ip link set lo up
+  echo "$ns" > "$dir/netns"
+  start "$dir" "$n" 16 "$first"
+  [ -f "$dir/keys/bastion_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C bed-bastion -f "$dir/keys/bastion_ed25519"
+  local key b
+  key=$(cut -d' ' -f1-2 "$dir/keys/bastion_ed25519.pub")
+  for b in 0 1; do
+    cat > "$dir/bastion-$b.conf" <<EOF
+HostKey $dir/keys/bastion_ed25519
+PidFile $dir/bastion-$b.pid
+AuthorizedKeysFile $dir/keys/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers $USER_NAME
+AllowTcpForwarding yes
+LogLevel INFO
+ListenAddress 127.$first.254.$(( b + 1 )):$PORT
+EOF
+    start_process "$dir" "bastion-$b"
+    echo "[127.$first.254.$(( b + 1 ))]:$PORT $key" >> "$dir/known_hosts"
+  done
+  command -v socat >/dev/null || die "socat is not installed (apt-get install socat)"
+  local a=127.$first.254.1
+  socat "TCP-LISTEN:$PORT,bind=$a,reuseaddr,fork" \
+    "EXEC:ip netns exec $ns socat STDIO TCP\:$a\:$PORT" </dev/null >/dev/null 2>>"$dir/socat.log" &
+  echo $! > "$dir/socat.pid"
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/$a/$PORT") 2>/dev/null && break
+    sleep 0.02
+  done
+  sed -i "s|^  ssh:\$|  ssh:\n    proxyjump: $a:$PORT|" "$dir/inventory.yaml"
+}
+
+stop_all() {
+  local dir=$1 conf name
+  for conf in "$dir"/sshd-*.conf "$dir"/bastion-*.conf; do
+    [ -e "$conf" ] || continue
+    name=${conf##*/}; stop_process "$dir" "${name%.conf}"
+  done
+  if [ -s "$dir/socat.pid" ]; then
+    pkill -TERM -P "$(cat "$dir/socat.pid")" 2>/dev/null || true
+    kill -TERM "$(cat "$dir/socat.pid")" 2>/dev/null || true
+    rm -f "$dir/socat.pid"
+  fi
+  if [ -s "$dir/netns" ]; then
+    ip netns del "$(cat "$dir/netns")" 2>/dev/null || true
+    rm -f "$dir/netns"
+  fi
+}
+
 process_of() { awk -v i="$2" '$1 == i { print $2 }' "$1/targets"; }
 
-stop_process() {
-  local pidfile="$1/sshd-$2.pid"
+stop_process() { # dir k, or dir NAME
+  local name=$2
+  [[ $name == [0-9]* ]] && name=sshd-$name
+  local pidfile="$1/$name.pid"
   if [ -s "$pidfile" ]; then
     local pid
     pid=$(cat "$pidfile")
@@ -138,13 +216,12 @@ stop_process() {
 
 case ${1:-} in
   start) [ $# -ge 3 ] || die "usage: start DIR N [PER_PROCESS] [FIRST]"; start "$2" "$3" "${4:-16}" "${5:-0}" ;;
-  stop)
-    for conf in "$2"/sshd-*.conf; do
-      [ -e "$conf" ] || continue
-      k=${conf##*/sshd-}; stop_process "$2" "${k%.conf}"
-    done ;;
+  start-behind) [ $# -eq 4 ] || die "usage: start-behind DIR N FIRST"; start_behind "$2" "$3" "$4" ;;
+  stop) stop_all "$2" ;;
+  logins) grep -c '^Accepted ' "$2/$3.log" 2>/dev/null || true ;;
+  restart) stop_process "$2" "$3"; start_process "$2" "$3" ;;
   stop-target) stop_process "$2" "$(process_of "$2" "$3")" ;;
   start-target) start_process "$2" "$(process_of "$2" "$3")" ;;
   handshakes) cat "$2"/sshd-*.log 2>/dev/null | grep -c '^Accepted ' || true ;;
-  *) die "usage: start|stop|stop-target|start-target|handshakes DIR ..." ;;
+  *) die "usage: start|start-behind|stop|stop-target|start-target|handshakes|logins|restart DIR ..." ;;
 esac

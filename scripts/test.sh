@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests run for real when it is
-# missing (HAProxy, socat, OpenSSH's sshd, sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries), then `cargo test`. Extra arguments go to cargo.
+# missing (HAProxy, socat, iproute2 for network namespaces, OpenSSH's sshd, sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries), then `cargo test`. Extra arguments go to cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in haproxy:haproxy socat:socat sshd:openssh-server sudo:sudo ssh-keygen:openssh-client tmux:tmux curl:curl ruby:ruby openssl:openssl; do
+for tool in haproxy:haproxy socat:socat sshd:openssh-server sudo:sudo ssh-keygen:openssh-client tmux:tmux curl:curl ruby:ruby openssl:openssl ip:iproute2; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin" command -v "${tool%%:*}" >/dev/null 2>&1 ||
     missing+=("${tool#*:}")
 done

@@ -34,11 +34,7 @@ fn first_error(result: &Value) -> &Value {
 #[test]
 fn ten_steps_on_twenty_targets_make_twenty_handshakes() {
     let bed = Bed::start(21, 20, 16);
-    let payload = common::root().join("tests/ssh/payload.bin");
-    let bytes: Vec<u8> = (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    std::fs::write(&payload, &bytes).unwrap();
+    let payload = common::ssh_payload();
     let sum = std::process::Command::new("sha256sum")
         .arg(&payload)
         .output()

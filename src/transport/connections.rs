@@ -69,5 +69,6 @@ impl Connections {
             .filter_map(|(_, c)| c.get().cloned())
             .collect();
         futures::future::join_all(open.iter().map(|c| c.close())).await;
+        self.ssh.close().await;
     }
 }

@@ -224,6 +224,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `tests/ssh/payload.bin`, the 3 MB file that `ssh/ten_steps.plan`
+/// uploads (made here: it is not committed).
+pub fn ssh_payload() -> PathBuf {
+    let payload = root().join("tests/ssh/payload.bin");
+    let bytes: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    if std::fs::read(&payload).ok().as_ref() != Some(&bytes) {
+        std::fs::write(&payload, &bytes).unwrap();
+    }
+    payload
+}
+
 /// The SSH test bed (`scripts/sshbed.sh`): real sshd processes on
 /// 127.FIRST.0.2, 127.FIRST.0.3, ...; stopped on drop. Each test picks its
 /// own FIRST so that tests running at once never share an address.
@@ -252,6 +265,28 @@ impl Bed {
             &first.to_string(),
         ]);
         bed
+    }
+
+    /// `n` targets in a network namespace of their own, reachable only
+    /// through the bastions `bastion-0` (127.FIRST.254.1, bridged out) and
+    /// `bastion-1` (127.FIRST.254.2, only from inside); the inventory jumps
+    /// through bastion-0.
+    pub fn behind(first: u8, n: usize) -> Bed {
+        let dir = std::env::temp_dir().join(format!("drover-bed-{}-{first}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let bed = Bed {
+            targets: (0..n)
+                .map(|i| format!("127.{first}.{}.{}", (i + 2) / 256, (i + 2) % 256))
+                .collect(),
+            dir,
+        };
+        bed.script(&["start-behind", &n.to_string(), &first.to_string()]);
+        bed
+    }
+
+    /// Logins accepted so far by the sshd `name` (`bastion-0`, `sshd-0`).
+    pub fn logins(&self, name: &str) -> usize {
+        self.script(&["logins", name]).trim().parse().unwrap()
     }
 
     /// Run `scripts/sshbed.sh VERB DIR ARGS...`; its stdout.
