@@ -22,9 +22,10 @@ use crate::transport::{
 };
 use crate::value::Target;
 
+mod config;
 mod settings;
 
-use settings::{HostKeyCheck, Jump, KeySource, Settings};
+use settings::{Agent, HostKeyCheck, Jump, KeySource, Settings};
 
 /// The ssh transport of one run: warns once about `host-key-check: false`;
 /// holds the run's bastion connections, shared by every target behind them.
@@ -121,17 +122,34 @@ const CIPHERS: &[russh::cipher::Name] = &[
     russh::cipher::AES_128_CTR,
 ];
 
+/// Host certificate types asked for when known_hosts trusts an authority.
+const HOST_CERTIFICATES: &[russh::keys::Algorithm] = &[
+    russh::keys::Algorithm::Ed25519,
+    russh::keys::Algorithm::Ecdsa {
+        curve: russh::keys::EcdsaCurve::NistP256,
+    },
+    russh::keys::Algorithm::Rsa {
+        hash: Some(HashAlg::Sha512),
+    },
+];
+
 /// The client's settings, the same for targets and jump hosts.
-fn client_config() -> Arc<client::Config> {
+fn client_config(s: &Settings) -> Arc<client::Config> {
     Arc::new(client::Config {
         // Without it every exec waits on Nagle: ~47 ms instead of ~3.5 ms.
         nodelay: true,
-        keepalive_interval: Some(Duration::from_secs(15)),
+        keepalive_interval: Some(s.keepalive),
         keepalive_max: 3,
         // AES-GCM runs on ring's hardware-accelerated code; russh's first
         // choice, ChaCha20-Poly1305, is several times slower for uploads.
         preferred: russh::Preferred {
             cipher: std::borrow::Cow::Borrowed(CIPHERS),
+            // Ask for a host certificate only where an authority is trusted.
+            host_key_certificates: if cert_authorities(s).is_empty() {
+                std::borrow::Cow::Borrowed(&[])
+            } else {
+                std::borrow::Cow::Borrowed(HOST_CERTIFICATES)
+            },
             ..russh::Preferred::DEFAULT
         },
         window_size: 8 * 1024 * 1024,
@@ -159,9 +177,7 @@ impl client::Handler for Client {
     ) -> Result<bool, Self::Error> {
         let verdict = match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => self.verify(key),
-            PublicKeyOrCertificate::Certificate(_) => Err(
-                "host certificates are not supported; give the host's key in known_hosts".into(),
-            ),
+            PublicKeyOrCertificate::Certificate(cert) => self.verify_certificate(cert),
         };
         match verdict {
             Ok(()) => Ok(true),
@@ -174,6 +190,55 @@ impl client::Handler for Client {
 }
 
 impl Client {
+    /// A host certificate: signed by an authority that an `@cert-authority`
+    /// line of known_hosts names for this host, valid now, for this host.
+    fn verify_certificate(&self, cert: &russh::keys::Certificate) -> Result<(), String> {
+        let s = &self.settings;
+        if s.host_key_check == HostKeyCheck::Off {
+            return Ok(());
+        }
+        let authorities = cert_authorities(s);
+        if authorities.is_empty() {
+            return Err(format!(
+                "{} offers a host certificate, but no @cert-authority line of {} names it",
+                host_port(s),
+                s.known_hosts.display()
+            ));
+        }
+        if cert.cert_type() != russh::keys::ssh_key::certificate::CertType::Host {
+            return Err(format!(
+                "{} offers a user certificate as its host key",
+                host_port(s)
+            ));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let fingerprints: Vec<_> = authorities
+            .iter()
+            .map(|k| k.fingerprint(HashAlg::Sha256))
+            .collect();
+        cert.validate_at(now, &fingerprints).map_err(|e| {
+            format!(
+                "the host certificate of {} is not valid: {e} (signed by {}, valid {} to {})",
+                host_port(s),
+                cert.signature_key().fingerprint(HashAlg::Sha256),
+                cert.valid_after(),
+                cert.valid_before()
+            )
+        })?;
+        let principals = cert.valid_principals();
+        if !principals.is_empty() && !principals.iter().any(|p| p == &s.host) {
+            return Err(format!(
+                "the host certificate of {} is for {}, not for {}",
+                host_port(s),
+                principals.join(", "),
+                s.host
+            ));
+        }
+        Ok(())
+    }
+
     fn verify(&self, key: &PublicKey) -> Result<(), String> {
         let s = &self.settings;
         if s.host_key_check == HostKeyCheck::Off {
@@ -215,6 +280,26 @@ impl Client {
             )),
         }
     }
+}
+
+/// The keys of the `@cert-authority` lines of known_hosts whose patterns
+/// name this host (`host`, or `[host]:port` off port 22).
+fn cert_authorities(s: &Settings) -> Vec<PublicKey> {
+    let Ok(text) = std::fs::read_to_string(&s.known_hosts) else {
+        return Vec::new();
+    };
+    let name = host_port(s);
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next()? == "@cert-authority").then_some(())?;
+            let patterns: Vec<String> = words.next()?.split(',').map(str::to_string).collect();
+            let key = words.collect::<Vec<_>>().join(" ");
+            config::host_matches(&patterns, &name)
+                .then(|| PublicKey::from_openssh(&key).ok())
+                .flatten()
+        })
+        .collect()
 }
 
 fn host_port(s: &Settings) -> String {
@@ -282,7 +367,7 @@ impl Link {
     /// before this one; then the SSH handshake and the login.
     async fn open(&self) -> Result<Handle<Client>, TransportError> {
         let s = &self.settings;
-        let config = client_config();
+        let config = client_config(s);
         let refusal = Arc::new(Mutex::new(None));
         let client = Client {
             settings: Arc::new(s.clone()),
@@ -346,43 +431,89 @@ impl Link {
             .flatten();
         let mut tried = Vec::new();
         let mut keys: Vec<(String, Result<PrivateKey, String>)> = Vec::new();
-        match &s.key {
-            Some(source) => keys.push(load_key(source, s.passphrase.as_deref())),
-            None => {
-                if std::env::var_os("SSH_AUTH_SOCK").is_some()
-                    && let Ok(mut agent) =
-                        russh::keys::agent::client::AgentClient::connect_env().await
-                {
-                    let identities = agent.request_identities().await.unwrap_or_default();
-                    for id in identities {
-                        if let russh::keys::agent::AgentIdentity::PublicKey { key, comment } = id {
-                            tried.push(format!("publickey (agent: {comment})"));
-                            if handle
-                                .authenticate_publickey_with(user, key, rsa, &mut agent)
-                                .await
-                                .is_ok_and(|r| r.success())
-                            {
-                                return Ok(());
-                            }
-                        }
-                    }
-                }
-                let home = std::env::var_os("HOME")
-                    .map(PathBuf::from)
-                    .unwrap_or_default();
-                for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-                    let path = home.join(".ssh").join(name);
-                    if path.is_file() {
-                        keys.push(load_key(&KeySource::File(path), s.passphrase.as_deref()));
+        let agent = match &s.agent {
+            Agent::None => None,
+            Agent::Env if std::env::var_os("SSH_AUTH_SOCK").is_none() => None,
+            Agent::Env => russh::keys::agent::client::AgentClient::connect_env()
+                .await
+                .ok()
+                .map(|a| a.dynamic()),
+            Agent::Socket(path) => russh::keys::agent::client::AgentClient::connect_uds(path)
+                .await
+                .ok()
+                .map(|a| a.dynamic()),
+        };
+        if let Some(mut agent) = agent {
+            let identities = agent.request_identities().await.unwrap_or_default();
+            for id in identities {
+                if let russh::keys::agent::AgentIdentity::PublicKey { key, comment } = id {
+                    tried.push(format!("publickey (agent: {comment})"));
+                    if handle
+                        .authenticate_publickey_with(user, key, rsa, &mut agent)
+                        .await
+                        .is_ok_and(|r| r.success())
+                    {
+                        return Ok(());
                     }
                 }
             }
         }
+        if s.keys.is_empty() {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+                let path = home.join(".ssh").join(name);
+                if path.is_file() {
+                    keys.push(load_key(&KeySource::File(path), s.passphrase.as_deref()));
+                }
+            }
+        } else {
+            keys.extend(s.keys.iter().map(|k| load_key(k, s.passphrase.as_deref())));
+        }
         for (what, key) in keys {
             match key {
                 Ok(key) => {
+                    let key = Arc::new(key);
+                    // Its certificates first, as OpenSSH offers them.
+                    for (path, cert) in certificates(&what, &key, &s.certificates) {
+                        let shown = path.display();
+                        let cert = match cert {
+                            Ok(cert) => cert,
+                            Err(why) => {
+                                tried.push(format!("certificate ({shown}: {why})"));
+                                continue;
+                            }
+                        };
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        if now >= cert.valid_before() {
+                            tried.push(format!(
+                                "certificate ({shown}: expired {} s ago)",
+                                now - cert.valid_before()
+                            ));
+                            continue;
+                        }
+                        if now < cert.valid_after() {
+                            tried.push(format!(
+                                "certificate ({shown}: not valid for another {} s)",
+                                cert.valid_after() - now
+                            ));
+                            continue;
+                        }
+                        tried.push(format!("certificate ({shown})"));
+                        if handle
+                            .authenticate_openssh_cert(user, key.clone(), cert)
+                            .await
+                            .map_err(failed)?
+                            .success()
+                        {
+                            return Ok(());
+                        }
+                    }
                     tried.push(format!("publickey ({what})"));
-                    let key = PrivateKeyWithHashAlg::new(Arc::new(key), rsa);
+                    let key = PrivateKeyWithHashAlg::new(key, rsa);
                     if handle
                         .authenticate_publickey(user, key)
                         .await
@@ -719,6 +850,32 @@ fn load_key(source: &KeySource, passphrase: Option<&str>) -> (String, Result<Pri
         })
     });
     (what, key)
+}
+
+/// The certificates for the key loaded from `what` (a path, or `key-data`):
+/// the CertificateFiles that certify it, then `KEY-cert.pub` beside it.
+fn certificates(
+    what: &str,
+    key: &PrivateKey,
+    files: &[PathBuf],
+) -> Vec<(PathBuf, Result<russh::keys::Certificate, String>)> {
+    let mut paths: Vec<PathBuf> = files.to_vec();
+    if what != "key-data" {
+        paths.push(PathBuf::from(format!("{what}-cert.pub")));
+    }
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter(|p| p.is_file())
+        .filter_map(|p| {
+            let cert = russh::keys::load_openssh_certificate(&p)
+                .map_err(|e| format!("cannot read it: {e}"));
+            match &cert {
+                Ok(c) if c.public_key() != key.public_key().key_data() => None,
+                _ => Some((p, cert)),
+            }
+        })
+        .collect()
 }
 
 /// Kills the command's process group when the command is cancelled (its

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
+use super::config;
 use crate::transport::TransportError;
 use crate::value::Target;
 
@@ -33,12 +34,21 @@ pub(super) struct Settings {
     pub(super) host: String,
     pub(super) port: u16,
     pub(super) user: String,
-    pub(super) key: Option<KeySource>,
+    /// Keys to offer, in order (the inventory's, else IdentityFiles).
+    pub(super) keys: Vec<KeySource>,
+    /// Where the agent is, if it is asked.
+    pub(super) agent: Agent,
+    /// CertificateFiles of the OpenSSH config.
+    pub(super) certificates: Vec<PathBuf>,
     pub(super) passphrase: Option<String>,
     pub(super) password: Option<String>,
     pub(super) host_key_check: HostKeyCheck,
     pub(super) known_hosts: PathBuf,
+    /// Whether the inventory named `known-hosts` (then jump hosts use it too).
+    pub(super) known_hosts_given: bool,
     pub(super) connect_timeout: Duration,
+    /// Keepalive interval (ServerAliveInterval; default 15 s).
+    pub(super) keepalive: Duration,
     pub(super) run_as: Option<String>,
     pub(super) sudo_password: Option<String>,
     pub(super) max_sessions: usize,
@@ -46,6 +56,19 @@ pub(super) struct Settings {
     pub(super) jumps: Vec<Jump>,
     /// Connections to each jump host, targets spread over them.
     pub(super) bastion_connections: usize,
+    /// The OpenSSH config files read (none with `load-config: false`).
+    pub(super) config_files: Vec<PathBuf>,
+}
+
+/// The SSH agent to ask for keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Agent {
+    /// None (the inventory gave a key, IdentitiesOnly, `IdentityAgent none`).
+    None,
+    /// `SSH_AUTH_SOCK`, if set.
+    Env,
+    /// This socket (IdentityAgent).
+    Socket(PathBuf),
 }
 
 /// A jump host: `[user@]host[:port]`.
@@ -53,7 +76,8 @@ pub(super) struct Settings {
 pub(super) struct Jump {
     pub(super) user: Option<String>,
     pub(super) host: String,
-    pub(super) port: u16,
+    /// As written; else the config's Port for the host, else 22.
+    pub(super) port: Option<u16>,
 }
 
 impl std::fmt::Display for Jump {
@@ -61,10 +85,11 @@ impl std::fmt::Display for Jump {
         if let Some(user) = &self.user {
             write!(f, "{user}@")?;
         }
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
+        match (self.host.contains(':'), self.port) {
+            (true, Some(port)) => write!(f, "[{}]:{port}", self.host),
+            (true, None) => write!(f, "[{}]", self.host),
+            (false, Some(port)) => write!(f, "{}:{port}", self.host),
+            (false, None) => write!(f, "{}", self.host),
         }
     }
 }
@@ -110,12 +135,13 @@ pub(super) fn parse_jumps(text: &str) -> Result<Vec<Jump>, String> {
                 return Err(format!("`{one}` is not [user@]host[:port]"));
             }
             let port = match port {
-                None => 22,
-                Some(p) => p
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| format!("`{one}`: `{p}` is not a port"))?,
+                None => None,
+                Some(p) => Some(
+                    p.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| format!("`{one}`: `{p}` is not a port"))?,
+                ),
             };
             Ok(Jump {
                 user,
@@ -131,10 +157,11 @@ impl Settings {
     pub(super) fn of(target: &Target) -> Result<Settings, TransportError> {
         let empty = serde_json::Map::new();
         let c = target.transport_config().unwrap_or(&empty);
-        let bad = |key: &str, wanted: &str| TransportError::Connect {
+        let fail = |reason: String| TransportError::Connect {
             target: target.name.clone(),
-            reason: format!("config.ssh.{key} must be {wanted}"),
+            reason,
         };
+        let bad = |key: &str, wanted: &str| fail(format!("config.ssh.{key} must be {wanted}"));
         let string = |key: &str| -> Result<Option<String>, TransportError> {
             match c.get(key) {
                 None | Some(Json::Null) => Ok(None),
@@ -145,23 +172,59 @@ impl Settings {
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_default();
-        let key = match c.get("private-key") {
-            None | Some(Json::Null) => None,
-            Some(Json::String(path)) => Some(KeySource::File(expand(path, &home))),
+        // The OpenSSH client configuration, unless `load-config: false`.
+        let config_files = match (c.get("load-config"), string("ssh-config")?) {
+            (Some(Json::Bool(false)), _) => Vec::new(),
+            (None | Some(Json::Null) | Some(Json::Bool(true)), Some(path)) => {
+                vec![expand(&path, &home)]
+            }
+            (None | Some(Json::Null) | Some(Json::Bool(true)), None) => {
+                config::default_files(&home)
+            }
+            (Some(_), _) => return Err(bad("load-config", "true or false")),
+        };
+        let cfg = config::resolve(&config_files, &target.host, target.user.as_deref(), &home)
+            .map_err(|why| fail(format!("ssh config: {why}")))?;
+        let mut keys = match c.get("private-key") {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::String(path)) => vec![KeySource::File(expand(path, &home))],
             Some(Json::Object(o)) => match o.get("key-data") {
-                Some(Json::String(data)) => Some(KeySource::Data(data.clone())),
+                Some(Json::String(data)) => vec![KeySource::Data(data.clone())],
                 _ => return Err(bad("private-key", "a path or { key-data: ... }")),
             },
             Some(_) => return Err(bad("private-key", "a path or { key-data: ... }")),
         };
+        // The inventory's key is the only one tried; else the agent, then
+        // the config's IdentityFiles (else the default key files).
+        let agent = if !keys.is_empty() || cfg.identities_only == Some(true) {
+            Agent::None
+        } else {
+            match cfg.identity_agent.as_deref() {
+                Some("none") => Agent::None,
+                None | Some("SSH_AUTH_SOCK") => Agent::Env,
+                Some(path) => Agent::Socket(PathBuf::from(path)),
+            }
+        };
+        if keys.is_empty() {
+            keys = cfg
+                .identity_files
+                .iter()
+                .map(|f| KeySource::File(PathBuf::from(f)))
+                .collect();
+        }
         let host_key_check = match c.get("host-key-check") {
-            None | Some(Json::Null) | Some(Json::Bool(true)) => HostKeyCheck::Strict,
+            None | Some(Json::Null) => match cfg.strict_host_key_checking.as_deref() {
+                Some("no" | "off") => HostKeyCheck::Off,
+                Some("accept-new") => HostKeyCheck::AcceptNew,
+                _ => HostKeyCheck::Strict,
+            },
+            Some(Json::Bool(true)) => HostKeyCheck::Strict,
             Some(Json::Bool(false)) => HostKeyCheck::Off,
             Some(Json::String(s)) if s == "accept-new" => HostKeyCheck::AcceptNew,
             Some(_) => return Err(bad("host-key-check", "true, false or accept-new")),
         };
         let connect_timeout = match c.get("connect-timeout") {
-            None | Some(Json::Null) => 10,
+            None | Some(Json::Null) => cfg.connect_timeout.filter(|s| *s > 0).unwrap_or(10),
             Some(v) => v
                 .as_u64()
                 .filter(|s| *s > 0)
@@ -175,13 +238,15 @@ impl Settings {
                 .ok_or_else(|| bad("max-sessions", "a number from 1 to 1000"))?
                 as usize,
         };
-        let jumps = match c.get("proxyjump") {
-            None | Some(Json::Null) => Vec::new(),
-            Some(Json::String(s)) => parse_jumps(s).map_err(|why| TransportError::Connect {
-                target: target.name.clone(),
-                reason: format!("config.ssh.proxyjump: {why}"),
-            })?,
-            Some(_) => {
+        let jumps = match (c.get("proxyjump"), &cfg.proxy_jump) {
+            (None | Some(Json::Null), None) => Vec::new(),
+            (None | Some(Json::Null), Some(s)) => {
+                parse_jumps(s).map_err(|why| fail(format!("ssh config: ProxyJump {why}")))?
+            }
+            (Some(Json::String(s)), _) => {
+                parse_jumps(s).map_err(|why| fail(format!("config.ssh.proxyjump: {why}")))?
+            }
+            (Some(_), _) => {
                 return Err(bad(
                     "proxyjump",
                     "a string ([user@]host[:port], or a chain a,b)",
@@ -199,38 +264,71 @@ impl Settings {
         let user = target
             .user
             .clone()
+            .or(cfg.user.clone())
             .or(std::env::var("USER").ok())
             .unwrap_or_else(|| "root".into());
         Ok(Settings {
             target: target.name.clone(),
-            host: target.host.clone(),
-            port: target.port.unwrap_or(22),
+            host: cfg.hostname.clone().unwrap_or_else(|| target.host.clone()),
+            port: target.port.or(cfg.port).unwrap_or(22),
             user,
-            key,
+            keys,
+            agent,
+            certificates: cfg.certificate_files.iter().map(PathBuf::from).collect(),
             passphrase: string("passphrase")?.or(std::env::var("DROVER_SSH_PASSPHRASE").ok()),
             password: string("password")?,
             host_key_check,
             known_hosts: string("known-hosts")?
                 .map(|p| expand(&p, &home))
+                .or(cfg.user_known_hosts_file.as_deref().map(PathBuf::from))
                 .unwrap_or_else(|| home.join(".ssh/known_hosts")),
+            known_hosts_given: c.get("known-hosts").is_some_and(|v| !v.is_null()),
             connect_timeout: Duration::from_secs(connect_timeout),
+            keepalive: Duration::from_secs(
+                cfg.server_alive_interval.filter(|s| *s > 0).unwrap_or(15),
+            ),
             run_as: string("run-as")?,
             sudo_password: string("sudo-password")?.or(string("password")?),
             max_sessions,
             jumps,
             bastion_connections,
+            config_files,
         })
     }
 
-    /// The settings for the jump host `jump` on the way to this target: its
-    /// own address and user (else the target's), the target's keys,
-    /// known hosts and timeout; no password, no `run-as`.
+    /// The settings for the jump host `jump` on the way to this target:
+    /// what the OpenSSH config says for its name (HostName, User, Port,
+    /// IdentityFile, UserKnownHostsFile), else the jump's own address and
+    /// user, else the target's user, keys, known hosts and timeout; never
+    /// its password or `run-as`.
     pub(super) fn for_jump(&self, jump: &Jump) -> Settings {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let cfg = config::resolve(&self.config_files, &jump.host, jump.user.as_deref(), &home)
+            .unwrap_or_default();
+        let keys = if cfg.identity_files.is_empty() {
+            self.keys.clone()
+        } else {
+            cfg.identity_files
+                .iter()
+                .map(|f| KeySource::File(PathBuf::from(f)))
+                .collect()
+        };
         Settings {
             target: format!("jump host {jump}"),
-            host: jump.host.clone(),
-            port: jump.port,
-            user: jump.user.clone().unwrap_or_else(|| self.user.clone()),
+            host: cfg.hostname.clone().unwrap_or_else(|| jump.host.clone()),
+            port: jump.port.or(cfg.port).unwrap_or(22),
+            user: jump
+                .user
+                .clone()
+                .or(cfg.user)
+                .unwrap_or_else(|| self.user.clone()),
+            keys,
+            known_hosts: match (&cfg.user_known_hosts_file, self.known_hosts_given) {
+                (Some(file), false) => PathBuf::from(file),
+                _ => self.known_hosts.clone(),
+            },
             password: None,
             run_as: None,
             sudo_password: None,
@@ -257,10 +355,10 @@ mod tests {
         let j = parse_jumps("ops@bastion.example:2200,[::1]:22,inner").unwrap();
         assert_eq!(
             j.iter().map(Jump::to_string).collect::<Vec<_>>(),
-            ["ops@bastion.example:2200", "[::1]:22", "inner:22"]
+            ["ops@bastion.example:2200", "[::1]:22", "inner"]
         );
         assert!(parse_jumps("none").unwrap().is_empty());
-        assert_eq!(parse_jumps("ssh://a@b").unwrap()[0].to_string(), "a@b:22");
+        assert_eq!(parse_jumps("ssh://a@b").unwrap()[0].to_string(), "a@b");
         for bad in ["@host", "host:0", "host:x", "[::1", "a b", "a,,b"] {
             assert!(parse_jumps(bad).is_err(), "{bad}");
         }
