@@ -275,3 +275,33 @@ fn user_and_host_certificates_signed_by_a_test_ca() {
         "{r}"
     );
 }
+
+#[test]
+fn an_ipv6_target_in_brackets() {
+    let bed = Bed::start(66, 1, 1);
+    let conf = bed.dir.join("sshd-0.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("ListenAddress [::1]:2266\n");
+    std::fs::write(&conf, text).unwrap();
+    bed.script(&["stop-target", "0"]);
+    bed.script(&["start-target", "0"]);
+    let key = std::fs::read_to_string(bed.dir.join("keys/host_ed25519.pub")).unwrap();
+    let key: Vec<&str> = key.split_whitespace().take(2).collect();
+    std::fs::write(
+        bed.dir.join("v6_known_hosts"),
+        format!("[::1]:2266 {}\n", key.join(" ")),
+    )
+    .unwrap();
+    let d = bed.dir.display();
+    let inv = bed.dir.join("v6.yaml");
+    std::fs::write(
+        &inv,
+        format!(
+            "config:\n  transport: ssh\n  ssh:\n    user: drover-test\n    private-key: {d}/keys/id_ed25519\n    known-hosts: {d}/v6_known_hosts\ntargets:\n  - ssh://[::1]:2266\n"
+        ),
+    )
+    .unwrap();
+    let (code, r) = command("echo $SSH_CONNECTION | cut -d' ' -f3", "all", &inv);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["value"][0]["value"]["stdout"], "::1\n", "{r}");
+}

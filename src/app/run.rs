@@ -217,6 +217,9 @@ fn execute(
         },
         _ => None,
     };
+    if !settings.dry_run {
+        note_open_files(&inventory);
+    }
     let reporter = reporter(tasks, &settings);
     let parameters = shown_parameters(program, name, &args);
     reporter.plan_start(
@@ -682,4 +685,27 @@ fn parameters(params: &[String], json: Option<&str>) -> Result<IndexMap<String, 
         args.insert(key.to_string(), value);
     }
     Ok(args)
+}
+
+/// Raise the open-files limit for SSH, and say so when even the hard limit
+/// is below one connection per target: idle ones will then be closed and
+/// opened again (`idle-connections`, docs/ssh.md).
+fn note_open_files(inventory: &crate::project::inventory::Inventory) {
+    let ssh = inventory
+        .targets()
+        .iter()
+        .filter(|t| t.transport == crate::value::TransportKind::Ssh)
+        .count() as u64;
+    if ssh == 0 {
+        return;
+    }
+    let limit = crate::transport::open_files_limit();
+    if ssh > limit / 2 {
+        eprintln!(
+            "note: the open-files limit is {limit} (raised to the hard limit), too low to keep \
+             one SSH connection per target open for {ssh} targets: at most {} idle connections \
+             stay open (raise `ulimit -Hn`, or set config.ssh.idle-connections)",
+            limit / 2
+        );
+    }
 }

@@ -27,6 +27,35 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// command cannot exhaust memory.
 pub const OUTPUT_CAP: usize = 8 * 1024 * 1024;
 
+/// The soft limit of open files, raised to the hard limit the first time
+/// (once per process): every SSH connection is a socket, and the default
+/// soft limit of 1024 is far below what a fleet of thousands needs.
+pub fn open_files_limit() -> u64 {
+    static LIMIT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write `lim`.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return 1024;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim.rlim_cur = lim.rlim_max;
+                }
+            }
+        }
+        lim.rlim_cur
+    })
+}
+
 /// Why a transport operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum TransportError {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +37,65 @@ pub struct Ssh {
     bastions: Mutex<HashMap<String, Arc<Link>>>,
     /// Targets assigned so far behind each chain: they take its slots in turn.
     assigned: Mutex<HashMap<String, usize>>,
+    /// The targets' connections, for the cap on idle ones.
+    open: Arc<OpenLinks>,
+}
+
+/// The run's target connections, so that at most `idle-connections` stay
+/// open: when another must open, the least recently used idle ones close
+/// (and open again when next needed). In-flight ones are never closed, so
+/// at most the cap plus the actions in flight are open at once.
+#[derive(Default)]
+struct OpenLinks {
+    links: Mutex<Vec<std::sync::Weak<Link>>>,
+    /// The smallest `idle-connections` of any target (0: not yet known).
+    cap: AtomicUsize,
+}
+
+impl OpenLinks {
+    fn add(&self, link: &Arc<Link>, cap: usize) {
+        let _ = self
+            .cap
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(if c == 0 { cap } else { c.min(cap) })
+            });
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.retain(|l| l.strong_count() > 0);
+        links.push(Arc::downgrade(link));
+    }
+
+    /// Close idle connections until `me` can open within the cap.
+    async fn make_room(&self, me: &Link) {
+        let cap = self.cap.load(Ordering::Relaxed).max(1);
+        let open: Vec<Arc<Link>> = self
+            .links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .filter(|l| !std::ptr::eq(l.as_ref(), me) && l.is_open())
+            .collect();
+        if open.len() < cap {
+            return;
+        }
+        let mut idle: Vec<&Arc<Link>> = open
+            .iter()
+            .filter(|l| l.in_use.load(Ordering::Relaxed) == 0)
+            .collect();
+        idle.sort_by_key(|l| l.last_used.load(Ordering::Relaxed));
+        for link in idle.into_iter().take(open.len() + 1 - cap) {
+            link.close_if_idle().await;
+        }
+    }
+}
+
+/// Milliseconds since the first call: when a connection was last used.
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
 }
 
 impl Ssh {
@@ -102,12 +161,15 @@ impl Transport for Ssh {
                 );
             }
             let via = self.via(&settings);
+            let cap = settings.idle_connections;
             let conn = SshConnection {
                 sessions: tokio::sync::Semaphore::new(settings.max_sessions),
-                link: Link::new(settings, via),
+                link: Arc::new(Link::new(settings, via)),
                 kills: Mutex::new(Vec::new()),
+                open: self.open.clone(),
             };
-            conn.link.handle().await?;
+            self.open.add(&conn.link, cap);
+            conn.handle().await?;
             Ok(Arc::new(conn) as Arc<dyn Connection>)
         })
     }
@@ -319,6 +381,9 @@ struct Link {
     /// Bumped at every new connection: a reconnected target may have lost
     /// its temporary files (a reboot).
     epoch: AtomicU64,
+    /// Actions using it now, and when it was last used (`now_ms`).
+    in_use: AtomicUsize,
+    last_used: AtomicU64,
 }
 
 impl Link {
@@ -328,6 +393,31 @@ impl Link {
             via,
             handle: tokio::sync::Mutex::new(None),
             epoch: AtomicU64::new(0),
+            in_use: AtomicUsize::new(0),
+            last_used: AtomicU64::new(now_ms()),
+        }
+    }
+
+    /// Connected, or connecting now.
+    fn is_open(&self) -> bool {
+        match self.handle.try_lock() {
+            Ok(slot) => slot.as_ref().is_some_and(|h| !h.is_closed()),
+            Err(_) => true,
+        }
+    }
+
+    /// Close the connection if nothing uses it (the idle cap).
+    async fn close_if_idle(&self) {
+        let Ok(mut slot) = self.handle.try_lock() else {
+            return;
+        };
+        if self.in_use.load(Ordering::Relaxed) > 0 {
+            return;
+        }
+        if let Some(h) = slot.take() {
+            let _ = h
+                .disconnect(russh::Disconnect::ByApplication, "", "en")
+                .await;
         }
     }
 
@@ -633,14 +723,39 @@ impl tokio::io::AsyncWrite for Tunnel {
 
 /// One target's connection: its [`Link`], and the channels on it.
 struct SshConnection {
-    link: Link,
+    link: Arc<Link>,
+    open: Arc<OpenLinks>,
     /// Channels at once, so that sshd's MaxSessions is never exceeded.
     sessions: tokio::sync::Semaphore,
     /// Kills sent for cancelled commands, awaited before closing.
     kills: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
+/// Marks a connection in use while an action runs on it.
+struct InUse<'a>(&'a Link);
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        self.0.last_used.store(now_ms(), Ordering::Relaxed);
+        self.0.in_use.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl SshConnection {
+    /// The connection, opened within the idle cap if it is not open.
+    async fn handle(&self) -> Result<Arc<Handle<Client>>, TransportError> {
+        let _busy = self.busy();
+        if !self.link.is_open() {
+            self.open.make_room(&self.link).await;
+        }
+        self.link.handle().await
+    }
+
+    fn busy(&self) -> InUse<'_> {
+        self.link.in_use.fetch_add(1, Ordering::Relaxed);
+        InUse(&self.link)
+    }
+
     /// Run one command on a new channel. `file` streams a local file to its
     /// standard input (uploads); `run_as` is off for uploads.
     async fn run(
@@ -650,7 +765,8 @@ impl SshConnection {
         run_as: Option<&str>,
     ) -> Result<ExecOutput, TransportError> {
         let _permit = self.sessions.acquire().await.expect("never closed");
-        let handle = self.link.handle().await?;
+        let _busy = self.busy();
+        let handle = self.handle().await?;
         let sudo_password = run_as.and(self.link.settings.sudo_password.as_deref());
         let line =
             command_line(&exec, run_as, sudo_password.is_some()).map_err(TransportError::Io)?;

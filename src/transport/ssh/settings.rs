@@ -56,6 +56,8 @@ pub(super) struct Settings {
     pub(super) jumps: Vec<Jump>,
     /// Connections to each jump host, targets spread over them.
     pub(super) bastion_connections: usize,
+    /// At most this many idle target connections stay open in the run.
+    pub(super) idle_connections: usize,
     /// The OpenSSH config files read (none with `load-config: false`).
     pub(super) config_files: Vec<PathBuf>,
 }
@@ -261,6 +263,14 @@ impl Settings {
                 .ok_or_else(|| bad("bastion-connections", "a number from 1 to 1000"))?
                 as usize,
         };
+        let idle_connections = match c.get("idle-connections") {
+            None | Some(Json::Null) => crate::transport::open_files_limit() as usize / 2,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| bad("idle-connections", "a number of at least 1"))?
+                as usize,
+        };
         let user = target
             .user
             .clone()
@@ -292,6 +302,7 @@ impl Settings {
             max_sessions,
             jumps,
             bastion_connections,
+            idle_connections,
             config_files,
         })
     }
