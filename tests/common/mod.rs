@@ -248,16 +248,22 @@ pub struct Bed {
 }
 
 impl Bed {
-    /// `n` targets, at most `per_process` per sshd.
-    pub fn start(first: u8, n: usize, per_process: usize) -> Bed {
+    /// The bed's directory (emptied) and its `n` target addresses, before
+    /// the script starts anything.
+    fn at(first: u8, n: usize) -> Bed {
         let dir = std::env::temp_dir().join(format!("drover-bed-{}-{first}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let bed = Bed {
+        Bed {
             targets: (0..n)
                 .map(|i| format!("127.{first}.{}.{}", (i + 2) / 256, (i + 2) % 256))
                 .collect(),
             dir,
-        };
+        }
+    }
+
+    /// `n` targets, at most `per_process` per sshd.
+    pub fn start(first: u8, n: usize, per_process: usize) -> Bed {
+        let bed = Bed::at(first, n);
         bed.script(&[
             "start",
             &n.to_string(),
@@ -272,14 +278,7 @@ impl Bed {
     /// `bastion-1` (127.FIRST.254.2, only from inside); the inventory jumps
     /// through bastion-0.
     pub fn behind(first: u8, n: usize) -> Bed {
-        let dir = std::env::temp_dir().join(format!("drover-bed-{}-{first}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let bed = Bed {
-            targets: (0..n)
-                .map(|i| format!("127.{first}.{}.{}", (i + 2) / 256, (i + 2) % 256))
-                .collect(),
-            dir,
-        };
+        let bed = Bed::at(first, n);
         bed.script(&["start-behind", &n.to_string(), &first.to_string()]);
         bed
     }
