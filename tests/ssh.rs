@@ -35,15 +35,7 @@ fn first_error(result: &Value) -> &Value {
 fn ten_steps_on_twenty_targets_make_twenty_handshakes() {
     let bed = Bed::start(21, 20, 16);
     let payload = common::ssh_payload();
-    let sum = std::process::Command::new("sha256sum")
-        .arg(&payload)
-        .output()
-        .unwrap();
-    let sum = String::from_utf8_lossy(&sum.stdout)
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let sum = common::sha256(&payload);
     let mode = {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(&payload).unwrap().permissions().mode() & 0o777
@@ -73,6 +65,48 @@ fn ten_steps_on_twenty_targets_make_twenty_handshakes() {
         20,
         "one connection per target for the whole run"
     );
+}
+
+#[test]
+fn an_idle_cap_below_the_fleet_reconnects_on_demand() {
+    // Ten steps each over all 20 targets in turn, at most 5 operations at
+    // once and 4 idle connections: every step reopens what the cap closed,
+    // the staged task files survive (the target still has them), and the
+    // sshd side never sees more than 4 + 5 connections.
+    let bed = Bed::start(25, 20, 16);
+    let payload = common::ssh_payload();
+    let inv = bed.inventory_with(
+        "capped.yaml",
+        &format!(
+            "    private-key: {0}/keys/id_ed25519\n    known-hosts: {0}/known_hosts\n    idle-connections: 4\n",
+            bed.dir.display()
+        ),
+    );
+    let ((code, out, err), peak) = bed.peak_connections(|| {
+        drover(&[
+            "run",
+            "ssh/ten_steps.plan",
+            "targets=bed",
+            "tag=capped",
+            "-i",
+            inv.to_str().unwrap(),
+            "--concurrency",
+            "5",
+            "--format",
+            "json",
+        ])
+    });
+    let result = plan_result(&out);
+    assert_eq!(code, 0, "{result}\n{err}");
+    assert_eq!(result["value"]["staged_once"], json!([true]), "{result}");
+    assert_eq!(result["value"]["last"], 20);
+    assert_eq!(
+        result["value"]["sums"][0].as_str().unwrap().lines().next(),
+        Some(common::sha256(&payload).as_str())
+    );
+    assert!(peak <= 4 + 5, "{peak} connections open at once");
+    let logins = bed.handshakes();
+    assert!(logins > 100, "{logins} logins: the cap closed and reopened");
 }
 
 #[test]

@@ -371,7 +371,7 @@ async fn run_until_interrupted(
         why = interpreter.pools.lost() => {
             // Another run may hold our targets now: stop as on Ctrl-C.
             interpreter.release_pools_for("lease-lost");
-            interpreter.connections.close().await;
+            interpreter.connections.close(&interpreter.concurrency).await;
             let e = ErrorValue::new(
                 "drover/lease-lost",
                 format!("this run lost its hold on its pool targets and locks: {why}"),
@@ -388,7 +388,7 @@ async fn run_until_interrupted(
                 std::process::exit(130);
             });
             let released = interpreter.release_pools();
-            interpreter.connections.close().await;
+            interpreter.connections.close(&interpreter.concurrency).await;
             Err(released)
         }
     }

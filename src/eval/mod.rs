@@ -226,7 +226,7 @@ impl<'p> Interpreter<'p> {
     ) -> Result<Value, Box<ErrorValue>> {
         let result = self.run_plan(name, args, None).await;
         self.release_pools();
-        self.connections.close().await;
+        self.connections.close(&self.concurrency).await;
         result
     }
 

@@ -58,9 +58,11 @@ impl Connections {
         slot.get_or_try_init(|| self.fresh(target)).await.cloned()
     }
 
-    /// Remove staged files and close every connection (end of the run).
-    pub(crate) async fn close(&self) {
-        self.staging.clean().await;
+    /// Remove staged files and close every connection (end of the run);
+    /// the removals take permits of the run's `concurrency`, so that no
+    /// more connections open at the end than during the run.
+    pub(crate) async fn close(&self, concurrency: &tokio::sync::Semaphore) {
+        self.staging.clean(concurrency).await;
         let open: Vec<Arc<dyn Connection>> = self
             .slots
             .lock()

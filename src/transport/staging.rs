@@ -90,10 +90,12 @@ impl Staging {
         Ok(dir)
     }
 
-    /// Remove every target's directory (end of the run).
-    pub(crate) async fn clean(&self) {
+    /// Remove every target's directory (end of the run), each removal
+    /// within a permit of `concurrency`.
+    pub(crate) async fn clean(&self, concurrency: &tokio::sync::Semaphore) {
         let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
         let removals = all.into_iter().map(|slot| async move {
+            let _permit = concurrency.acquire().await;
             let staged = slot.lock().await;
             if let Some((conn, _)) = &staged.conn {
                 let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;

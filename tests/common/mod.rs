@@ -237,6 +237,19 @@ pub fn ssh_payload() -> PathBuf {
     payload
 }
 
+/// The SHA-256 of `path` in hex, by `sha256sum` (as the targets compute it).
+pub fn sha256(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// The SSH test bed (`scripts/sshbed.sh`): real sshd processes on
 /// 127.FIRST.0.2, 127.FIRST.0.3, ...; stopped on drop. Each test picks its
 /// own FIRST so that tests running at once never share an address.
@@ -323,6 +336,41 @@ impl Bed {
         let path = self.dir.join(name);
         std::fs::write(&path, yaml).unwrap();
         path
+    }
+}
+
+impl Bed {
+    /// Established connections to this bed's sshd processes right now
+    /// (from the kernel's socket table, the sshd side).
+    pub fn connections(&self) -> usize {
+        let out = std::process::Command::new("ss")
+            .args(["-Htn", "state", "established", "( sport = :2222 )"])
+            .output()
+            .unwrap();
+        let first = self.targets[0].split('.').nth(1).unwrap_or("0").to_string();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains(&format!(" 127.{first}.")))
+            .count()
+    }
+
+    /// `f()`, while a thread samples `connections` every 100 ms: its
+    /// value and the most connections seen open at once.
+    pub fn peak_connections<T>(&self, f: impl FnOnce() -> T) -> (T, usize) {
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let peak = std::sync::atomic::AtomicUsize::new(0);
+        let value = std::thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak.fetch_max(self.connections(), std::sync::atomic::Ordering::Relaxed);
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            });
+            let value = f();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            value
+        });
+        (value, peak.into_inner())
     }
 }
 

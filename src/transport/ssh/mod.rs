@@ -64,26 +64,28 @@ impl OpenLinks {
         links.push(Arc::downgrade(link));
     }
 
-    /// Close idle connections until `me` can open within the cap.
+    /// Close the least recently used idle connections so that, with `me`
+    /// open too, at most the cap stay idle once `me`'s action is done.
     async fn make_room(&self, me: &Link) {
         let cap = self.cap.load(Ordering::Relaxed).max(1);
-        let open: Vec<Arc<Link>> = self
+        let mut idle: Vec<Arc<Link>> = self
             .links
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter_map(std::sync::Weak::upgrade)
-            .filter(|l| !std::ptr::eq(l.as_ref(), me) && l.is_open())
+            .filter(|l| {
+                !std::ptr::eq(l.as_ref(), me)
+                    && l.in_use.load(Ordering::Relaxed) == 0
+                    && l.is_open()
+            })
             .collect();
-        if open.len() < cap {
+        if idle.len() < cap {
             return;
         }
-        let mut idle: Vec<&Arc<Link>> = open
-            .iter()
-            .filter(|l| l.in_use.load(Ordering::Relaxed) == 0)
-            .collect();
         idle.sort_by_key(|l| l.last_used.load(Ordering::Relaxed));
-        for link in idle.into_iter().take(open.len() + 1 - cap) {
+        let excess = idle.len() + 1 - cap;
+        for link in idle.into_iter().take(excess) {
             link.close_if_idle().await;
         }
     }
@@ -378,9 +380,12 @@ struct Link {
     settings: Settings,
     via: Option<Arc<Link>>,
     handle: tokio::sync::Mutex<Option<Arc<Handle<Client>>>>,
-    /// Bumped at every new connection: a reconnected target may have lost
-    /// its temporary files (a reboot).
+    /// Bumped at every new connection after a lost one: a reconnected
+    /// target may have lost its temporary files (a reboot).
     epoch: AtomicU64,
+    /// The last connection was closed by the idle cap, not lost: the
+    /// target still has its files, so the next one keeps the epoch.
+    parked: AtomicBool,
     /// Actions using it now, and when it was last used (`now_ms`).
     in_use: AtomicUsize,
     last_used: AtomicU64,
@@ -393,6 +398,7 @@ impl Link {
             via,
             handle: tokio::sync::Mutex::new(None),
             epoch: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
             in_use: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
         }
@@ -415,9 +421,18 @@ impl Link {
             return;
         }
         if let Some(h) = slot.take() {
+            self.parked.store(!h.is_closed(), Ordering::Relaxed);
             let _ = h
                 .disconnect(russh::Disconnect::ByApplication, "", "en")
                 .await;
+            // Closed before the next one opens, so that the cap holds on the
+            // server's side too (bounded: a dead peer never answers).
+            for _ in 0..200 {
+                if h.is_closed() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
         }
     }
 
@@ -447,7 +462,9 @@ impl Link {
                 return Ok(h.clone());
             }
             let handle = Arc::new(self.open().await?);
-            self.epoch.fetch_add(1, Ordering::Relaxed);
+            if !self.parked.swap(false, Ordering::Relaxed) {
+                self.epoch.fetch_add(1, Ordering::Relaxed);
+            }
             *slot = Some(handle.clone());
             Ok(handle)
         })
