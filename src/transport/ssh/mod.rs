@@ -380,8 +380,8 @@ struct Link {
     settings: Settings,
     via: Option<Arc<Link>>,
     handle: tokio::sync::Mutex<Option<Arc<Handle<Client>>>>,
-    /// Bumped at every new connection after a lost one: a reconnected
-    /// target may have lost its temporary files (a reboot).
+    /// Bumped at every new connection but one after an idle-cap close: a
+    /// reconnected target may have lost its temporary files (a reboot).
     epoch: AtomicU64,
     /// The last connection was closed by the idle cap, not lost: the
     /// target still has its files, so the next one keeps the epoch.
