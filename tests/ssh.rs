@@ -50,8 +50,10 @@ fn ten_steps_on_twenty_targets_make_twenty_handshakes() {
         "--format",
         "json",
     ]);
-    let result = plan_result(&out);
+    let mut result = plan_result(&out);
     assert_eq!(code, 0, "{result}\n{err}");
+    assert_removed(result["value"]["paths"].take());
+    result["value"].as_object_mut().unwrap().remove("paths");
     assert_eq!(
         result["value"],
         json!({
@@ -67,12 +69,27 @@ fn ten_steps_on_twenty_targets_make_twenty_handshakes() {
     );
 }
 
+/// The task files of every path a task reported are gone after the run.
+fn assert_removed(paths: serde_json::Value) {
+    let paths = paths.as_array().expect("the task's paths").clone();
+    assert!(paths.len() >= 2, "{paths:?}");
+    for path in paths {
+        let path = path.as_str().unwrap();
+        assert!(path.starts_with('/'), "{path}");
+        assert!(
+            !std::path::Path::new(path).exists(),
+            "{path} was left behind"
+        );
+    }
+}
+
 #[test]
 fn an_idle_cap_below_the_fleet_reconnects_on_demand() {
     // Ten steps each over all 20 targets in turn, at most 5 operations at
     // once and 4 idle connections: every step reopens what the cap closed,
-    // the staged task files survive (the target still has them), and the
-    // sshd side never sees more than 4 + 5 connections.
+    // the cap removed the task files with the connection (so the next call
+    // stages them again, at a new path), and the sshd side never sees more
+    // than 4 + 5 connections.
     let bed = Bed::start(25, 20, 16);
     let payload = common::ssh_payload();
     let inv = bed.inventory_with(
@@ -96,14 +113,16 @@ fn an_idle_cap_below_the_fleet_reconnects_on_demand() {
             "json",
         ])
     });
-    let result = plan_result(&out);
+    let mut result = plan_result(&out);
     assert_eq!(code, 0, "{result}\n{err}");
-    assert_eq!(result["value"]["staged_once"], json!([true]), "{result}");
+    assert_eq!(result["value"]["staged_once"], json!([false]), "{result}");
+    assert_eq!(result["value"]["echo"], json!([true]), "{result}");
     assert_eq!(result["value"]["last"], 20);
     assert_eq!(
         result["value"]["sums"][0].as_str().unwrap().lines().next(),
         Some(common::sha256(&payload).as_str())
     );
+    assert_removed(result["value"]["paths"].take());
     assert!(peak <= 4 + 5, "{peak} connections open at once");
     let logins = bed.handshakes();
     assert!(logins > 100, "{logins} logins: the cap closed and reopened");

@@ -792,6 +792,8 @@ async fn run_task(
         Ok(b) => b,
         Err(why) => return failed("drover/task-files", unusable(why)),
     };
+    // Held to the task's end: the idle cap would remove the files under it.
+    let _hold = conn.hold();
     let dir = it.connections.staging.stage(target, conn, bundle).await?;
     let mut input: serde_json::Map<String, serde_json::Value> = params
         .iter()

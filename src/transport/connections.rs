@@ -70,7 +70,12 @@ impl Connections {
             .drain()
             .filter_map(|(_, c)| c.get().cloned())
             .collect();
-        futures::future::join_all(open.iter().map(|c| c.close())).await;
+        // Within the run's concurrency: closing may remove task files.
+        futures::future::join_all(open.iter().map(|c| async move {
+            let _permit = concurrency.acquire().await;
+            c.close().await
+        }))
+        .await;
         self.ssh.close().await;
     }
 }

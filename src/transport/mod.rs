@@ -210,6 +210,17 @@ pub(crate) trait Connection: Send + Sync {
     fn epoch(&self) -> u64 {
         0
     }
+    /// Take over removing `dir`, the run's directory of task files on the
+    /// target: before the connection closes, at the idle cap (which changes
+    /// the epoch) or at the end of the run. False: the caller removes it.
+    fn adopt_temp_dir(&self, _dir: &str) -> bool {
+        false
+    }
+    /// Keep the connection, and the task files on it, from being closed by
+    /// the idle cap while the guard lives (from staging a task to its end).
+    fn hold(&self) -> Box<dyn Send + '_> {
+        Box::new(())
+    }
     /// Run task `name` without its files, for transports that simulate tasks.
     fn task<'a>(
         &'a self,

@@ -22,6 +22,8 @@ struct Staged {
     /// reboot) may find it gone.
     conn: Option<(Arc<dyn Connection>, u64)>,
     dir: String,
+    /// The connection removes `dir` itself (`adopt_temp_dir`).
+    adopted: bool,
     bundles: HashSet<u64>,
 }
 
@@ -59,6 +61,7 @@ impl Staging {
             }
             *staged = Staged {
                 conn: Some((conn.clone(), conn.epoch())),
+                adopted: conn.adopt_temp_dir(&dir),
                 dir,
                 bundles: HashSet::new(),
             };
@@ -90,14 +93,16 @@ impl Staging {
         Ok(dir)
     }
 
-    /// Remove every target's directory (end of the run), each removal
-    /// within a permit of `concurrency`.
+    /// Remove every target's directory that its connection has not adopted
+    /// (end of the run), each removal within a permit of `concurrency`.
     pub(crate) async fn clean(&self, concurrency: &tokio::sync::Semaphore) {
         let all: Vec<_> = self.targets.borrow_mut().drain().map(|(_, s)| s).collect();
         let removals = all.into_iter().map(|slot| async move {
             let _permit = concurrency.acquire().await;
             let staged = slot.lock().await;
-            if let Some((conn, _)) = &staged.conn {
+            if let Some((conn, _)) = &staged.conn
+                && !staged.adopted
+            {
                 let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;
             }
         });

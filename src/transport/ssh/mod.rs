@@ -380,12 +380,12 @@ struct Link {
     settings: Settings,
     via: Option<Arc<Link>>,
     handle: tokio::sync::Mutex<Option<Arc<Handle<Client>>>>,
-    /// Bumped at every new connection but one after an idle-cap close: a
-    /// reconnected target may have lost its temporary files (a reboot).
+    /// Bumped at every new connection, and when the idle cap removes the
+    /// task files: a reconnected target may have lost them (a reboot).
     epoch: AtomicU64,
-    /// The last connection was closed by the idle cap, not lost: the
-    /// target still has its files, so the next one keeps the epoch.
-    parked: AtomicBool,
+    /// The run's directory of task files on the target, removed before the
+    /// connection closes (`adopt_temp_dir`).
+    temp_dir: Mutex<Option<String>>,
     /// Actions using it now, and when it was last used (`now_ms`).
     in_use: AtomicUsize,
     last_used: AtomicU64,
@@ -398,7 +398,7 @@ impl Link {
             via,
             handle: tokio::sync::Mutex::new(None),
             epoch: AtomicU64::new(0),
-            parked: AtomicBool::new(false),
+            temp_dir: Mutex::new(None),
             in_use: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
         }
@@ -412,16 +412,37 @@ impl Link {
         }
     }
 
-    /// Close the connection if nothing uses it (the idle cap).
+    /// Close the connection if nothing uses it (the idle cap), removing the
+    /// run's task files first: one exec now instead of a new login at the
+    /// end of the run (most closed connections are of targets done with).
     async fn close_if_idle(&self) {
         let Ok(mut slot) = self.handle.try_lock() else {
             return;
         };
-        if self.in_use.load(Ordering::Relaxed) > 0 {
+        // SeqCst with `busy`: either an action about to stage sees the new
+        // epoch (and stages again), or this sees it in use.
+        if self.in_use.load(Ordering::SeqCst) > 0 {
             return;
         }
         if let Some(h) = slot.take() {
-            self.parked.store(!h.is_closed(), Ordering::Relaxed);
+            let dir = self
+                .temp_dir
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(dir) = dir {
+                self.epoch.fetch_add(1, Ordering::SeqCst);
+                let rm = Exec::program("rm", ["-rf", dir.as_str()]);
+                let run_as = self.settings.run_as.as_deref();
+                let removed = match h.is_closed() {
+                    true => None,
+                    false => self.exec_on(&h, rm, None, run_as, None).await.ok(),
+                };
+                if removed.is_none_or(|out| out.exit_code != Some(0)) {
+                    // Left for the end of the run.
+                    *self.temp_dir.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir);
+                }
+            }
             let _ = h
                 .disconnect(russh::Disconnect::ByApplication, "", "en")
                 .await;
@@ -462,9 +483,7 @@ impl Link {
                 return Ok(h.clone());
             }
             let handle = Arc::new(self.open().await?);
-            if !self.parked.swap(false, Ordering::Relaxed) {
-                self.epoch.fetch_add(1, Ordering::Relaxed);
-            }
+            self.epoch.fetch_add(1, Ordering::SeqCst);
             *slot = Some(handle.clone());
             Ok(handle)
         })
@@ -754,7 +773,7 @@ struct InUse<'a>(&'a Link);
 impl Drop for InUse<'_> {
     fn drop(&mut self) {
         self.0.last_used.store(now_ms(), Ordering::Relaxed);
-        self.0.in_use.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_use.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -769,7 +788,7 @@ impl SshConnection {
     }
 
     fn busy(&self) -> InUse<'_> {
-        self.link.in_use.fetch_add(1, Ordering::Relaxed);
+        self.link.in_use.fetch_add(1, Ordering::SeqCst);
         InUse(&self.link)
     }
 
@@ -784,11 +803,28 @@ impl SshConnection {
         let _permit = self.sessions.acquire().await.expect("never closed");
         let _busy = self.busy();
         let handle = self.handle().await?;
-        let sudo_password = run_as.and(self.link.settings.sudo_password.as_deref());
+        self.link
+            .exec_on(&handle, exec, file, run_as, Some(&self.kills))
+            .await
+    }
+}
+
+impl Link {
+    /// Run one command on a new channel of `handle`; a kill for a command
+    /// cut short is registered in `kills`.
+    async fn exec_on(
+        &self,
+        handle: &Arc<Handle<Client>>,
+        exec: Exec,
+        file: Option<&Path>,
+        run_as: Option<&str>,
+        kills: Option<&Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    ) -> Result<ExecOutput, TransportError> {
+        let sudo_password = run_as.and(self.settings.sudo_password.as_deref());
         let line =
             command_line(&exec, run_as, sudo_password.is_some()).map_err(TransportError::Io)?;
-        let lost = |what: &str, e: russh::Error| self.lost(&handle, format!("{what}: {e}"));
-        let channel = open_channel(&handle)
+        let lost = |what: &str, e: russh::Error| self.lost(handle, format!("{what}: {e}"));
+        let channel = open_channel(handle)
             .await
             .map_err(|e| lost("cannot open a channel", e))?;
         channel
@@ -799,7 +835,7 @@ impl SshConnection {
         let mut guard = KillGuard {
             handle: handle.clone(),
             pgid: None,
-            kills: Some(&self.kills),
+            kills,
         };
         let mut input = Vec::new();
         if let Some(pw) = sudo_password {
@@ -897,7 +933,7 @@ impl SshConnection {
         };
         guard.kills = None;
         if out.exit_code.is_none() && out.signal.is_none() {
-            return Err(self.lost(&handle, "the command ended without an exit status".into()));
+            return Err(self.lost(handle, "the command ended without an exit status".into()));
         }
         if let Err(e) = fed
             && out.exit_code != Some(0)
@@ -911,7 +947,7 @@ impl SshConnection {
     fn lost(&self, handle: &Handle<Client>, what: String) -> TransportError {
         if handle.is_closed() {
             TransportError::ConnectionLost {
-                target: self.link.settings.target.clone(),
+                target: self.settings.target.clone(),
                 reason: what,
             }
         } else {
@@ -1153,6 +1189,15 @@ impl Connection for SshConnection {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            let dir = self
+                .link
+                .temp_dir
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(dir) = dir {
+                let _ = self.exec(Exec::program("rm", ["-rf", dir.as_str()])).await;
+            }
             let kills: Vec<_> =
                 std::mem::take(&mut *self.kills.lock().unwrap_or_else(|e| e.into_inner()));
             for k in kills {
@@ -1163,7 +1208,16 @@ impl Connection for SshConnection {
     }
 
     fn epoch(&self) -> u64 {
-        self.link.epoch.load(Ordering::Relaxed)
+        self.link.epoch.load(Ordering::SeqCst)
+    }
+
+    fn adopt_temp_dir(&self, dir: &str) -> bool {
+        *self.link.temp_dir.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_string());
+        true
+    }
+
+    fn hold(&self) -> Box<dyn Send + '_> {
+        Box::new(self.busy())
     }
 }
 
