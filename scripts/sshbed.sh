@@ -7,7 +7,8 @@
 #       N targets from 127.FIRST.0.2 on (FIRST defaults to 0), at most
 #       PER_PROCESS (default 16, OpenSSH's limit of ListenAddress) per sshd.
 #       Writes DIR/inventory.yaml (group `bed`), DIR/known_hosts, DIR/keys/,
-#       DIR/sshd-K.log. Every target listens on port 2222 of its own address.
+#       DIR/sshd-K.log. Every target listens on port 2222 of its own address
+#       (its sshd on SSHBED_SSHD_PORT instead when that is set: a proxy in front).
 #   scripts/sshbed.sh stop DIR              stop every sshd of the bed
 #   scripts/sshbed.sh stop-target DIR I     stop the sshd serving target I (from 0)
 #   scripts/sshbed.sh start-target DIR I    start it again (same host key)
@@ -27,6 +28,9 @@ set -euo pipefail
 USER_NAME=drover-test
 PASSWORD=drover-bed-password
 PORT=2222
+# Where the targets' sshd listen when something else (the tests' latency
+# proxy) listens on PORT in front of them.
+SSHD_PORT=${SSHBED_SSHD_PORT:-$PORT}
 
 die() { echo "sshbed: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (it creates a user and starts sshd)"
@@ -130,7 +134,7 @@ LogLevel INFO
 Subsystem sftp internal-sftp
 EOF
     fi
-    echo "ListenAddress $a:$PORT" >> "$dir/sshd-$k.conf"
+    echo "ListenAddress $a:$SSHD_PORT" >> "$dir/sshd-$k.conf"
     echo "$i $k $a" >> "$dir/targets"
     echo "[$a]:$PORT $hostkey" >> "$dir/known_hosts"
     echo "      - $a" >> "$dir/inventory.yaml"

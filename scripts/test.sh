@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests run for real when it is
-# missing (HAProxy, socat, iproute2 for network namespaces, OpenSSH's sshd, sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries), then `cargo test`. Extra arguments go to cargo.
+# missing (HAProxy, socat, iproute2 for network namespaces, OpenSSH's sshd, sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries), then `cargo test`, then the SSH tests again at 50 ms RTT. Extra arguments go to cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,4 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-exec cargo test "$@"
+cargo test "$@"
+# The SSH tests once more behind the latency proxy at 50 ms RTT (tests/common/
+# latency.rs), unless the arguments pick tests of their own.
+case " $* " in
+  *" --test "* | *" -- "*) ;;
+  *) DROVER_BED_RTT_MS=50 cargo test "$@" --test ssh ;;
+esac

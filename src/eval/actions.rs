@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::args::{Args, targets};
 use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
-use crate::project::tasks::{InputMethod, Task};
+use crate::project::tasks::{Bundle, InputMethod, Task};
 use crate::syntax::ast::Span;
 use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError, lossy};
 use crate::value::Target;
@@ -574,13 +574,14 @@ async fn on_target(
             Ok((value, None))
         }
         Work::Script { path, arguments } => {
-            let out = in_temp_dir(conn.as_ref(), path, |file| {
-                let mut e = exec(Command::Program(file.to_string(), arguments.clone()));
-                e.timeout = opts.timeout;
-                e
-            })
-            .await?;
-            Ok(command_result(out))
+            // Staged like a task's files: once per target per run.
+            let bundle = script_bundle(path)?;
+            let _hold = conn.hold();
+            let dir = it.connections.staging.stage(target, &conn, &bundle).await?;
+            let file = format!("{dir}/{}", bundle.files[0].1);
+            let mut e = exec(Command::Program(file, arguments.clone()));
+            e.timeout = opts.timeout;
+            Ok(command_result(conn.exec(e).await?))
         }
         Work::Task { task, params, noop } => {
             if let Some(simulated) = conn.task(&task.name) {
@@ -717,39 +718,23 @@ async fn wait_up(
     }
 }
 
-/// Upload `file` into a private temporary directory on the target, run it,
-/// and remove the directory again whatever happened.
-async fn in_temp_dir(
-    conn: &dyn Connection,
-    file: &Path,
-    exec: impl FnOnce(&str) -> Exec,
-) -> Result<ExecOutput, TransportError> {
-    let plain = |program: &str, args: Vec<String>| Exec {
-        command: Command::Program(program.into(), args),
-        ..Exec::default()
-    };
-    let made = conn.exec(plain("mktemp", vec!["-d".into()])).await?;
-    let dir = lossy(&made.stdout).trim().to_string();
-    if made.exit_code != Some(0) || dir.is_empty() {
-        return Err(TransportError::Io(format!(
-            "cannot make a temporary directory: {}",
-            lossy(&made.stderr).trim()
-        )));
-    }
-    let name = file
+/// A script as a bundle of one file, under its own name.
+fn script_bundle(path: &Path) -> Result<Bundle, TransportError> {
+    use std::hash::Hasher;
+    let bytes = std::fs::read(path)
+        .map_err(|e| TransportError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let name = path
         .file_name()
         .and_then(|n| n.to_str())
-        .unwrap_or("script");
-    let remote = format!("{dir}/{name}");
-    let result = async {
-        conn.upload(file, &remote).await?;
-        conn.exec(plain("chmod", vec!["700".into(), remote.clone()]))
-            .await?;
-        conn.exec(exec(&remote)).await
-    }
-    .await;
-    let _ = conn.exec(plain("rm", vec!["-rf".into(), dir])).await;
-    result
+        .unwrap_or("script")
+        .to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    h.write(name.as_bytes());
+    h.write(&bytes);
+    Ok(Bundle {
+        files: vec![(path.to_path_buf(), name)],
+        hash: h.finish(),
+    })
 }
 
 /// Run a real task on one target: choose its implementation, stage its files

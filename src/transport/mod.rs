@@ -210,6 +210,18 @@ pub(crate) trait Connection: Send + Sync {
     fn epoch(&self) -> u64 {
         0
     }
+    /// Put `files` (local file, path under `DIR/sub`) on the target, the
+    /// first one executable, and return DIR: `dir`, or when `None` a new
+    /// private directory (mode 0700, an unpredictable name). Transports
+    /// where an exec costs a round trip do it in one.
+    fn stage<'a>(
+        &'a self,
+        dir: Option<&'a str>,
+        sub: &'a str,
+        files: &'a [(std::path::PathBuf, String)],
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        Box::pin(staging::step_by_step(self, dir, sub, files))
+    }
     /// Take over removing `dir`, the run's directory of task files on the
     /// target: before the connection closes, at the idle cap (which changes
     /// the epoch) or at the end of the run. False: the caller removes it.

@@ -162,7 +162,7 @@ fn output(stdout: String, stderr: String, exit_code: i32) -> ExecOutput {
 
 /// The helper commands drover runs around scripts and tasks: instantaneous.
 fn is_helper(command: &Command) -> bool {
-    matches!(command, Command::Program(p, _) if matches!(p.as_str(), "mktemp" | "chmod" | "rm"))
+    matches!(command, Command::Program(p, _) if matches!(p.as_str(), "mktemp" | "mkdir" | "chmod" | "rm"))
 }
 
 impl SimConnection {

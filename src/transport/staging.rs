@@ -8,9 +8,11 @@ use super::{Connection, Exec, ExecOutput, TransportError, lossy};
 use crate::project::tasks::Bundle;
 use crate::value::Target;
 
-/// Task files on the targets: one private directory per target per run
-/// (`mktemp -d`: mode 0700, unpredictable name) holding each bundle once,
-/// by content hash, removed when the run ends.
+/// Task and script files on the targets: one private directory per target
+/// per run (mode 0700, an unpredictable name) holding each bundle once, by
+/// content hash, removed when the run ends (or, over SSH, when the idle cap
+/// closes the connection). The transport puts the files there
+/// (`Connection::stage`: one exec over SSH).
 #[derive(Default)]
 pub struct Staging {
     targets: std::cell::RefCell<HashMap<String, Rc<tokio::sync::Mutex<Staged>>>>,
@@ -42,23 +44,21 @@ impl Staging {
             .or_default()
             .clone();
         let mut staged = slot.lock().await;
-        if !staged
+        let current = staged
             .conn
             .as_ref()
-            .is_some_and(|(c, epoch)| Arc::ptr_eq(c, conn) && *epoch == conn.epoch())
-        {
-            if staged.conn.is_some() {
-                // Reconnected: the old directory may be gone; start afresh.
-                let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;
-            }
-            let made = conn.exec(Exec::program("mktemp", ["-d"])).await?;
-            let dir = lossy(&made.stdout).trim().to_string();
-            if made.exit_code != Some(0) || dir.is_empty() {
-                return Err(TransportError::Io(format!(
-                    "cannot make a temporary directory: {}",
-                    lossy(&made.stderr).trim()
-                )));
-            }
+            .is_some_and(|(c, epoch)| Arc::ptr_eq(c, conn) && *epoch == conn.epoch());
+        if !current && staged.conn.is_some() {
+            // Reconnected: the old directory may be gone; start afresh.
+            let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;
+        }
+        let sub = format!("{:016x}", bundle.hash);
+        if current && staged.bundles.contains(&bundle.hash) {
+            return Ok(format!("{}/{sub}", staged.dir));
+        }
+        let existing = current.then(|| staged.dir.clone());
+        let dir = conn.stage(existing.as_deref(), &sub, &bundle.files).await?;
+        if !current {
             *staged = Staged {
                 conn: Some((conn.clone(), conn.epoch())),
                 adopted: conn.adopt_temp_dir(&dir),
@@ -66,31 +66,8 @@ impl Staging {
                 bundles: HashSet::new(),
             };
         }
-        let dir = format!("{}/{:016x}", staged.dir, bundle.hash);
-        if staged.bundles.contains(&bundle.hash) {
-            return Ok(dir);
-        }
-        let mut dirs: Vec<String> = bundle
-            .files
-            .iter()
-            .filter_map(|(_, r)| Some(format!("{dir}/{}", r.rsplit_once('/')?.0)))
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        let mut mkdir = vec!["-p".to_string(), "--".into()];
-        mkdir.extend(dirs);
-        expect_ok(conn.exec(Exec::program("mkdir", &mkdir)).await?, "mkdir")?;
-        for (local, remote) in &bundle.files {
-            conn.upload(local, &format!("{dir}/{remote}")).await?;
-        }
-        let executable = format!("{dir}/{}", bundle.files[0].1);
-        expect_ok(
-            conn.exec(Exec::program("chmod", ["u+x", executable.as_str()]))
-                .await?,
-            "chmod",
-        )?;
         staged.bundles.insert(bundle.hash);
-        Ok(dir)
+        Ok(format!("{}/{sub}", staged.dir))
     }
 
     /// Remove every target's directory that its connection has not adopted
@@ -118,4 +95,56 @@ fn expect_ok(out: ExecOutput, what: &str) -> Result<(), TransportError> {
         "{what} failed: {}",
         lossy(&out.stderr).trim()
     )))
+}
+
+/// `Connection::stage` an exec at a time, for transports where an exec is
+/// cheap: `mktemp -d` (mode 0700, an unpredictable name) unless `dir` is
+/// given, `mkdir -p`, an upload per file, `chmod u+x` of the first.
+pub(crate) async fn step_by_step<C: Connection + ?Sized>(
+    conn: &C,
+    dir: Option<&str>,
+    sub: &str,
+    files: &[(std::path::PathBuf, String)],
+) -> Result<String, TransportError> {
+    let dir = match dir {
+        Some(dir) => dir.to_string(),
+        None => {
+            let made = conn.exec(Exec::program("mktemp", ["-d"])).await?;
+            let dir = lossy(&made.stdout).trim().to_string();
+            if made.exit_code != Some(0) || dir.is_empty() {
+                return Err(TransportError::Io(format!(
+                    "cannot make a temporary directory: {}",
+                    lossy(&made.stderr).trim()
+                )));
+            }
+            dir
+        }
+    };
+    let base = format!("{dir}/{sub}");
+    let mut mkdir = vec!["-p".to_string(), "--".into(), base.clone()];
+    mkdir.extend(parents(&base, files));
+    expect_ok(conn.exec(Exec::program("mkdir", &mkdir)).await?, "mkdir")?;
+    for (local, remote) in files {
+        conn.upload(local, &format!("{base}/{remote}")).await?;
+    }
+    if let Some((_, executable)) = files.first() {
+        let executable = format!("{base}/{executable}");
+        expect_ok(
+            conn.exec(Exec::program("chmod", ["u+x", executable.as_str()]))
+                .await?,
+            "chmod",
+        )?;
+    }
+    Ok(dir)
+}
+
+/// The directories under `base` that `files` go in, each once.
+pub(crate) fn parents(base: &str, files: &[(std::path::PathBuf, String)]) -> Vec<String> {
+    let mut dirs: Vec<String> = files
+        .iter()
+        .filter_map(|(_, r)| Some(format!("{base}/{}", r.rsplit_once('/')?.0)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
 }

@@ -2,11 +2,14 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use drover::diagnostic::Diagnostic;
 use drover::source::SourceMap;
 
 pub mod expect;
+pub mod latency;
 pub mod postgres;
 
 /// The crate's root directory.
@@ -258,6 +261,76 @@ pub struct Bed {
     pub dir: PathBuf,
     /// The target names (their addresses), in order.
     pub targets: Vec<String>,
+    /// The latency proxy in front of the targets (`DROVER_BED_RTT_MS`).
+    pub proxy: Option<Proxy>,
+}
+
+/// The round-trip time the SSH test bed runs at: `DROVER_BED_RTT_MS` (a
+/// latency proxy in front of every target's sshd), or none.
+pub fn bed_rtt() -> Option<Duration> {
+    let ms: f64 = std::env::var("DROVER_BED_RTT_MS").ok()?.parse().ok()?;
+    Some(Duration::from_secs_f64(ms / 1000.0))
+}
+
+/// A latency proxy on its own thread and runtime, stopped on drop.
+pub struct Proxy {
+    /// Its round-trip time.
+    pub rtt: Duration,
+    /// What it saw.
+    pub stats: Arc<latency::Stats>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Forward `ADDRESS:from` to `ADDRESS:to` for each address at `rtt`;
+    /// returns once it listens.
+    pub fn start(addresses: &[String], from: u16, to: u16, rtt: Duration) -> Proxy {
+        let stats = Arc::new(latency::Stats::default());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, listening) = std::sync::mpsc::channel();
+        let addresses = addresses.to_vec();
+        let seen = stats.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let failed = ready.clone();
+                let serve = latency::serve(addresses, from, to, rtt / 2, seen, move || {
+                    let _ = ready.send(Ok(()));
+                });
+                tokio::select! {
+                    r = serve => if let Err(e) = r { let _ = failed.send(Err(e.to_string())); },
+                    _ = stopped => {}
+                }
+            });
+            runtime.shutdown_background();
+        });
+        listening
+            .recv()
+            .expect("the proxy thread")
+            .expect("the latency proxy listens");
+        Proxy {
+            rtt,
+            stats,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Bed {
@@ -271,18 +344,38 @@ impl Bed {
                 .map(|i| format!("127.{first}.{}.{}", (i + 2) / 256, (i + 2) % 256))
                 .collect(),
             dir,
+            proxy: None,
         }
     }
 
-    /// `n` targets, at most `per_process` per sshd.
+    /// `n` targets, at most `per_process` per sshd; behind the latency
+    /// proxy when `DROVER_BED_RTT_MS` is set (sshd on port 2223 then).
     pub fn start(first: u8, n: usize, per_process: usize) -> Bed {
-        let bed = Bed::at(first, n);
-        bed.script(&[
-            "start",
-            &n.to_string(),
-            &per_process.to_string(),
-            &first.to_string(),
+        Bed::start_at(first, n, per_process, bed_rtt())
+    }
+
+    /// `n` targets, at most `per_process` per sshd, behind a latency proxy
+    /// at `rtt` when given.
+    pub fn start_at(first: u8, n: usize, per_process: usize, rtt: Option<Duration>) -> Bed {
+        let mut bed = Bed::at(first, n);
+        let mut cmd = std::process::Command::new(root().join("scripts/sshbed.sh"));
+        cmd.arg("start").arg(&bed.dir).args([
+            n.to_string(),
+            per_process.to_string(),
+            first.to_string(),
         ]);
+        if rtt.is_some() {
+            cmd.env("SSHBED_SSHD_PORT", "2223");
+        }
+        let out = cmd.output().expect("bash");
+        assert!(
+            out.status.success(),
+            "sshbed.sh start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(rtt) = rtt {
+            bed.proxy = Some(Proxy::start(&bed.targets, 2222, 2223, rtt));
+        }
         bed
     }
 

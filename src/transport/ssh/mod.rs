@@ -165,7 +165,8 @@ impl Transport for Ssh {
             let via = self.via(&settings);
             let cap = settings.idle_connections;
             let conn = SshConnection {
-                sessions: tokio::sync::Semaphore::new(settings.max_sessions),
+                sessions: Arc::new(tokio::sync::Semaphore::new(settings.max_sessions)),
+                warm: Mutex::new(Warm::default()),
                 link: Arc::new(Link::new(settings, via)),
                 kills: Mutex::new(Vec::new()),
                 open: self.open.clone(),
@@ -386,6 +387,8 @@ struct Link {
     /// The run's directory of task files on the target, removed before the
     /// connection closes (`adopt_temp_dir`).
     temp_dir: Mutex<Option<String>>,
+    /// The quickest channel open seen (µs): about one round trip.
+    rtt_us: AtomicU64,
     /// Actions using it now, and when it was last used (`now_ms`).
     in_use: AtomicUsize,
     last_used: AtomicU64,
@@ -399,6 +402,7 @@ impl Link {
             handle: tokio::sync::Mutex::new(None),
             epoch: AtomicU64::new(0),
             temp_dir: Mutex::new(None),
+            rtt_us: AtomicU64::new(u64::MAX),
             in_use: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
         }
@@ -434,9 +438,12 @@ impl Link {
                 self.epoch.fetch_add(1, Ordering::SeqCst);
                 let rm = Exec::program("rm", ["-rf", dir.as_str()]);
                 let run_as = self.settings.run_as.as_deref();
-                let removed = match h.is_closed() {
-                    true => None,
-                    false => self.exec_on(&h, rm, None, run_as, None).await.ok(),
+                let removed = match open_channel(&h).await {
+                    Ok(channel) => self
+                        .exec_on(&h, channel, false, rm, None, run_as, None)
+                        .await
+                        .ok(),
+                    Err(_) => None,
                 };
                 if removed.is_none_or(|out| out.exit_code != Some(0)) {
                     // Left for the end of the run.
@@ -762,7 +769,9 @@ struct SshConnection {
     link: Arc<Link>,
     open: Arc<OpenLinks>,
     /// Channels at once, so that sshd's MaxSessions is never exceeded.
-    sessions: tokio::sync::Semaphore,
+    sessions: Arc<tokio::sync::Semaphore>,
+    /// The next session channel, opened while the last exec runs.
+    warm: Mutex<Warm>,
     /// Kills sent for cancelled commands, awaited before closing.
     kills: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -800,21 +809,171 @@ impl SshConnection {
         file: Option<&Path>,
         run_as: Option<&str>,
     ) -> Result<ExecOutput, TransportError> {
-        let _permit = self.sessions.acquire().await.expect("never closed");
         let _busy = self.busy();
         let handle = self.handle().await?;
+        self.warm_up(&handle);
+        let (channel, warm, _permit) = self.channel(&handle).await?;
+        self.warm_up(&handle);
         self.link
-            .exec_on(&handle, exec, file, run_as, Some(&self.kills))
+            .exec_on(
+                &handle,
+                channel,
+                warm,
+                exec,
+                file,
+                run_as,
+                Some(&self.kills),
+            )
             .await
+    }
+
+    /// A session channel on `handle`, whether it is a warm one (running
+    /// `BOOTSTRAP`), and its permit: a warm one that is ready, else a new
+    /// one; a warm one still opening when no permit is free.
+    async fn channel(
+        &self,
+        handle: &Arc<Handle<Client>>,
+    ) -> Result<
+        (
+            russh::Channel<client::Msg>,
+            bool,
+            tokio::sync::OwnedSemaphorePermit,
+        ),
+        TransportError,
+    > {
+        loop {
+            let (ready, permit) = {
+                let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+                warm.next.retain(|(on, _, _)| Arc::ptr_eq(on, handle));
+                // A warm channel opened at least a round trip ago is ready
+                // sooner than a new one would be.
+                let rtt = Duration::from_micros(self.link.rtt_us.load(Ordering::Relaxed));
+                match warm.next.front() {
+                    Some((_, since, task)) if task.is_finished() || since.elapsed() >= rtt => {
+                        (warm.next.pop_front(), None)
+                    }
+                    _ => match self.sessions.clone().try_acquire_owned() {
+                        Ok(permit) => (None, Some(permit)),
+                        Err(_) => {
+                            let pending = warm.next.pop_front();
+                            if pending.is_none() {
+                                warm.waiting += 1;
+                            }
+                            (pending, None)
+                        }
+                    },
+                }
+            };
+            if let Some((_, _, task)) = ready {
+                match task.await.ok().flatten() {
+                    Some((channel, permit)) => return Ok((channel, true, permit)),
+                    None => continue,
+                }
+            }
+            let permit = match permit {
+                Some(permit) => permit,
+                None => {
+                    let permit = self.sessions.clone().acquire_owned().await;
+                    self.warm.lock().unwrap_or_else(|e| e.into_inner()).waiting -= 1;
+                    permit.expect("never closed")
+                }
+            };
+            let opening = std::time::Instant::now();
+            return match open_channel(handle).await {
+                Ok(channel) => {
+                    let took = opening.elapsed().as_micros() as u64;
+                    self.link.rtt_us.fetch_min(took, Ordering::Relaxed);
+                    Ok((channel, false, permit))
+                }
+                Err(e) => Err(self
+                    .link
+                    .lost(handle, format!("cannot open a channel: {e}"))),
+            };
+        }
+    }
+
+    /// Open session channels in the background, so that the next execs go
+    /// out at once: one round trip each instead of two (three with input).
+    /// A channel takes two round trips to be ready (open, then sshd runs
+    /// `BOOTSTRAP` and opens the window), so `WARM` of them are kept coming
+    /// for one exec a round trip. Only with permits to spare and nobody
+    /// waiting for one, so they never hold a session another exec needs.
+    fn warm_up(&self, handle: &Arc<Handle<Client>>) {
+        let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
+        while warm.next.len() < WARM && warm.waiting == 0 {
+            let Ok(permit) = self.sessions.clone().try_acquire_owned() else {
+                return;
+            };
+            let task = warm_channel(handle.clone(), permit);
+            warm.next
+                .push_back((handle.clone(), std::time::Instant::now(), task));
+        }
     }
 }
 
+/// Warm channels kept coming per connection.
+const WARM: usize = 2;
+
+/// A channel running `BOOTSTRAP`, its window open, opened in the background.
+fn warm_channel(
+    on: Arc<Handle<Client>>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> tokio::task::JoinHandle<Option<Session>> {
+    tokio::spawn(async move {
+        let mut channel = open_channel(&on).await.ok()?;
+        channel.exec(true, BOOTSTRAP).await.ok()?;
+        // sshd opens a session's window only once it runs the command.
+        loop {
+            match channel.wait().await? {
+                ChannelMsg::Success => return Some((channel, permit)),
+                ChannelMsg::WindowAdjusted { .. } => {}
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// A warm channel being opened: on which connection, since when.
+type Opening = (
+    Arc<Handle<Client>>,
+    std::time::Instant,
+    tokio::task::JoinHandle<Option<Session>>,
+);
+
+/// A session channel and the permit it holds.
+type Session = (
+    russh::Channel<client::Msg>,
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+/// What a warm channel runs: it reads the command (a line count, then the
+/// lines) from standard input and runs it, the rest of the input its own.
+/// sshd gives a session no window until its command runs, so input sent
+/// with a new command waits a round trip; a warm channel has it already.
+/// (`read` takes a byte at a time from a pipe: none of the input is lost.)
+const BOOTSTRAP: &str = "IFS= read -r drover_n || exit 0; drover_s=; \
+    while [ \"$drover_n\" -gt 0 ]; do IFS= read -r drover_l || exit 0; \
+    drover_s=\"$drover_s$drover_l\n\"; drover_n=$((drover_n - 1)); done; \
+    unset drover_n drover_l; eval \"$drover_s\"";
+
+/// The warm channel of a connection.
+#[derive(Default)]
+struct Warm {
+    /// Being opened (or open) on that handle, oldest first.
+    next: std::collections::VecDeque<Opening>,
+    /// Execs waiting for a permit: no warm-up takes one from them.
+    waiting: usize,
+}
+
 impl Link {
-    /// Run one command on a new channel of `handle`; a kill for a command
-    /// cut short is registered in `kills`.
+    #[allow(clippy::too_many_arguments)] // one exec's parts, each used once
+    /// Run one command on `channel` of `handle`; a kill for a command cut
+    /// short is registered in `kills`.
     async fn exec_on(
         &self,
         handle: &Arc<Handle<Client>>,
+        channel: russh::Channel<client::Msg>,
+        warm: bool,
         exec: Exec,
         file: Option<&Path>,
         run_as: Option<&str>,
@@ -824,20 +983,22 @@ impl Link {
         let line =
             command_line(&exec, run_as, sudo_password.is_some()).map_err(TransportError::Io)?;
         let lost = |what: &str, e: russh::Error| self.lost(handle, format!("{what}: {e}"));
-        let channel = open_channel(handle)
-            .await
-            .map_err(|e| lost("cannot open a channel", e))?;
-        channel
-            .exec(true, line)
-            .await
-            .map_err(|e| lost("cannot start the command", e))?;
+        let mut input = Vec::new();
+        if warm {
+            // BOOTSTRAP reads it: its line count, then its lines.
+            input.extend_from_slice(format!("{}\n{line}\n", line.split('\n').count()).as_bytes());
+        } else {
+            channel
+                .exec(true, line)
+                .await
+                .map_err(|e| lost("cannot start the command", e))?;
+        }
         let (mut read, write) = channel.split();
         let mut guard = KillGuard {
             handle: handle.clone(),
             pgid: None,
             kills,
         };
-        let mut input = Vec::new();
         if let Some(pw) = sudo_password {
             input.extend_from_slice(pw.as_bytes());
             input.push(b'\n');
@@ -1096,6 +1257,27 @@ async fn kill_group(handle: Arc<Handle<Client>>, pgid: u32) {
 }
 
 /// POSIX single quotes: safe for every byte but NUL.
+/// 128 random bits in hex, for a private directory's name.
+fn random_name() -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `files` as a tar stream, each under its path, with its mode.
+fn tar_of(files: &[(std::path::PathBuf, String)]) -> Result<Vec<u8>, String> {
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.mode(tar::HeaderMode::Deterministic);
+    for (local, remote) in files {
+        tar.append_path_with_name(local, remote)
+            .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
+    }
+    tar.into_inner().map_err(|e| e.to_string())
+}
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
@@ -1209,6 +1391,70 @@ impl Connection for SshConnection {
 
     fn epoch(&self) -> u64 {
         self.link.epoch.load(Ordering::SeqCst)
+    }
+
+    fn stage<'a>(
+        &'a self,
+        dir: Option<&'a str>,
+        sub: &'a str,
+        files: &'a [(std::path::PathBuf, String)],
+    ) -> BoxFuture<'a, Result<String, TransportError>> {
+        Box::pin(async move {
+            let Some((first, executable)) = files.first() else {
+                return crate::transport::staging::step_by_step(self, dir, sub, files).await;
+            };
+            // One exec: make the directory (a name as unpredictable as
+            // mktemp's, in the same place), receive the files on standard
+            // input (one file as it is, several as a tar stream) and print
+            // the directory. A target without tar gets them one by one.
+            let mut script = String::from("umask 077 && ");
+            match dir {
+                Some(dir) => script.push_str(&format!("d={} && ", quote(dir))),
+                None => script.push_str(&format!(
+                    "d=\"${{TMPDIR:-/tmp}}/drover.{}\" && mkdir -m 700 \"$d\" && ",
+                    random_name().map_err(TransportError::Io)?
+                )),
+            }
+            script.push_str("printf '%s\\n' \"$d\" && ");
+            let base = format!("\"$d\"/{}", quote(sub));
+            let mut mkdir = format!("mkdir -p {base}");
+            for parent in crate::transport::staging::parents("", files) {
+                mkdir.push_str(&format!(" {base}{}", quote(&parent)));
+            }
+            script.push_str(&mkdir);
+            let mut exec = Exec {
+                command: Command::Shell(String::new()),
+                ..Exec::default()
+            };
+            let file = if files.len() == 1 {
+                script.push_str(&format!(" && cat > {base}/{}", quote(executable)));
+                Some(first.as_path())
+            } else {
+                script.push_str(&format!(
+                    " && {{ command -v tar >/dev/null || exit 99; }} && tar -x -f - -C {base}"
+                ));
+                exec.stdin = Some(tar_of(files).map_err(TransportError::Io)?);
+                None
+            };
+            script.push_str(&format!(" && chmod u+x {base}/{}", quote(executable)));
+            exec.command = Command::Shell(script);
+            let run_as = self.link.settings.run_as.clone();
+            let out = self.run(exec, file, run_as.as_deref()).await?;
+            let made = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .next()
+                .map(str::to_string);
+            match (out.exit_code, made) {
+                (Some(0), Some(made)) => Ok(made),
+                (Some(99), Some(made)) => {
+                    crate::transport::staging::step_by_step(self, Some(&made), sub, files).await
+                }
+                _ => Err(TransportError::Io(format!(
+                    "cannot put the task files on the target: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))),
+            }
+        })
     }
 
     fn adopt_temp_dir(&self, dir: &str) -> bool {
