@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+. benches/lib.sh
 behind=$(mktemp -d /tmp/drover-bastion-bench.XXXXXX)
 direct=$(mktemp -d /tmp/drover-direct-bench.XXXXXX)
 fleet=$(mktemp -d /tmp/drover-fleet-bench.XXXXXX)
@@ -40,28 +41,8 @@ plan ten(TargetSpec $targets) {
 PLAN
 
 # OpenSSH through the same bastion, curve25519 as russh negotiates.
-cat > "$behind/ssh_config" <<CONF
-Host *
-  User drover-test
-  Port 2222
-  IdentityFile $behind/keys/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile $behind/known_hosts
-  StrictHostKeyChecking yes
-  BatchMode yes
-  LogLevel ERROR
-  KexAlgorithms curve25519-sha256
-CONF
+ssh_config "$behind/ssh_config" "$behind" "KexAlgorithms curve25519-sha256"
 
-now() { date +%s.%N; }
-median() { # median SECONDS of RUNS runs of "$@"
-  local times=() t0
-  for ((r = 0; r < runs; r++)); do
-    t0=$(now); "$@" >/dev/null 2>&1 || echo "warning: $* failed" >&2
-    times+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'
-}
 jump() { # count command: OpenSSH ProxyJump, 100 at once; prints failures
   printf '%s\n' "${inside[@]:0:$1}" |
     xargs -P 100 -I{} sh -c "ssh -F $behind/ssh_config -J $bastion:2222 {} '$2' >/dev/null 2>&1 || echo x" | wc -l

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
+. benches/lib.sh
 bed=$(mktemp -d /tmp/drover-ssh-bench.XXXXXX)
 trap 'scripts/sshbed.sh stop "$bed" >/dev/null 2>&1 || true; rm -rf "$bed"' EXIT
 
@@ -30,38 +31,14 @@ plan ten(TargetSpec $targets) {
 }
 EOF
 
-# OpenSSH with the same user, key and known hosts; `kex` picks the exchange.
-ssh_config() { # file kex
-  cat > "$1" <<EOF
-Host *
-  User drover-test
-  Port 2222
-  IdentityFile $bed/keys/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile $bed/known_hosts
-  StrictHostKeyChecking yes
-  BatchMode yes
-  LogLevel ERROR
-  $2
-EOF
-}
-ssh_config "$bed/ssh_default" ""
-ssh_config "$bed/ssh_curve" "KexAlgorithms curve25519-sha256"
-ssh_config "$bed/ssh_master" "ControlMaster auto
+# OpenSSH with the same user, key and known hosts; the third argument picks
+# the exchange.
+ssh_config "$bed/ssh_default" "$bed"
+ssh_config "$bed/ssh_curve" "$bed" "KexAlgorithms curve25519-sha256"
+ssh_config "$bed/ssh_master" "$bed" "ControlMaster auto
   ControlPath $bed/cm-%h
   ControlPersist 120
   KexAlgorithms curve25519-sha256"
-
-now() { date +%s.%N; }
-# median SECONDS of RUNS runs of "$@"
-median() {
-  local times=() t0
-  for ((r = 0; r < runs; r++)); do
-    t0=$(now); "$@" >/dev/null 2>&1 || echo "warning: $* failed" >&2
-    times+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'
-}
 
 xargs_ssh() { # config count command
   printf '%s\n' "${hosts[@]:0:$2}" | xargs -P 100 -I{} ssh -F "$1" {} "$3"

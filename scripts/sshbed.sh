@@ -21,6 +21,7 @@
 #       address here by socat) and bastion-1 on 127.FIRST.254.2:2222 (reached
 #       only through bastion-0). Their own host key; default MaxStartups.
 #       The inventory names bastion-0 as `proxyjump`. `stop` removes it all.
+#       The bridge listens on SSHBED_BRIDGE_PORT instead when that is set.
 #   scripts/sshbed.sh logins DIR NAME       logins on sshd NAME (bastion-0, sshd-0)
 #   scripts/sshbed.sh restart DIR NAME      stop sshd NAME and its sessions, start it
 set -euo pipefail
@@ -31,6 +32,8 @@ PORT=2222
 # Where the targets' sshd listen when something else (the tests' latency
 # proxy) listens on PORT in front of them.
 SSHD_PORT=${SSHBED_SSHD_PORT:-$PORT}
+# Where the bridge to bastion-0 listens (SSHBED_BRIDGE_PORT: a proxy on PORT).
+BRIDGE_PORT=${SSHBED_BRIDGE_PORT:-$PORT}
 
 die() { echo "sshbed: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (it creates a user and starts sshd)"
@@ -174,11 +177,11 @@ EOF
   done
   command -v socat >/dev/null || die "socat is not installed (apt-get install socat)"
   local a=127.$first.254.1
-  socat "TCP-LISTEN:$PORT,bind=$a,reuseaddr,fork" \
+  socat "TCP-LISTEN:$BRIDGE_PORT,bind=$a,reuseaddr,fork" \
     "EXEC:ip netns exec $ns socat STDIO TCP\:$a\:$PORT" </dev/null >/dev/null 2>>"$dir/socat.log" &
   echo $! > "$dir/socat.pid"
   for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/$a/$PORT") 2>/dev/null && break
+    (exec 3<>"/dev/tcp/$a/$BRIDGE_PORT") 2>/dev/null && break
     sleep 0.02
   done
   sed -i "s|^  ssh:\$|  ssh:\n    proxyjump: $a:$PORT|" "$dir/inventory.yaml"

@@ -5,14 +5,8 @@
 
 mod common;
 
-use common::{Bed, drover_in_tests as drover, plan_result};
-use serde_json::{Value, json};
-
-fn run(args: &[&str]) -> (i32, Value, String) {
-    let (code, out, err) = drover(args);
-    assert!(!out.is_empty(), "{err}");
-    (code, plan_result(&out), err)
-}
+use common::{Bed, drover_json as run, plan_result};
+use serde_json::json;
 
 #[test]
 fn twenty_targets_behind_one_bastion_make_one_login_on_it_and_chains_one_on_each() {
@@ -25,17 +19,7 @@ fn twenty_targets_behind_one_bastion_make_one_login_on_it_and_chains_one_on_each
             bed.dir.display()
         ),
     );
-    let (code, r, _) = run(&[
-        "command",
-        "run",
-        "true",
-        "-t",
-        "bed",
-        "-i",
-        direct.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let (code, r, _) = common::command_run("true", "bed", &direct);
     assert_eq!(code, 1, "{r}");
     assert_eq!(
         r["error"]["details"]["result_set"][0]["error"]["kind"], "drover/connect-failed",
@@ -95,17 +79,7 @@ fn twenty_targets_behind_one_bastion_make_one_login_on_it_and_chains_one_on_each
             bed.dir.display()
         ),
     );
-    let (code, r, err) = run(&[
-        "command",
-        "run",
-        "true",
-        "-t",
-        "bed",
-        "-i",
-        two.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let (code, r, err) = common::command_run("true", "bed", &two);
     assert_eq!(code, 0, "{r}\n{err}");
     assert_eq!(bed.logins("bastion-0"), 4);
 }
@@ -127,17 +101,7 @@ fn an_unknown_bastion_host_key_is_refused_with_its_fingerprint() {
             bed.dir.display()
         ),
     );
-    let (code, r, _) = run(&[
-        "command",
-        "run",
-        "true",
-        "-t",
-        "bed",
-        "-i",
-        inv.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let (code, r, _) = common::command_run("true", "bed", &inv);
     assert_eq!(code, 1, "{r}");
     let error = &r["error"]["details"]["result_set"][0]["error"];
     assert_eq!(error["kind"], "drover/host-key", "{r}");

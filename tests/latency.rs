@@ -121,18 +121,12 @@ fn connecting_costs_what_the_protocol_and_russh_need() {
     // handshake with the proxy is on loopback, not delayed: one more RTT
     // on a real network.
     let bed = Bed::start_at(72, 1, 16, Some(RTT));
-    let (code, out, err) = common::drover_in_tests(&[
-        "command",
-        "run",
-        "true",
-        "-t",
-        "bed",
-        "-i",
-        bed.inventory().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, result, err) = common::command_run("true", "bed", &bed.inventory());
+    assert_eq!(
+        code, 0,
+        "{result}
+{err}"
+    );
     let proxy = bed.proxy.as_ref().unwrap();
     let turns = proxy.stats.turns.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(

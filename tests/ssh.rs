@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Stdio;
 
 use assert_cmd::Command;
@@ -11,19 +12,7 @@ use serde_json::{Value, json};
 
 /// `drover command run CMD -t SPEC -i INVENTORY --format json`: the plan_result.
 fn command(cmd: &str, spec: &str, inventory: &std::path::Path) -> Value {
-    let (_, out, err) = drover(&[
-        "command",
-        "run",
-        cmd,
-        "-t",
-        spec,
-        "-i",
-        inventory.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(!out.is_empty(), "{err}");
-    plan_result(&out)
+    common::command_run(cmd, spec, inventory).1
 }
 
 /// The error of the first target of a failed plan_result.
@@ -595,4 +584,82 @@ fn channels_per_target_stay_under_max_sessions() {
     assert_eq!(run(8), json!([true]));
     // Past it, sshd refuses channels: the limit is what keeps them all working.
     assert!(run(12).as_array().unwrap().contains(&json!(false)));
+}
+
+#[test]
+fn secrets_in_the_environment_are_on_no_command_line() {
+    let bed = Bed::start(31, 1, 1);
+    // sshd logs each command it is asked to run (ForceCommand, then the
+    // command as asked), and sudo logs what it runs.
+    let logger = bed.dir.join("log-command");
+    let commands = bed.dir.join("commands.log");
+    let sudo_log = bed.dir.join("sudo.log");
+    std::fs::write(
+        &logger,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n---\\n' \"$SSH_ORIGINAL_COMMAND\" >> {0}\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+            commands.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(&commands, "").unwrap();
+    std::process::Command::new("chmod")
+        .args(["0755", logger.to_str().unwrap()])
+        .status()
+        .unwrap();
+    std::process::Command::new("chmod")
+        .args(["0666", commands.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let conf = bed.dir.join("sshd-0.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("ForceCommand {}\n", logger.display()));
+    std::fs::write(&conf, text).unwrap();
+    bed.script(&["restart", "0"]);
+    /// Removes the sudo log setting however the test ends.
+    struct SudoLog(PathBuf);
+    impl Drop for SudoLog {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let rule = PathBuf::from("/etc/sudoers.d/drover-test-log");
+    std::fs::write(
+        &rule,
+        format!("Defaults:drover-test logfile={}\n", sudo_log.display()),
+    )
+    .unwrap();
+    let _rule = SudoLog(rule);
+    let inv = bed.inventory_with(
+        "sudo.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n    sudo-password: drover-bed-password\n",
+            bed.dir.join("keys/id_ed25519").display(),
+            bed.dir.join("known_hosts").display()
+        ),
+    );
+    let (code, out, err) = drover(&[
+        "run",
+        "ssh/secret_env.plan",
+        "token=open-sesame",
+        "-i",
+        inv.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        plan_result(&out)["value"],
+        json!([true, true, "drover-test\n", "root\n"]),
+        "{out}"
+    );
+    let asked = std::fs::read_to_string(&commands).unwrap();
+    let ran = std::fs::read_to_string(&sudo_log).unwrap();
+    assert!(
+        asked.contains("echo $$") || asked.contains("drover_n"),
+        "{asked}"
+    );
+    assert!(ran.contains("COMMAND="), "{ran}");
+    assert!(!asked.contains("open-sesame"), "sshd ran:\n{asked}");
+    assert!(!ran.contains("open-sesame"), "sudo ran:\n{ran}");
 }

@@ -3,23 +3,12 @@
 
 mod common;
 
-use common::{Bed, drover_in_tests as drover, plan_result};
+use common::Bed;
 use serde_json::Value;
 
 fn command(cmd: &str, spec: &str, inventory: &std::path::Path) -> (i32, Value) {
-    let (code, out, err) = drover(&[
-        "command",
-        "run",
-        cmd,
-        "-t",
-        spec,
-        "-i",
-        inventory.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert!(!out.is_empty(), "{err}");
-    (code, plan_result(&out))
+    let (code, result, _) = common::command_run(cmd, spec, inventory);
+    (code, result)
 }
 
 fn messages(r: &Value) -> String {

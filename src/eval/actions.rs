@@ -3,7 +3,7 @@
 //! (bounded by the run's concurrency), waits for all of them and returns a
 //! ResultSet; failures raise `drover/run-failure` unless `_catch_errors`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::args::{Args, targets};
 use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
-use crate::project::tasks::{Bundle, InputMethod, Task};
+use crate::project::tasks::{InputMethod, Task};
 use crate::syntax::ast::Span;
 use crate::transport::{Command, Connection, Exec, ExecOutput, TransportError, lossy};
 use crate::value::Target;
@@ -575,7 +575,7 @@ async fn on_target(
         }
         Work::Script { path, arguments } => {
             // Staged like a task's files: once per target per run.
-            let bundle = script_bundle(path)?;
+            let bundle = it.connections.staging.script(path)?;
             let _hold = conn.hold();
             let dir = it.connections.staging.stage(target, &conn, &bundle).await?;
             let file = format!("{dir}/{}", bundle.files[0].1);
@@ -716,25 +716,6 @@ async fn wait_up(
         }
         tokio::time::sleep(interval.min(remaining)).await;
     }
-}
-
-/// A script as a bundle of one file, under its own name.
-fn script_bundle(path: &Path) -> Result<Bundle, TransportError> {
-    use std::hash::Hasher;
-    let bytes = std::fs::read(path)
-        .map_err(|e| TransportError::Io(format!("cannot read {}: {e}", path.display())))?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("script")
-        .to_string();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    h.write(name.as_bytes());
-    h.write(&bytes);
-    Ok(Bundle {
-        files: vec![(path.to_path_buf(), name)],
-        hash: h.finish(),
-    })
 }
 
 /// Run a real task on one target: choose its implementation, stage its files

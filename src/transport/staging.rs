@@ -1,6 +1,7 @@
 //! Task files on targets: staged once per target per run, removed at its end.
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -16,6 +17,8 @@ use crate::value::Target;
 #[derive(Default)]
 pub struct Staging {
     targets: std::cell::RefCell<HashMap<String, Rc<tokio::sync::Mutex<Staged>>>>,
+    /// `run_script`'s scripts, read and hashed once per run.
+    scripts: std::cell::RefCell<HashMap<PathBuf, Rc<Bundle>>>,
 }
 
 #[derive(Default)]
@@ -30,6 +33,33 @@ struct Staged {
 }
 
 impl Staging {
+    /// The script at `path` as a bundle of one file (named as it is), read
+    /// the first time this run asks.
+    pub(crate) fn script(&self, path: &Path) -> Result<Rc<Bundle>, TransportError> {
+        if let Some(bundle) = self.scripts.borrow().get(path) {
+            return Ok(bundle.clone());
+        }
+        use std::hash::Hasher;
+        let bytes = std::fs::read(path)
+            .map_err(|e| TransportError::Io(format!("cannot read {}: {e}", path.display())))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("script")
+            .to_string();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write(name.as_bytes());
+        h.write(&bytes);
+        let bundle = Rc::new(Bundle {
+            files: vec![(path.to_path_buf(), name)],
+            hash: h.finish(),
+        });
+        self.scripts
+            .borrow_mut()
+            .insert(path.to_path_buf(), bundle.clone());
+        Ok(bundle)
+    }
+
     /// The bundle's directory on `target`, uploading it if this run has not.
     pub(crate) async fn stage(
         &self,
@@ -48,8 +78,10 @@ impl Staging {
             .conn
             .as_ref()
             .is_some_and(|(c, epoch)| Arc::ptr_eq(c, conn) && *epoch == conn.epoch());
-        if !current && staged.conn.is_some() {
-            // Reconnected: the old directory may be gone; start afresh.
+        if !current && staged.conn.is_some() && !staged.adopted {
+            // Reconnected: the old directory may be gone; start afresh. (A
+            // connection that adopted it removes it itself: when the idle
+            // cap closed it, or as it stages the new one.)
             let _ = conn.exec(Exec::program("rm", ["-rf", &staged.dir])).await;
         }
         let sub = format!("{:016x}", bundle.hash);

@@ -383,9 +383,28 @@ impl Bed {
     /// through the bastions `bastion-0` (127.FIRST.254.1, bridged out) and
     /// `bastion-1` (127.FIRST.254.2, only from inside); the inventory jumps
     /// through bastion-0.
+    /// Behind the latency proxy when `DROVER_BED_RTT_MS` is set (the
+    /// bridge on port 2223 then): every byte to the targets crosses it.
     pub fn behind(first: u8, n: usize) -> Bed {
-        let bed = Bed::at(first, n);
-        bed.script(&["start-behind", &n.to_string(), &first.to_string()]);
+        let mut bed = Bed::at(first, n);
+        let rtt = bed_rtt();
+        let mut cmd = std::process::Command::new(root().join("scripts/sshbed.sh"));
+        cmd.arg("start-behind")
+            .arg(&bed.dir)
+            .args([n.to_string(), first.to_string()]);
+        if rtt.is_some() {
+            cmd.env("SSHBED_BRIDGE_PORT", "2223");
+        }
+        let out = cmd.output().expect("bash");
+        assert!(
+            out.status.success(),
+            "sshbed.sh start-behind: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(rtt) = rtt {
+            let bastion = format!("127.{first}.254.1");
+            bed.proxy = Some(Proxy::start(&[bastion], 2222, 2223, rtt));
+        }
         bed
     }
 
@@ -592,6 +611,29 @@ pub fn drover_in_tests(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `drover ARGS` in `tests/`, where ARGS end in `--format json`: (exit code,
+/// the run's `plan_result`, stderr).
+pub fn drover_json(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let (code, out, err) = drover_in_tests(args);
+    assert!(!out.is_empty(), "no output: {err}");
+    (code, plan_result(&out), err)
+}
+
+/// `drover command run CMD -t SPEC -i INVENTORY --format json` in `tests/`.
+pub fn command_run(cmd: &str, spec: &str, inventory: &Path) -> (i32, serde_json::Value, String) {
+    drover_json(&[
+        "command",
+        "run",
+        cmd,
+        "-t",
+        spec,
+        "-i",
+        inventory.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
 }
 
 /// `drover ARGS` started in the test project `tests/`, its output piped.

@@ -980,16 +980,23 @@ impl Link {
         kills: Option<&Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     ) -> Result<ExecOutput, TransportError> {
         let sudo_password = run_as.and(self.settings.sudo_password.as_deref());
-        let line =
+        let remote =
             command_line(&exec, run_as, sudo_password.is_some()).map_err(TransportError::Io)?;
         let lost = |what: &str, e: russh::Error| self.lost(handle, format!("{what}: {e}"));
         let mut input = Vec::new();
-        if warm {
-            // BOOTSTRAP reads it: its line count, then its lines.
-            input.extend_from_slice(format!("{}\n{line}\n", line.split('\n').count()).as_bytes());
+        if warm || remote.private {
+            // BOOTSTRAP reads the script from standard input. On a new
+            // channel that costs a round trip more: only when it is private.
+            if !warm {
+                channel
+                    .exec(true, BOOTSTRAP)
+                    .await
+                    .map_err(|e| lost("cannot start the command", e))?;
+            }
+            input.extend_from_slice(framed(&remote.line).as_bytes());
         } else {
             channel
-                .exec(true, line)
+                .exec(true, remote.line)
                 .await
                 .map_err(|e| lost("cannot start the command", e))?;
         }
@@ -1002,6 +1009,9 @@ impl Link {
         if let Some(pw) = sudo_password {
             input.extend_from_slice(pw.as_bytes());
             input.push(b'\n');
+        }
+        if let Some(inner) = &remote.inner {
+            input.extend_from_slice(framed(inner).as_bytes());
         }
         input.extend(exec.stdin.iter().flatten());
         let feed = async {
@@ -1256,7 +1266,6 @@ async fn kill_group(handle: Arc<Handle<Client>>, pgid: u32) {
     let _ = tokio::time::timeout(Duration::from_secs(5), run).await;
 }
 
-/// POSIX single quotes: safe for every byte but NUL.
 /// 128 random bits in hex, for a private directory's name.
 fn random_name() -> Result<String, String> {
     use std::io::Read;
@@ -1278,53 +1287,87 @@ fn tar_of(files: &[(std::path::PathBuf, String)]) -> Result<Vec<u8>, String> {
     tar.into_inner().map_err(|e| e.to_string())
 }
 
+/// POSIX single quotes: safe for every byte but NUL.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The remote command line: the process group first, then the command with
-/// its environment (`env`, quoted), under `sudo` for `run_as`. A sudo
-/// password comes first on stdin, read by the shell and piped to `sudo -S`
-/// only if sudo asks: never on a command line.
-fn command_line(exec: &Exec, run_as: Option<&str>, password: bool) -> Result<String, String> {
-    let mut inner: Vec<String> = Vec::new();
-    if !exec.env.is_empty() {
-        inner.push("env".into());
-        for (k, v) in &exec.env {
-            let valid = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(format!("`{k}` is not an environment variable name"));
-            }
-            if v.contains('\0') {
-                return Err(format!("the value of `{k}` contains a NUL byte"));
-            }
-            inner.push(quote(&format!("{k}={v}")));
+/// What one exec runs on the target. The environment is set by `export` in a
+/// script read from standard input, never as arguments: no process listing,
+/// sshd's command or sudo's log shows it (task parameters, Sensitive ones
+/// too, travel in the environment).
+#[derive(Debug, PartialEq)]
+struct Remote {
+    /// The shell script: the process group first (`echo $$`), then the
+    /// command, under `sudo` for `run_as`.
+    line: String,
+    /// `line` sets the environment: it goes on standard input (`BOOTSTRAP`),
+    /// never as sshd's command.
+    private: bool,
+    /// Under sudo with an environment, the script that the shell sudo starts
+    /// (`BOOTSTRAP` again) reads from standard input, after the password.
+    inner: Option<String>,
+}
+
+/// `script` framed for `BOOTSTRAP`: its line count, then its lines.
+fn framed(script: &str) -> String {
+    format!("{}\n{script}\n", script.split('\n').count())
+}
+
+/// The remote side of `exec`. A sudo password comes first on stdin, read by
+/// the shell and piped to `sudo -S` only if sudo asks: never on a command
+/// line.
+fn command_line(exec: &Exec, run_as: Option<&str>, password: bool) -> Result<Remote, String> {
+    let mut exports = String::new();
+    for (k, v) in &exec.env {
+        let valid = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("`{k}` is not an environment variable name"));
         }
+        if v.contains('\0') {
+            return Err(format!("the value of `{k}` contains a NUL byte"));
+        }
+        exports.push_str(&format!("export {k}={}\n", quote(v)));
     }
-    match &exec.command {
-        Command::Shell(cmd) => {
-            inner.extend(["/bin/sh".into(), "-c".into(), quote(cmd)]);
-        }
-        Command::Program(program, args) => {
-            inner.push(quote(program));
-            inner.extend(args.iter().map(|a| quote(a)));
-        }
-    }
-    let inner = inner.join(" ");
-    let body = match (run_as, password) {
-        (None, _) => format!("exec {inner}"),
-        (Some(user), false) => format!("exec sudo -n -u {} -- {inner}", quote(user)),
-        (Some(user), true) => {
-            let u = quote(user);
-            format!(
-                "IFS= read -r drover_pw; if sudo -n -u {u} true 2>/dev/null; then unset drover_pw; \
-                 exec sudo -n -u {u} -- {inner}; else {{ printf '%s\\n' \"$drover_pw\"; unset drover_pw; \
-                 exec cat; }} | sudo -S -p '' -u {u} -- {inner}; fi"
-            )
-        }
+    let program = match &exec.command {
+        Command::Shell(cmd) => format!("/bin/sh -c {}", quote(cmd)),
+        Command::Program(program, args) => std::iter::once(program)
+            .chain(args)
+            .map(|a| quote(a))
+            .collect::<Vec<_>>()
+            .join(" "),
     };
-    Ok(format!("echo $$; {body}"))
+    let Some(user) = run_as else {
+        return Ok(Remote {
+            line: format!("echo $$; {exports}exec {program}"),
+            private: !exports.is_empty(),
+            inner: None,
+        });
+    };
+    let (inner, script) = if exports.is_empty() {
+        (program, None)
+    } else {
+        (
+            format!("/bin/sh -c {}", quote(BOOTSTRAP)),
+            Some(format!("{exports}exec {program}")),
+        )
+    };
+    let u = quote(user);
+    let body = if password {
+        format!(
+            "IFS= read -r drover_pw; if sudo -n -u {u} true 2>/dev/null; then unset drover_pw; \
+             exec sudo -n -u {u} -- {inner}; else {{ printf '%s\\n' \"$drover_pw\"; unset drover_pw; \
+             exec cat; }} | sudo -S -p '' -u {u} -- {inner}; fi"
+        )
+    } else {
+        format!("exec sudo -n -u {u} -- {inner}")
+    };
+    Ok(Remote {
+        line: format!("echo $$; {body}"),
+        private: false,
+        inner: script,
+    })
 }
 
 impl Connection for SshConnection {
@@ -1408,6 +1451,21 @@ impl Connection for SshConnection {
             // input (one file as it is, several as a tar stream) and print
             // the directory. A target without tar gets them one by one.
             let mut script = String::from("umask 077 && ");
+            // A new directory replaces the one this connection still holds
+            // (the target was reconnected after a loss): removed in the
+            // same exec.
+            let old = match dir {
+                Some(_) => None,
+                None => self
+                    .link
+                    .temp_dir
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take(),
+            };
+            if let Some(old) = &old {
+                script = format!("rm -rf {}; {script}", quote(old));
+            }
             match dir {
                 Some(dir) => script.push_str(&format!("d={} && ", quote(dir))),
                 None => script.push_str(&format!(
@@ -1439,7 +1497,12 @@ impl Connection for SshConnection {
             script.push_str(&format!(" && chmod u+x {base}/{}", quote(executable)));
             exec.command = Command::Shell(script);
             let run_as = self.link.settings.run_as.clone();
-            let out = self.run(exec, file, run_as.as_deref()).await?;
+            let out = self.run(exec, file, run_as.as_deref()).await;
+            if out.is_err() && old.is_some() {
+                // Not removed: left for the end of the run.
+                *self.link.temp_dir.lock().unwrap_or_else(|e| e.into_inner()) = old;
+            }
+            let out = out?;
             let made = String::from_utf8_lossy(&out.stdout)
                 .lines()
                 .next()
@@ -1478,18 +1541,39 @@ mod tests {
             env: vec![("PT_a".into(), "`id`\n'q'".into())],
             ..Exec::default()
         };
+        let remote = command_line(&exec, None, false).unwrap();
         assert_eq!(
-            command_line(&exec, None, false).unwrap(),
-            r#"echo $$; exec env 'PT_a=`id`
-'\''q'\''' '/tmp/x y/task' 'it'\''s' '$(id)'"#
+            remote.line,
+            r#"echo $$; export PT_a='`id`
+'\''q'\'''
+exec '/tmp/x y/task' 'it'\''s' '$(id)'"#
         );
+        assert!(remote.private && remote.inner.is_none());
         let bad = Exec {
             env: vec![("A B".into(), "x".into())],
             ..Exec::default()
         };
         assert!(command_line(&bad, None, false).is_err());
         let sudo = command_line(&Exec::default(), Some("root"), true).unwrap();
-        assert!(sudo.contains("sudo -S -p '' -u 'root'"), "{sudo}");
-        assert!(!sudo.contains("password"), "{sudo}");
+        assert!(sudo.line.contains("sudo -S -p '' -u 'root'"), "{sudo:?}");
+        assert!(!sudo.line.contains("password"), "{sudo:?}");
+        assert!(!sudo.private && sudo.inner.is_none());
+    }
+
+    #[test]
+    fn the_environment_under_sudo_is_read_from_standard_input() {
+        let exec = Exec {
+            command: Command::Shell("echo \"$PT_a\"".into()),
+            env: vec![("PT_a".into(), "secret".into())],
+            ..Exec::default()
+        };
+        let remote = command_line(&exec, Some("root"), false).unwrap();
+        assert!(!remote.line.contains("secret"), "{remote:?}");
+        assert!(!remote.private);
+        assert_eq!(
+            remote.inner.as_deref(),
+            Some("export PT_a='secret'\nexec /bin/sh -c 'echo \"$PT_a\"'")
+        );
+        assert_eq!(framed("a\nb"), "2\na\nb\n");
     }
 }

@@ -1,0 +1,31 @@
+# Shared by the shell benchmarks (source it): the OpenSSH client config for a
+# test bed, and the median of repeated runs. Needs `runs` set.
+
+# ssh_config FILE BED [EXTRA LINES]: OpenSSH with the bed's user, key and
+# known hosts (port 2222, where the bed's inventory points), plus EXTRA.
+ssh_config() {
+  cat > "$1" <<CONF
+Host *
+  User drover-test
+  Port 2222
+  IdentityFile $2/keys/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $2/known_hosts
+  StrictHostKeyChecking yes
+  BatchMode yes
+  LogLevel ERROR
+  ${3:-}
+CONF
+}
+
+now() { date +%s.%N; }
+
+# median "$@": the median wall time in seconds of $runs runs of the command.
+median() {
+  local times=() t0
+  for ((r = 0; r < runs; r++)); do
+    t0=$(now); "$@" >/dev/null 2>&1 || echo "warning: $* failed" >&2
+    times+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'
+}
