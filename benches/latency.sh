@@ -7,7 +7,8 @@
 # calls of a task with a helper file. Needs root. Prints a Markdown table;
 # docs/benchmarks.md has the results.
 #
-#   benches/latency.sh [RUNS] [RTT_MS...]   (default 3 runs, 0 10 50 ms)
+#   [TARGETS=N] benches/latency.sh [RUNS] [RTT_MS...]   (default 100 targets,
+#   3 runs, 0 10 50 ms)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -15,7 +16,7 @@ shift || true
 . benches/lib.sh
 rtts=("${@:-0 10 50}")
 read -r -a rtts <<< "${rtts[*]}"
-n=100
+n=${TARGETS:-100}
 bed=$(mktemp -d /tmp/drover-rtt-bench.XXXXXX)
 proxy_pid=
 stop_proxy() {
@@ -107,11 +108,12 @@ ansible_run() {
 $(for i in 1 2 3 4 5 6 7 8 9 10; do printf '    - command: "true"\n'; done)
 $(for i in 1 2 3; do printf '    - script: %s/hello-all.sh\n      environment: {PT_name: x%s}\n' "$bed" "$i"; done)
 EOF
-  ANSIBLE_PIPELINING=1 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
+  ANSIBLE_PIPELINING=1 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_REMOTE_TMP=/tmp ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
     ANSIBLE_SSH_ARGS="-F $bed/ssh_master" \
     ansible-playbook -f "$n" -i "$bed/hosts.ini" "$bed/play.yml"
 }
 pyinfra_run() {
+  { printf 'bed = ['; printf '"%s", ' "${hosts[@]}"; printf ']\n'; } > "$bed/pyinfra_inventory.py"
   cat > "$bed/deploy.py" <<EOF
 from pyinfra.operations import server
 for i in range(1, 11):
@@ -121,7 +123,7 @@ for i in range(1, 4):
 EOF
   pyinfra -y --parallel "$n" --ssh-user drover-test --ssh-port 2222 \
     --ssh-key "$bed/keys/id_ed25519" --data ssh_known_hosts_file="$bed/known_hosts" \
-    "$(IFS=,; echo "${hosts[*]}")" "$bed/deploy.py"
+    "$bed/pyinfra_inventory.py" "$bed/deploy.py"
 }
 # "not installed", or the median of $runs runs of "$2"
 if_installed() { # program function
@@ -131,8 +133,8 @@ if_installed() { # program function
 drover_run() { # plan
   (cd "$project" && "$drover" run "$1" targets=bed -i inventory.yaml --concurrency "$n" --format json)
 }
-handshake() { # one target, one `true`: the connection and one exec
-  (cd "$project" && "$drover" command run true -t "${hosts[0]}" -i inventory.yaml --format json)
+handshake() { # every target, one `true`: the connections and one exec each
+  (cd "$project" && "$drover" command run true -t bed -i inventory.yaml --format json)
 }
 
 echo "| RTT | drover: connect + 1 | drover: 10 \`true\` (÷ goal) | drover: 10 \`true\` + 3 tasks | OpenSSH ControlMaster | Ansible (pipelining, ControlPersist) | pyinfra | ControlMaster ÷ drover |"

@@ -24,7 +24,11 @@ now() { date +%s.%N; }
 median() {
   local times=() t0
   for ((r = 0; r < runs; r++)); do
-    t0=$(now); "$@" >/dev/null 2>&1 || echo "warning: $* failed" >&2
+    t0=$(now)
+    if ! "$@" > /tmp/drover-bench-last.log 2>&1; then
+      cp /tmp/drover-bench-last.log /tmp/drover-bench-failed.log
+      echo "warning: $* failed (its output: /tmp/drover-bench-failed.log)" >&2
+    fi
     times+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')")
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.2f", a[int((NR + 1) / 2)] }'

@@ -40,8 +40,10 @@ fn median(mut v: Vec<u64>) -> f64 {
     v[v.len() / 2] as f64
 }
 
-/// Run tests/ssh/round_trips.plan on `bed`: each step's median duration.
-fn run(bed: &Bed, tag: &str) -> Vec<(String, f64)> {
+/// Run tests/ssh/round_trips.plan on `bed`: each step's median duration,
+/// and the end of the run (ms from the last result to `plan_result`: the
+/// removal of every target's task files and the disconnects).
+fn run(bed: &Bed, tag: &str) -> (Vec<(String, f64)>, f64) {
     let (code, out, err) = common::drover_in_tests(&[
         "run",
         "ssh/round_trips.plan",
@@ -55,20 +57,29 @@ fn run(bed: &Bed, tag: &str) -> Vec<(String, f64)> {
     let result = plan_result(&out);
     assert_eq!(code, 0, "{result}\n{err}");
     assert_eq!(result["value"], true, "{result}");
-    step_durations(&out)
+    let last_result = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["type"] == "target_result")
+        .map(|e| e["at_ms"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    let end = result["duration_ms"].as_u64().unwrap() - last_result;
+    let steps = step_durations(&out)
         .into_iter()
         .map(|(action, durations)| {
             assert_eq!(durations.len(), bed.targets.len(), "{action}");
             (action, median(durations))
         })
-        .collect()
+        .collect();
+    (steps, end as f64)
 }
 
 #[test]
 fn each_step_costs_its_round_trips_and_no_more_at_50_ms() {
     let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let base = run(&Bed::start_at(70, 10, 16, Some(Duration::ZERO)), "base");
-    let slow = run(&Bed::start_at(71, 10, 16, Some(RTT)), "slow");
+    let (base, base_end) = run(&Bed::start_at(70, 10, 16, Some(Duration::ZERO)), "base");
+    let (slow, slow_end) = run(&Bed::start_at(71, 10, 16, Some(RTT)), "slow");
     assert_eq!(base.len(), slow.len());
     let rtt = RTT.as_millis() as f64;
     // The round trips each step may cost beyond its own run time: the
@@ -98,7 +109,16 @@ fn each_step_costs_its_round_trips_and_no_more_at_50_ms() {
             "step {i} {action}: {at_0} ms at 0, {at_50} ms at 50 ms RTT: {trips:.2} round trips\n"
         ));
     }
+    report.push_str(&format!(
+        "end of the run: {base_end} ms at 0, {slow_end} ms at 50 ms RTT\n"
+    ));
     eprint!("{report}");
+    // Every target's task files are removed at once, one exec each: about
+    // one round trip for all ten (ten one after another would be ten).
+    assert!(
+        slow_end - base_end <= 2.2 * rtt,
+        "the end of the run costs more than 2 round trips:\n{report}"
+    );
     for (i, ((action, at_50), (_, at_0))) in slow.iter().zip(&base).enumerate() {
         assert_eq!(action, allowed[i].0, "{report}");
         if let Some(trips) = allowed[i].1 {

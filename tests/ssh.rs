@@ -638,7 +638,7 @@ fn secrets_in_the_environment_are_on_no_command_line() {
             bed.dir.join("known_hosts").display()
         ),
     );
-    let (code, out, err) = drover(&[
+    let (code, result, err) = common::drover_json(&[
         "run",
         "ssh/secret_env.plan",
         "token=open-sesame",
@@ -647,11 +647,11 @@ fn secrets_in_the_environment_are_on_no_command_line() {
         "--format",
         "json",
     ]);
-    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(code, 0, "{result}{err}");
     assert_eq!(
-        plan_result(&out)["value"],
+        result["value"],
         json!([true, true, "drover-test\n", "root\n"]),
-        "{out}"
+        "{result}"
     );
     let asked = std::fs::read_to_string(&commands).unwrap();
     let ran = std::fs::read_to_string(&sudo_log).unwrap();

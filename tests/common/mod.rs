@@ -357,55 +357,56 @@ impl Bed {
     /// `n` targets, at most `per_process` per sshd, behind a latency proxy
     /// at `rtt` when given.
     pub fn start_at(first: u8, n: usize, per_process: usize, rtt: Option<Duration>) -> Bed {
-        let mut bed = Bed::at(first, n);
-        let mut cmd = std::process::Command::new(root().join("scripts/sshbed.sh"));
-        cmd.arg("start").arg(&bed.dir).args([
-            n.to_string(),
-            per_process.to_string(),
-            first.to_string(),
-        ]);
-        if rtt.is_some() {
-            cmd.env("SSHBED_SSHD_PORT", "2223");
-        }
-        let out = cmd.output().expect("bash");
-        assert!(
-            out.status.success(),
-            "sshbed.sh start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if let Some(rtt) = rtt {
-            bed.proxy = Some(Proxy::start(&bed.targets, 2222, 2223, rtt));
-        }
-        bed
+        let bed = Bed::at(first, n);
+        let targets = bed.targets.clone();
+        let args = [n, per_process, first as usize].map(|a| a.to_string());
+        bed.launch("start", &args, rtt, "SSHBED_SSHD_PORT", &targets)
     }
 
     /// `n` targets in a network namespace of their own, reachable only
     /// through the bastions `bastion-0` (127.FIRST.254.1, bridged out) and
     /// `bastion-1` (127.FIRST.254.2, only from inside); the inventory jumps
-    /// through bastion-0.
-    /// Behind the latency proxy when `DROVER_BED_RTT_MS` is set (the
-    /// bridge on port 2223 then): every byte to the targets crosses it.
+    /// through bastion-0. Behind the latency proxy when `DROVER_BED_RTT_MS`
+    /// is set (the bridge on port 2223 then): every byte to the targets
+    /// crosses it.
     pub fn behind(first: u8, n: usize) -> Bed {
-        let mut bed = Bed::at(first, n);
-        let rtt = bed_rtt();
+        let bastion = format!("127.{first}.254.1");
+        let args = [n.to_string(), first.to_string()];
+        Bed::at(first, n).launch(
+            "start-behind",
+            &args,
+            bed_rtt(),
+            "SSHBED_BRIDGE_PORT",
+            &[bastion],
+        )
+    }
+
+    /// `scripts/sshbed.sh VERB DIR ARGS...` for a new bed. With `rtt`,
+    /// `port_env` moves what listens on port 2222 to 2223, and the latency
+    /// proxy takes port 2222 of the `proxied` addresses.
+    fn launch(
+        mut self,
+        verb: &str,
+        args: &[String],
+        rtt: Option<Duration>,
+        port_env: &str,
+        proxied: &[String],
+    ) -> Bed {
         let mut cmd = std::process::Command::new(root().join("scripts/sshbed.sh"));
-        cmd.arg("start-behind")
-            .arg(&bed.dir)
-            .args([n.to_string(), first.to_string()]);
+        cmd.arg(verb).arg(&self.dir).args(args);
         if rtt.is_some() {
-            cmd.env("SSHBED_BRIDGE_PORT", "2223");
+            cmd.env(port_env, "2223");
         }
         let out = cmd.output().expect("bash");
         assert!(
             out.status.success(),
-            "sshbed.sh start-behind: {}",
+            "sshbed.sh {verb}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         if let Some(rtt) = rtt {
-            let bastion = format!("127.{first}.254.1");
-            bed.proxy = Some(Proxy::start(&[bastion], 2222, 2223, rtt));
+            self.proxy = Some(Proxy::start(proxied, 2222, 2223, rtt));
         }
-        bed
+        self
     }
 
     /// Logins accepted so far by the sshd `name` (`bastion-0`, `sshd-0`).
