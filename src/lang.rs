@@ -923,6 +923,115 @@ pub(crate) const TYPE_NAMES: &[&str] = &[
     "Variant",
 ];
 
+/// Named arguments every stub takes (spec testing.md §2).
+const STUB_OPTIONS: &[&str] = &["targets", "params", "error", "duration", "times"];
+/// A stub's named arguments when it answers with output.
+const STUB_OUTPUT: &[&str] = &[
+    "stdout",
+    "stderr",
+    "exit_code",
+    "targets",
+    "params",
+    "error",
+    "duration",
+    "times",
+];
+/// A stub's named arguments when it answers with a value.
+const STUB_VALUE: &[&str] = &["value", "targets", "params", "error", "duration", "times"];
+
+/// The functions known inside `test` blocks only (spec testing.md §2–3):
+/// [`Vocabulary::with_testing`] adds them.
+pub(crate) const TESTING: &[Builtin] = &[
+    f(
+        "stub_task",
+        "name",
+        1,
+        1,
+        STUB_VALUE,
+        "answers `run_task` of the task `name`",
+    ),
+    f(
+        "stub_command",
+        "command",
+        1,
+        1,
+        STUB_OUTPUT,
+        "answers `run_command` of `command` (or of a `\"/regex/\"`)",
+    ),
+    f(
+        "stub_script",
+        "path",
+        1,
+        1,
+        STUB_OUTPUT,
+        "answers `run_script` of `path`",
+    ),
+    f(
+        "stub_upload",
+        "source",
+        1,
+        1,
+        STUB_OPTIONS,
+        "answers `upload_file` of `source` with success",
+    ),
+    f(
+        "stub_plan",
+        "name",
+        1,
+        1,
+        STUB_VALUE,
+        "answers `run_plan` of `name` from the plan under test, without running it",
+    ),
+    f(
+        "stub_wait_up",
+        "",
+        0,
+        0,
+        STUB_OPTIONS,
+        "answers `wait_up` (by default it succeeds at once)",
+    ),
+    f(
+        "expect_error",
+        "expression",
+        1,
+        1,
+        &["kind"],
+        "the error `expression` raises; the test fails if it raises none (or another kind)",
+    ),
+    f(
+        "assert",
+        "condition, message",
+        1,
+        2,
+        &[],
+        "fails the test when `condition` is false",
+    ),
+    f(
+        "assert_eq",
+        "actual, expected",
+        2,
+        2,
+        &[],
+        "fails the test with both values and their difference unless they are equal",
+    ),
+    f(
+        "calls",
+        "action, name",
+        0,
+        2,
+        &[],
+        "the actions the test made, in order (`{action, name, targets, params, at, location}`)",
+    ),
+    f(
+        "now",
+        "",
+        0,
+        0,
+        &[],
+        "the test's virtual time since it started",
+    ),
+];
+
 /// The built-ins a checker or evaluator knows: [`Vocabulary::standard`], or
 /// that with more entries (a test's, say).
 #[derive(Clone, Debug)]
@@ -939,6 +1048,11 @@ impl Vocabulary {
             functions: FUNCTIONS.to_vec(),
             methods: METHODS.to_vec(),
         })
+    }
+
+    /// This vocabulary with the functions of `test` blocks.
+    pub fn with_testing(self) -> Vocabulary {
+        TESTING.iter().fold(self, |v, b| v.with(*b))
     }
 
     /// This vocabulary with one more built-in (a function, action or method).

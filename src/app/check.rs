@@ -34,11 +34,17 @@ pub(crate) fn run(tasks: &Catalog, paths: &[PathBuf], format: Format) -> Result<
         .flat_map(|f| &f.plans)
         .filter(|p| own.contains(&sources.get(p.name.span.file).name))
         .count();
+    let tests = asts
+        .iter()
+        .flat_map(|f| &f.tests)
+        .filter(|t| own.contains(&sources.get(t.span.file).name))
+        .count();
     match format {
         Format::Json => {
             let out = json!({
                 "files": files.len(),
                 "plans": plans,
+                "tests": tests,
                 "errors": errors,
                 "warnings": warnings,
                 "diagnostics": diags.iter().map(|d| d.to_json(sources)).collect::<Vec<_>>(),
@@ -51,9 +57,13 @@ pub(crate) fn run(tasks: &Catalog, paths: &[PathBuf], format: Format) -> Result<
             for d in &diags {
                 let _ = write!(err, "{}", d.render(sources, color, 100));
             }
+            let tests = match tests {
+                0 => String::new(),
+                n => format!(" and {n} test(s)"),
+            };
             let _ = writeln!(
                 err,
-                "checked {plans} plan(s) in {} file(s): {errors} error(s), {warnings} warning(s)",
+                "checked {plans} plan(s){tests} in {} file(s): {errors} error(s), {warnings} warning(s)",
                 files.len()
             );
         }

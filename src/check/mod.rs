@@ -65,6 +65,22 @@ pub(crate) fn check_in(
             .entry(plan.name.node.clone())
             .or_insert(checker.callees);
     }
+    // Tests are checked like plan bodies, with the test functions known.
+    let mut tests = files.iter().flat_map(|f| &f.tests).peekable();
+    let testing = tests.peek().map(|_| vocab.clone().with_testing());
+    for test in tests {
+        let testing = testing.as_ref().expect("made when there are tests");
+        let mut checker = Checker {
+            diags: &mut diags,
+            scopes: Vec::new(),
+            gone: Vec::new(),
+            plans: &signatures,
+            tasks,
+            vocab: testing,
+            callees: Callees::default(),
+        };
+        checker.test(test);
+    }
     (diags, calls)
 }
 
@@ -211,6 +227,12 @@ impl Checker<'_> {
             self.declare(&p.name, true);
         }
         self.block_in(&plan.body, Frame::Block);
+        self.pop();
+    }
+
+    fn test(&mut self, test: &Test) {
+        self.push(Frame::Block, test.span);
+        self.block_in(&test.body, Frame::Block);
         self.pop();
     }
 

@@ -12,6 +12,19 @@ pub struct File {
     pub id: FileId,
     /// The plans it defines, in source order.
     pub plans: Vec<Plan>,
+    /// Its `test` blocks, in source order (`drover test`).
+    pub tests: Vec<Test>,
+}
+
+/// `test "description" { body }`: a plan test, run by `drover test`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Test {
+    /// What the test shows, as written (no interpolation).
+    pub description: Spanned<String>,
+    /// The test's statements.
+    pub body: Block,
+    /// From `test` to the closing brace.
+    pub span: Span,
 }
 
 /// `plan name(params) { body }`.

@@ -530,15 +530,20 @@ fn missing_semicolon(cx: &Context, a: &Around) -> Option<Diagnostic> {
 
 /// Something after the last plan.
 fn after_last_plan(cx: &Context, a: &Around) -> Option<Diagnostic> {
-    if cx.expects("plan") && cx.expected.len() == 1 {
+    if cx.expects("plan") && cx.expects("test") && cx.expected.len() == 2 {
         return Some(
             Diagnostic::error(
                 "syntax",
                 a.found_span,
-                format!("expected `plan` or the end of the file, found {}", a.found),
+                format!(
+                    "expected `plan`, `test` or the end of the file, found {}",
+                    a.found
+                ),
             )
             .with_label("unexpected here")
-            .with_help("only `plan` definitions and comments may stand outside a plan"),
+            .with_help(
+                "only `plan` definitions, `test` blocks and comments may stand outside a plan",
+            ),
         );
     }
     None

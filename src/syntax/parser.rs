@@ -173,14 +173,48 @@ impl<'s> Builder<'s> {
     }
 
     fn file(&mut self, pair: Pair<'s, Rule>) -> File {
-        let plans = pair
-            .into_inner()
-            .filter(|p| p.as_rule() == Rule::plan)
-            .map(|p| self.plan(p))
-            .collect();
-        File {
+        let mut file = File {
             id: self.file,
-            plans,
+            plans: Vec::new(),
+            tests: Vec::new(),
+        };
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::plan => file.plans.push(self.plan(p)),
+                Rule::test => file.tests.push(self.test(p)),
+                _ => {}
+            }
+        }
+        file
+    }
+
+    fn test(&mut self, pair: Pair<'s, Rule>) -> Test {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next(); // kw_test
+        let text = inner.next().expect("test description");
+        let text_span = self.span(&text);
+        let parts = self.string(text);
+        let description = match parts.as_slice() {
+            [] => String::new(),
+            [StrPart::Lit(s)] => s.clone(),
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        "interpolation-in-test",
+                        text_span,
+                        "a test's description cannot interpolate",
+                    )
+                    .with_help("use single quotes or drop the `$`"),
+                );
+                String::new()
+            }
+        };
+        let body = self.block(inner.next().expect("test body"));
+        Test {
+            description: Spanned::new(description, text_span),
+            body,
+            span,
         }
     }
 

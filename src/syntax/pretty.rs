@@ -12,6 +12,16 @@ pub fn file(f: &File) -> String {
         }
         p.plan(plan);
     }
+    for (i, test) in f.tests.iter().enumerate() {
+        if i > 0 || !f.plans.is_empty() {
+            p.out.push('\n');
+        }
+        p.out.push_str("test ");
+        p.string(&[StrPart::Lit(test.description.node.clone())]);
+        p.out.push(' ');
+        p.block(&test.body);
+        p.out.push('\n');
+    }
     p.out
 }
 
