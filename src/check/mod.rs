@@ -51,15 +51,7 @@ pub(crate) fn check_in(
         } else {
             plans.insert(&plan.name.node, plan.name.span);
         }
-        let mut checker = Checker {
-            diags: &mut diags,
-            scopes: Vec::new(),
-            gone: Vec::new(),
-            plans: &signatures,
-            tasks,
-            vocab,
-            callees: Callees::default(),
-        };
+        let mut checker = Checker::new(&mut diags, &signatures, tasks, vocab);
         checker.plan(plan);
         calls
             .entry(plan.name.node.clone())
@@ -70,16 +62,7 @@ pub(crate) fn check_in(
     let testing = tests.peek().map(|_| vocab.clone().with_testing());
     for test in tests {
         let testing = testing.as_ref().expect("made when there are tests");
-        let mut checker = Checker {
-            diags: &mut diags,
-            scopes: Vec::new(),
-            gone: Vec::new(),
-            plans: &signatures,
-            tasks,
-            vocab: testing,
-            callees: Callees::default(),
-        };
-        checker.test(test);
+        Checker::new(&mut diags, &signatures, tasks, testing).test(test);
     }
     (diags, calls)
 }
@@ -156,6 +139,25 @@ pub fn reachable(calls: &CallGraph, root: &str) -> Option<std::collections::Hash
         }
     }
     Some(seen)
+}
+
+impl<'d> Checker<'d> {
+    fn new(
+        diags: &'d mut Vec<Diagnostic>,
+        plans: &'d HashMap<&'d str, &'d Plan>,
+        tasks: Option<&'d Catalog>,
+        vocab: &'d Vocabulary,
+    ) -> Checker<'d> {
+        Checker {
+            diags,
+            scopes: Vec::new(),
+            gone: Vec::new(),
+            plans,
+            tasks,
+            vocab,
+            callees: Callees::default(),
+        }
+    }
 }
 
 impl Checker<'_> {
