@@ -239,27 +239,20 @@ fn test_blocks_are_checked_by_check_and_ignored_by_run() {
         "plan good() {\n  return 1;\n}\n\ntest \"broken\" {\n  nope();\n}\n\ntest \"fine\" {\n  assert(true);\n}\n",
     )
     .unwrap();
-    let run = |args: &[&str]| {
-        let out = drover().current_dir(&dir).args(args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| common::drover_in(&dir, args);
     let (code, out, err) = run(&["run", "good", "--format", "json"]);
-    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"value\":1"), "{out}");
     let (code, out, _) = run(&["plan", "show", "--format", "json"]);
-    assert_eq!(code, Some(0));
+    assert_eq!(code, 0);
     assert!(!out.contains("broken") && !out.contains("fine"), "{out}");
     let (code, _, err) = run(&["check"]);
-    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("unknown function `nope`"), "{err}");
     assert!(err.contains("good.plan:6:3"), "{err}");
     assert!(err.contains("checked 1 plan(s) and 2 test(s)"), "{err}");
     let (code, out, _) = run(&["check", "--format", "json"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, 1);
     let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(summary["tests"], 2, "{out}");
     let _ = std::fs::remove_dir_all(&dir);

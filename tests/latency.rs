@@ -64,7 +64,10 @@ fn run(bed: &Bed, tag: &str) -> (Vec<(String, f64)>, f64) {
         .map(|e| e["at_ms"].as_u64().unwrap())
         .max()
         .unwrap();
-    let end = result["duration_ms"].as_u64().unwrap() - last_result;
+    let end = result["duration_ms"]
+        .as_u64()
+        .unwrap()
+        .saturating_sub(last_result);
     let steps = step_durations(&out)
         .into_iter()
         .map(|(action, durations)| {
@@ -142,11 +145,7 @@ fn connecting_costs_what_the_protocol_and_russh_need() {
     // on a real network.
     let bed = Bed::start_at(72, 1, 16, Some(RTT));
     let (code, result, err) = common::command_run("true", "bed", &bed.inventory());
-    assert_eq!(
-        code, 0,
-        "{result}
-{err}"
-    );
+    assert_eq!(code, 0, "{result}\n{err}");
     let proxy = bed.proxy.as_ref().unwrap();
     let turns = proxy.stats.turns.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(

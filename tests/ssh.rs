@@ -603,14 +603,13 @@ fn secrets_in_the_environment_are_on_no_command_line() {
     )
     .unwrap();
     std::fs::write(&commands, "").unwrap();
-    std::process::Command::new("chmod")
-        .args(["0755", logger.to_str().unwrap()])
-        .status()
-        .unwrap();
-    std::process::Command::new("chmod")
-        .args(["0666", commands.to_str().unwrap()])
-        .status()
-        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &PathBuf, m: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode(&logger, 0o755);
+    // Written by the test user's sessions.
+    mode(&commands, 0o666);
     let conf = bed.dir.join("sshd-0.conf");
     let mut text = std::fs::read_to_string(&conf).unwrap();
     text.push_str(&format!("ForceCommand {}\n", logger.display()));
