@@ -15,6 +15,18 @@ fn command(cmd: &str, spec: &str, inventory: &std::path::Path) -> Value {
     common::command_run(cmd, spec, inventory).1
 }
 
+/// The bed's inventory with the test user's sudo password (`run-as` tests).
+fn sudo_inventory(bed: &Bed) -> PathBuf {
+    bed.inventory_with(
+        "sudo.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n    sudo-password: drover-bed-password\n",
+            bed.dir.join("keys/id_ed25519").display(),
+            bed.dir.join("known_hosts").display()
+        ),
+    )
+}
+
 /// The error of the first target of a failed plan_result.
 fn first_error(result: &Value) -> &Value {
     &result["error"]["details"]["result_set"][0]["error"]
@@ -524,14 +536,7 @@ fn wait_up_sees_a_restarted_target_only_once_it_is_back() {
 #[test]
 fn run_as_through_sudo_with_a_password_that_shows_nowhere() {
     let bed = Bed::start(28, 1, 1);
-    let inv = bed.inventory_with(
-        "sudo.yaml",
-        &format!(
-            "    private-key: {}\n    known-hosts: {}\n    sudo-password: drover-bed-password\n",
-            bed.dir.join("keys/id_ed25519").display(),
-            bed.dir.join("known_hosts").display()
-        ),
-    );
+    let inv = sudo_inventory(&bed);
     for format in ["json", "human"] {
         let (code, out, err) = drover(&[
             "run",
@@ -629,14 +634,7 @@ fn secrets_in_the_environment_are_on_no_command_line() {
     )
     .unwrap();
     let _rule = SudoLog(rule);
-    let inv = bed.inventory_with(
-        "sudo.yaml",
-        &format!(
-            "    private-key: {}\n    known-hosts: {}\n    sudo-password: drover-bed-password\n",
-            bed.dir.join("keys/id_ed25519").display(),
-            bed.dir.join("known_hosts").display()
-        ),
-    );
+    let inv = sudo_inventory(&bed);
     let (code, result, err) = common::drover_json(&[
         "run",
         "ssh/secret_env.plan",
