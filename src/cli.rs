@@ -131,6 +131,29 @@ enum Verb {
         #[command(subcommand)]
         command: SecretCommand,
     },
+    /// Run the `test` blocks of plan files: every action stubbed, on
+    /// virtual time. Exit 0 all passed, 1 some failed, 2 a file does not check.
+    Test {
+        /// Test files or directories (default: the project's plan directories
+        /// and `tests/**/*_test.plan`).
+        paths: Vec<PathBuf>,
+        /// Only the tests whose description contains TEXT.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// The inventory file (default: the project's `inventoryfile`, else
+        /// inventory.yaml in the project).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// Also write a JUnit XML report to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// End with the statements of the tested plans that no test executed.
+        #[arg(long)]
+        coverage: bool,
+        /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
     /// Parse and check plans without running anything.
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
@@ -364,6 +387,24 @@ pub fn main() -> ExitCode {
             }
         }
         Verb::Check { paths, format } => crate::app::check::run(&tasks, &paths, fmt(format)),
+        Verb::Test {
+            paths,
+            filter,
+            inventory,
+            junit,
+            coverage,
+            format,
+        } => crate::app::test::run(
+            &tasks,
+            &crate::app::test::TestOptions {
+                paths,
+                filter,
+                inventory: inv(inventory),
+                format: fmt(format),
+                junit,
+                coverage,
+            },
+        ),
         Verb::Command {
             command:
                 CommandCommand::Run {

@@ -1,4 +1,4 @@
-//! The commands: `run` (and `command run`, `task run`), `check`, `secret` and the
+//! The commands: `run` (and `command run`, `task run`), `check`, `test`, `secret` and the
 //! `show` family, and [`load`], the one reader of plan files they share.
 
 pub mod check;
@@ -7,6 +7,7 @@ pub mod pools;
 pub mod run;
 pub mod secret;
 pub mod show;
+pub mod test;
 
 use std::path::PathBuf;
 

@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use super::args::{Args, targets};
+use crate::eval::testing::{Answer, StubKind, UNSTUBBED};
 use crate::eval::{BAD_PARAMETERS, Eval, Flow, Interpreter};
 use crate::project::tasks::{InputMethod, Task};
 use crate::syntax::ast::Span;
@@ -164,6 +165,33 @@ impl Work {
             Work::Task { task, .. } => task.name.clone(),
         }
     }
+
+    /// What a stub matches: the task, the command, the script or file as
+    /// the plan names it (relative to the project), and the parameters.
+    fn stubbed_as(&self, project: &std::path::Path) -> (String, Hash) {
+        let relative = |p: &std::path::Path| {
+            p.strip_prefix(project)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned()
+        };
+        match self {
+            Work::Command(cmd) => (cmd.clone(), Hash::new()),
+            Work::Script { path, arguments } => {
+                let mut params = Hash::new();
+                params.insert(
+                    "arguments".into(),
+                    Value::array(arguments.iter().map(Value::str).collect()),
+                );
+                (relative(path), params)
+            }
+            Work::Upload { source, .. } => (relative(source), Hash::new()),
+            Work::WaitUp { .. } => (String::new(), Hash::new()),
+            Work::Download { source, .. } => (source.clone(), Hash::new()),
+            Work::Write { destination, .. } => (destination.clone(), Hash::new()),
+            Work::Task { task, params, .. } => (task.name.clone(), params.clone()),
+        }
+    }
 }
 
 /// The actions, each run on all its targets at once.
@@ -241,7 +269,27 @@ pub(crate) async fn run(
         location: &location,
         targets: &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
     });
-    let results = fan_out(it, name, &targets, &work, &opts, (&location, span)).await;
+    let stubs = match &it.test {
+        Some(test) => Some(stubbed(
+            it,
+            test,
+            action,
+            &work,
+            &targets,
+            (&location, span),
+        )?),
+        None => None,
+    };
+    let results = fan_out(
+        it,
+        name,
+        &targets,
+        &work,
+        &opts,
+        stubs.as_deref(),
+        (&location, span),
+    )
+    .await;
     result_set(name, results, opts.catch_errors, (location, span))
 }
 
@@ -386,17 +434,108 @@ fn work(
     })
 }
 
-/// Run `work` on every target at once (within the run's concurrency bound);
-/// the results in target order.
+/// In a test: the call recorded, and each target's stubbed answer; an
+/// action no stub answers fails the test (`wait_up` succeeds at once).
+fn stubbed(
+    it: &Interpreter<'_>,
+    test: &crate::eval::testing::TestState,
+    action: Action,
+    work: &Work,
+    targets: &[Arc<Target>],
+    (location, span): (&str, Span),
+) -> Eval<Vec<(Answer, Duration)>> {
+    let (name, params) = work.stubbed_as(&it.project);
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    test.record(action.name(), &name, &names, &params, location);
+    let kind = StubKind::of(action);
+    let at: Vec<Option<&str>> = names.iter().map(|n| Some(*n)).collect();
+    let answers = test.answer(kind, &name, &at, &params);
+    let mut out = Vec::with_capacity(answers.len());
+    for (answer, target) in answers.into_iter().zip(&names) {
+        match answer {
+            Some(a) => out.push(a),
+            None if kind == StubKind::WaitUp => {
+                out.push((Answer::Value(Value::Undef), Duration::ZERO))
+            }
+            None => {
+                let what = match name.as_str() {
+                    "" => String::new(),
+                    n => format!(" `{n}`"),
+                };
+                let mut e = ErrorValue::new(
+                    UNSTUBBED,
+                    format!(
+                        "no stub answers {}{what} on {target} (at {location})",
+                        action.name()
+                    ),
+                );
+                e.target = Some(target.to_string());
+                e.location = location.to_string();
+                e.span = Some(span);
+                e.details.insert("action".into(), Value::str(action.name()));
+                e.details.insert("name".into(), Value::str(&name));
+                return Err(test.fail(e));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A stub's answer as the action's result on one target.
+fn answered(work: &Work, answer: &Answer, waited: Duration) -> (Hash, Option<ErrorValue>) {
+    let mut value = Hash::new();
+    match (answer, work) {
+        (Answer::Error(e), _) => return (value, Some(e.clone())),
+        (
+            Answer::Output {
+                stdout,
+                stderr,
+                exit_code,
+            },
+            _,
+        ) => {
+            return command_result(ExecOutput {
+                stdout: stdout.clone().into_bytes(),
+                stderr: stderr.clone().into_bytes(),
+                dropped: 0,
+                exit_code: Some(*exit_code),
+                signal: None,
+            });
+        }
+        (Answer::Value(Value::Hash(h)), Work::Task { .. }) => {
+            value = (**h).clone();
+        }
+        (_, Work::WaitUp { .. }) => {
+            value.insert("waited".into(), Value::Duration(waited.as_millis() as u64));
+        }
+        (_, Work::Upload { destination, .. } | Work::Write { destination, .. }) => {
+            value.insert("path".into(), Value::str(destination));
+        }
+        (_, Work::Download { source, base }) => {
+            let name = source.rsplit('/').next().unwrap_or(source);
+            value.insert(
+                "path".into(),
+                Value::str(base.join(name).display().to_string()),
+            );
+        }
+        _ => {}
+    }
+    (value, None)
+}
+
+/// Run `work` on every target at once (within the run's concurrency bound),
+/// or answer it with `stubs` (a test's, one per target); the results in
+/// target order.
 async fn fan_out(
     it: &Interpreter<'_>,
     name: &str,
     targets: &[Arc<Target>],
     work: &Work,
     opts: &Options,
+    stubs: Option<&[(Answer, Duration)]>,
     (location, span): (&str, Span),
 ) -> Vec<Arc<ActionResult>> {
-    let runs = targets.iter().map(|t| async {
+    let runs = targets.iter().enumerate().map(|(i, t)| async move {
         let _permit = it
             .concurrency
             .acquire()
@@ -405,7 +544,13 @@ async fn fan_out(
         it.events.target_start(name, &t.name);
         // The run's clock: virtual in a dry run, so durations are predictions.
         let started = tokio::time::Instant::now();
-        let outcome = on_target(it, t, work, opts).await;
+        let outcome = match stubs.map(|s| &s[i]) {
+            Some((answer, duration)) => {
+                tokio::time::sleep(*duration).await;
+                Ok(answered(work, answer, *duration))
+            }
+            None => on_target(it, t, work, opts).await,
+        };
         let mut result = ActionResult {
             target: t.clone(),
             action: name.to_string(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use super::args::Args;
+use super::testing::{Answer, StubKind};
 use super::{BAD_PARAMETERS, BoxFuture, Branches, Eval, Flow, Frame, Interpreter, MAX_PLAN_DEPTH};
 use crate::syntax::ast::{Block, Lambda, Span, StmtKind, Type, TypeArg};
 use crate::value::{ErrorValue, FutureSlot, Value, types};
@@ -86,6 +87,9 @@ impl<'p> Interpreter<'p> {
                 return Err(fail(format!(
                     "plan `{name}` has no parameter `{unknown}`{hint}"
                 )));
+            }
+            if let Some(test) = &self.test {
+                test.ran_plan(name);
             }
             self.depth.set(self.depth.get() + 1);
             let result = branches.drive(self.block(&mut frame, &plan.body)).await;
@@ -173,6 +177,29 @@ impl<'p> Interpreter<'p> {
             ));
         }
         let params = args.named.into_iter().map(|(k, (v, _))| (k, v)).collect();
+        // Inside a test, a plan the plan under test runs may be stubbed.
+        if let Some(test) = self.test.as_ref().filter(|_| self.depth.get() > 0) {
+            let location = self.program.location(span);
+            test.record("run_plan", &name, &[], &params, &location);
+            let targets = plan_targets(&params);
+            let at: Vec<Option<&str>> = match targets.as_slice() {
+                [] => vec![None],
+                some => some.iter().map(|t| Some(t.as_str())).collect(),
+            };
+            let answers = test.answer(StubKind::Plan, &name, &at, &params);
+            if let Some(Some((answer, duration))) = answers.into_iter().next() {
+                tokio::time::sleep(duration).await;
+                return match answer {
+                    Answer::Error(mut e) => {
+                        e.location = location;
+                        e.span = Some(span);
+                        Err(Flow::Error(Box::new(e)))
+                    }
+                    Answer::Value(v) => Ok(v),
+                    Answer::Output { .. } => Ok(Value::Undef),
+                };
+            }
+        }
         self.run_plan(&name, params, Some(span))
             .await
             .map_err(Flow::Error)
@@ -219,6 +246,7 @@ impl<'p> Interpreter<'p> {
             if result.is_ok() {
                 frame.push();
                 for stmt in &lambda.body.stmts {
+                    self.cover(stmt.span);
                     result = match &stmt.node {
                         StmtKind::Expr(e) => self.expr(frame, e).await,
                         _ => self.stmt(frame, stmt).await.map(|()| Value::Undef),
@@ -236,4 +264,22 @@ impl<'p> Interpreter<'p> {
             }
         })
     }
+}
+
+/// The target names of a plan call's `targets` parameter, for the
+/// `targets =>` filter of `stub_plan`.
+fn plan_targets(params: &IndexMap<String, Value>) -> Vec<String> {
+    fn names(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Target(t) => out.push(t.name.clone()),
+            Value::Str(s) => out.extend(s.split(',').map(|p| p.trim().to_string())),
+            Value::Array(items) => items.iter().for_each(|i| names(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(v) = params.get("targets") {
+        names(v, &mut out);
+    }
+    out
 }

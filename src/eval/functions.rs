@@ -33,6 +33,8 @@ pub(crate) enum Function {
     Parallelize,
     /// An action on targets.
     Action(Action),
+    /// `expect_error` (in tests): evaluates its own argument, to catch it.
+    ExpectError,
 }
 
 use Function::Sync;
@@ -111,6 +113,11 @@ fn resolve(it: &Interpreter, name: &Spanned<String>) -> Eval<(&'static Builtin, 
     if let Some(found) = table().get(name.node.as_str()) {
         return Ok(*found);
     }
+    if it.test.is_some()
+        && let Some(found) = super::testing::table().get(name.node.as_str())
+    {
+        return Ok(*found);
+    }
     let vocab = Vocabulary::standard();
     let hint =
         crate::diagnostic::did_you_mean(&name.node, vocab.functions().iter().map(|b| b.name))
@@ -131,8 +138,11 @@ pub(crate) async fn call<'p>(
     call: &'p Call,
     span: Span,
 ) -> Eval<Value> {
-    let args = it.args(frame, &call.args).await?;
     let (builtin, imp) = resolve(it, &call.name)?;
+    if let Function::ExpectError = imp {
+        return super::testing::expect_error(it, frame, call, span).await;
+    }
+    let args = it.args(frame, &call.args).await?;
     args.check(it, builtin, call.lambda.is_some(), span)?;
     match imp {
         Sync(f) => f(it, &call.name, args, span),
@@ -141,6 +151,7 @@ pub(crate) async fn call<'p>(
         Function::RunPlan => it.call_plan(args, span).await,
         Function::Parallelize => it.parallelize(frame, call, args, span).await,
         Function::Action(action) => actions::run(it, action, args, span).await,
+        Function::ExpectError => unreachable!("evaluated before its arguments"),
     }
 }
 

@@ -17,6 +17,9 @@ use crate::value::{Target, TransportKind, Value};
 pub struct RunInventory<'p> {
     loaded: &'p Inventory,
     changes: RefCell<Changes>,
+    /// A name the inventory does not know is an ad-hoc target (plan tests:
+    /// their targets need not exist anywhere).
+    pub(crate) adhoc: bool,
 }
 
 #[derive(Default)]
@@ -35,6 +38,7 @@ impl<'p> RunInventory<'p> {
         RunInventory {
             loaded,
             changes: RefCell::new(Changes::default()),
+            adhoc: false,
         }
     }
 
@@ -59,6 +63,9 @@ impl<'p> RunInventory<'p> {
             let found = match self.loaded.resolve(part) {
                 Ok(found) => found,
                 Err(_) if added.is_some() => Vec::new(),
+                Err(_) if self.adhoc && !part.contains(['*', '?']) => {
+                    vec![Arc::new(self.loaded.adhoc(part))]
+                }
                 Err(e) => return Err(e),
             };
             let removed = changes.removed.get(part);

@@ -20,6 +20,7 @@ mod loops;
 pub mod methods;
 pub mod operators;
 mod stmt;
+pub mod testing;
 
 pub(crate) use frame::{Branches, Frame};
 
@@ -163,6 +164,8 @@ pub struct Shared<'p> {
     pub stream: Option<StreamSinks>,
     /// The project's tasks.
     pub tasks: Arc<crate::project::tasks::Catalog>,
+    /// The test being run (`drover test`): its stubs answer every action.
+    pub(crate) test: Option<Rc<testing::TestState>>,
 }
 
 /// Makes the output sink of one action on one target (by target name).
@@ -192,6 +195,7 @@ impl<'p> Interpreter<'p> {
             holding: Default::default(),
             pools: Arc::new(crate::pools::MemoryPools::default()),
             dry_run: false,
+            test: None,
             stream: None,
             tasks: Arc::new(crate::project::tasks::Catalog::new(
                 crate::project::Project::new(std::path::Path::new(".")),
@@ -215,6 +219,25 @@ impl<'p> Interpreter<'p> {
         shared.dry_run = dry_run;
         shared.connections.dry_run = dry_run;
         self
+    }
+
+    /// Run a plan test: stubs answer every action, nothing is connected or
+    /// changed, and names the inventory does not know are ad-hoc targets.
+    pub fn with_test(mut self, test: Rc<testing::TestState>) -> Self {
+        let shared = self.configure();
+        shared.test = Some(test);
+        shared.dry_run = true;
+        shared.connections.dry_run = true;
+        shared.inventory.adhoc = true;
+        self
+    }
+
+    /// Record that a statement runs (for `drover test --coverage`).
+    #[inline]
+    pub(crate) fn cover(&self, span: Span) {
+        if let Some(t) = &self.test {
+            t.cover(span);
+        }
     }
 
     /// Run a top-level plan, then end the run: release every pool target it
@@ -321,6 +344,22 @@ pub fn vocabulary_mismatches(vocab: &crate::lang::Vocabulary) -> Vec<String> {
         if vocab.function(name).is_none() {
             out.push(format!(
                 "function `{name}` is implemented but missing from the vocabulary (crate::lang)"
+            ));
+        }
+    }
+    // The functions of `test` blocks, in their own tables.
+    for b in crate::lang::TESTING {
+        if !testing::FUNCTIONS.iter().any(|(n, _)| *n == b.name) {
+            out.push(format!(
+                "test function `{}` is in crate::lang::TESTING but not in eval::testing::FUNCTIONS",
+                b.name
+            ));
+        }
+    }
+    for (name, _) in testing::FUNCTIONS {
+        if !crate::lang::TESTING.iter().any(|b| b.name == *name) {
+            out.push(format!(
+                "test function `{name}` is implemented but missing from crate::lang::TESTING"
             ));
         }
     }

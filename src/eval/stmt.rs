@@ -16,6 +16,7 @@ impl<'p> Interpreter<'p> {
             frame.push();
             let mut result = Ok(());
             for stmt in &block.stmts {
+                self.cover(stmt.span);
                 result = match self.simple_stmt(frame, stmt) {
                     Some(r) => r,
                     None => self.stmt(frame, stmt).await,

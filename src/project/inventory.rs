@@ -724,6 +724,12 @@ impl Inventory {
         }
         Ok(out)
     }
+
+    /// A target that is in no group, named `name`, with the inventory's
+    /// top-level settings (a plan test's target, which nothing connects to).
+    pub(crate) fn adhoc(&self, name: &str) -> Target {
+        build_target(name, name, std::slice::from_ref(&self.top), Vec::new())
+    }
 }
 
 /// Merge layers (lowest precedence first) into a target.

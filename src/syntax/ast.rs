@@ -407,3 +407,116 @@ impl UnaryOp {
         }
     }
 }
+
+impl Block {
+    /// Every statement of the block, nested ones too (in blocks, lambdas and
+    /// `async` expressions), in source order.
+    pub(crate) fn each_stmt<'a>(&'a self, f: &mut impl FnMut(&'a Stmt)) {
+        for stmt in &self.stmts {
+            f(stmt);
+            match &stmt.node {
+                StmtKind::Assign { value: e, .. }
+                | StmtKind::Expr(e)
+                | StmtKind::Return(Some(e)) => e.each_stmt(f),
+                StmtKind::Return(None)
+                | StmtKind::Break
+                | StmtKind::Continue
+                | StmtKind::AwaitAll => {}
+                StmtKind::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (cond, body) in branches {
+                        cond.each_stmt(f);
+                        body.each_stmt(f);
+                    }
+                    if let Some(b) = otherwise {
+                        b.each_stmt(f);
+                    }
+                }
+                StmtKind::Unless {
+                    cond,
+                    body,
+                    otherwise,
+                } => {
+                    cond.each_stmt(f);
+                    body.each_stmt(f);
+                    if let Some(b) = otherwise {
+                        b.each_stmt(f);
+                    }
+                }
+                StmtKind::Foreach(l) => {
+                    l.iterable.each_stmt(f);
+                    l.body.each_stmt(f);
+                }
+                StmtKind::Async(body) => body.each_stmt(f),
+                StmtKind::With { options, body } => {
+                    for o in options {
+                        o.value.each_stmt(f);
+                    }
+                    body.each_stmt(f);
+                }
+                StmtKind::Try {
+                    body,
+                    catch,
+                    finally,
+                } => {
+                    body.each_stmt(f);
+                    if let Some(c) = catch {
+                        c.body.each_stmt(f);
+                    }
+                    if let Some(b) = finally {
+                        b.each_stmt(f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Expr {
+    /// The statements of the lambdas and `async` blocks in this expression.
+    pub(crate) fn each_stmt<'a>(&'a self, f: &mut impl FnMut(&'a Stmt)) {
+        match &self.node {
+            ExprKind::Undef
+            | ExprKind::Bool(_)
+            | ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Var(_) => {}
+            ExprKind::Str(parts) => {
+                for p in parts {
+                    if let StrPart::Interp(e) = p {
+                        e.each_stmt(f);
+                    }
+                }
+            }
+            ExprKind::Array(items) => items.iter().for_each(|e| e.each_stmt(f)),
+            ExprKind::Hash(pairs) => {
+                for (k, v) in pairs {
+                    k.each_stmt(f);
+                    v.each_stmt(f);
+                }
+            }
+            ExprKind::Call(c) => {
+                c.args.iter().for_each(|a| a.value().each_stmt(f));
+                if let Some(l) = &c.lambda {
+                    l.body.each_stmt(f);
+                }
+            }
+            ExprKind::Method(m) => {
+                m.recv.each_stmt(f);
+                m.args.iter().for_each(|a| a.value().each_stmt(f));
+                if let Some(l) = &m.lambda {
+                    l.body.each_stmt(f);
+                }
+            }
+            ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
+                a.each_stmt(f);
+                b.each_stmt(f);
+            }
+            ExprKind::Unary(_, e) => e.each_stmt(f),
+            ExprKind::Async(body) => body.each_stmt(f),
+        }
+    }
+}
