@@ -286,10 +286,12 @@ fn print_outcome(program: &Program, o: &Outcome, format: Format) {
 /// or the errors it wraps.
 fn failure_text(program: &Program, e: &ErrorValue) -> String {
     let mut text = match e.span {
+        // Wide: a message that names a command and a location reads (and
+        // greps) better on one line.
         Some(span) => Diagnostic::runtime(&e.kind, span, e.message.clone()).render(
             &program.sources,
             crate::diagnostic::use_color(),
-            100,
+            400,
         ),
         None => format!("  {}: {}\n", e.kind, e.message),
     };
