@@ -307,6 +307,21 @@ fn failure_text(program: &Program, e: &ErrorValue) -> String {
         }
     }
     // A loop or action failure: the errors under it.
+    if let Some(Value::Array(failed)) = e.details.get("failed") {
+        for f in failed.iter() {
+            if let Value::Hash(h) = f
+                && let Some(Value::Error(inner)) = h.get("error")
+            {
+                text.push_str(&format!(
+                    "  iteration {} failed: {}: {}{}\n",
+                    h.get("index").map(Value::to_display).unwrap_or_default(),
+                    inner.kind,
+                    inner.message,
+                    at(&inner.location)
+                ));
+            }
+        }
+    }
     let mut cause = e;
     while let Some(Value::Error(inner)) = cause.details.get("error") {
         text.push_str(&format!(
