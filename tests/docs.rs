@@ -74,3 +74,14 @@ fn the_readme_shows_the_rolling_reboot_plan_as_it_is() {
         "README.md's copy of stdlib/reboot/plans/rolling.plan is out of date"
     );
 }
+
+#[test]
+fn the_testing_guide_shows_the_example_tests_as_they_are() {
+    let tests = std::fs::read_to_string(common::root().join("tests/plan_tests/examples_test.plan"))
+        .unwrap();
+    let guide = std::fs::read_to_string(common::root().join("docs/testing.md")).unwrap();
+    assert!(
+        guide.contains(&format!("```\n{tests}```\n")),
+        "docs/testing.md's copy of tests/plan_tests/examples_test.plan is out of date"
+    );
+}

@@ -301,9 +301,15 @@ fn failure_text(program: &Program, e: &ErrorValue) -> String {
                 text.push_str(&format!("  {key:>8}: {}\n", v.to_json()));
             }
         }
-        text.push_str("  difference (- actual, + expected):\n");
-        for line in diff.lines() {
-            text.push_str(&format!("    {line}\n"));
+        // Two scalars are their own difference.
+        let compound = ["actual", "expected"]
+            .iter()
+            .any(|k| matches!(e.details.get(*k), Some(Value::Array(_) | Value::Hash(_))));
+        if compound {
+            text.push_str("  difference (- actual, + expected):\n");
+            for line in diff.lines() {
+                text.push_str(&format!("    {line}\n"));
+            }
         }
     }
     // A loop or action failure: the errors under it.
