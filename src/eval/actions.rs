@@ -447,7 +447,7 @@ fn stubbed(
     let (name, params) = work.stubbed_as(&it.project);
     let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     test.record(action.name(), &name, &names, &params, location);
-    let kind = StubKind::of(action);
+    let kind = stub_kind(action);
     let at: Vec<Option<&str>> = names.iter().map(|n| Some(*n)).collect();
     let answers = test.answer(kind, &name, &at, &params);
     let mut out = Vec::with_capacity(answers.len());
@@ -479,6 +479,17 @@ fn stubbed(
         }
     }
     Ok(out)
+}
+
+/// The stubs that answer `action`.
+fn stub_kind(action: Action) -> StubKind {
+    match action {
+        Action::Task => StubKind::Task,
+        Action::Command => StubKind::Command,
+        Action::Script => StubKind::Script,
+        Action::Upload | Action::Download | Action::WriteFile => StubKind::Upload,
+        Action::WaitUp | Action::WaitUntilAvailable => StubKind::WaitUp,
+    }
 }
 
 /// A stub's answer as the action's result on one target.

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 use super::actions::{self, Action};
 use super::args::{Args, index, targets};
 use super::bolt;
+use super::testing;
 use super::{Eval, Frame, Interpreter};
 use crate::lang::{Builtin, Vocabulary};
 use crate::syntax::ast::{Call, Span, Spanned};
@@ -93,6 +94,32 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("write_file", Function::Action(Action::WriteFile)),
 ];
 
+/// The functions of `test` blocks, sorted by name; their signatures are
+/// `crate::lang::TESTING`, their implementations `eval::testing`'s.
+pub(crate) const TEST_FUNCTIONS: &[(&str, Function)] = &[
+    ("assert", Sync(testing::assert)),
+    ("assert_eq", Sync(testing::assert_eq)),
+    ("calls", Sync(testing::calls)),
+    ("expect_error", Function::ExpectError),
+    ("now", Sync(testing::now)),
+    ("stub_command", Sync(testing::stub)),
+    ("stub_plan", Sync(testing::stub)),
+    ("stub_script", Sync(testing::stub)),
+    ("stub_task", Sync(testing::stub)),
+    ("stub_upload", Sync(testing::stub)),
+    ("stub_wait_up", Sync(testing::stub)),
+];
+
+/// The test functions with their signatures, by name.
+fn test_table() -> &'static FxHashMap<&'static str, (&'static Builtin, Function)> {
+    static VOCABULARY: OnceLock<Vocabulary> = OnceLock::new();
+    static TABLE: OnceLock<FxHashMap<&'static str, (&'static Builtin, Function)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let vocab = VOCABULARY.get_or_init(|| Vocabulary::standard().clone().with_testing());
+        index(TEST_FUNCTIONS, |n| vocab.function(n))
+    })
+}
+
 /// The implementation of function `name`, if the evaluator has one.
 pub(crate) fn lookup(name: &str) -> Option<Function> {
     FUNCTIONS
@@ -114,7 +141,7 @@ fn resolve(it: &Interpreter, name: &Spanned<String>) -> Eval<(&'static Builtin, 
         return Ok(*found);
     }
     if it.test.is_some()
-        && let Some(found) = super::testing::table().get(name.node.as_str())
+        && let Some(found) = test_table().get(name.node.as_str())
     {
         return Ok(*found);
     }
@@ -140,7 +167,7 @@ pub(crate) async fn call<'p>(
 ) -> Eval<Value> {
     let (builtin, imp) = resolve(it, &call.name)?;
     if let Function::ExpectError = imp {
-        return super::testing::expect_error(it, frame, call, span).await;
+        return testing::expect_error(it, frame, call, span).await;
     }
     let args = it.args(frame, &call.args).await?;
     args.check(it, builtin, call.lambda.is_some(), span)?;

@@ -349,14 +349,14 @@ pub fn vocabulary_mismatches(vocab: &crate::lang::Vocabulary) -> Vec<String> {
     }
     // The functions of `test` blocks, in their own tables.
     for b in crate::lang::TESTING {
-        if !testing::FUNCTIONS.iter().any(|(n, _)| *n == b.name) {
+        if !functions::TEST_FUNCTIONS.iter().any(|(n, _)| *n == b.name) {
             out.push(format!(
-                "test function `{}` is in crate::lang::TESTING but not in eval::testing::FUNCTIONS",
+                "test function `{}` is in crate::lang::TESTING but not in eval::functions::TEST_FUNCTIONS",
                 b.name
             ));
         }
     }
-    for (name, _) in testing::FUNCTIONS {
+    for (name, _) in functions::TEST_FUNCTIONS {
         if !crate::lang::TESTING.iter().any(|b| b.name == *name) {
             out.push(format!(
                 "test function `{name}` is implemented but missing from crate::lang::TESTING"

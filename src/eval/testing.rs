@@ -6,16 +6,11 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rustc_hash::FxHashMap;
-
-use super::actions::Action;
-use super::args::{Args, index, targets};
-use super::functions::Function;
+use super::args::{Args, targets};
 use super::{Branches, Eval, Flow, Frame, Interpreter};
-use crate::lang::{Builtin, Vocabulary};
 use crate::source::FileId;
 use crate::syntax::ast::{Arg, Block, Call, Span, Spanned};
 use crate::value::types::describe;
@@ -25,32 +20,6 @@ use crate::value::{ErrorValue, Hash, Value};
 pub const UNSTUBBED: &str = "drover/unstubbed";
 /// The error kind of a failed `assert`, `assert_eq` or `expect_error`.
 pub const ASSERTION_FAILED: &str = "drover/assertion-failed";
-
-/// The functions of `test` blocks, sorted by name; their signatures are
-/// `crate::lang::TESTING`.
-pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
-    ("assert", Function::Sync(assert)),
-    ("assert_eq", Function::Sync(assert_eq)),
-    ("calls", Function::Sync(calls)),
-    ("expect_error", Function::ExpectError),
-    ("now", Function::Sync(now)),
-    ("stub_command", Function::Sync(stub)),
-    ("stub_plan", Function::Sync(stub)),
-    ("stub_script", Function::Sync(stub)),
-    ("stub_task", Function::Sync(stub)),
-    ("stub_upload", Function::Sync(stub)),
-    ("stub_wait_up", Function::Sync(stub)),
-];
-
-/// The test functions with their signatures, by name.
-pub(crate) fn table() -> &'static FxHashMap<&'static str, (&'static Builtin, Function)> {
-    static VOCABULARY: OnceLock<Vocabulary> = OnceLock::new();
-    static TABLE: OnceLock<FxHashMap<&'static str, (&'static Builtin, Function)>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let vocab = VOCABULARY.get_or_init(|| Vocabulary::standard().clone().with_testing());
-        index(FUNCTIONS, |n| vocab.function(n))
-    })
-}
 
 /// Which actions a stub answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,17 +39,6 @@ pub(crate) enum StubKind {
 }
 
 impl StubKind {
-    /// The stubs that answer `action`.
-    pub(crate) fn of(action: Action) -> StubKind {
-        match action {
-            Action::Task => StubKind::Task,
-            Action::Command => StubKind::Command,
-            Action::Script => StubKind::Script,
-            Action::Upload | Action::Download | Action::WriteFile => StubKind::Upload,
-            Action::WaitUp | Action::WaitUntilAvailable => StubKind::WaitUp,
-        }
-    }
-
     fn of_function(name: &str) -> StubKind {
         match name {
             "stub_task" => StubKind::Task,
@@ -319,7 +277,12 @@ impl<'p> Interpreter<'p> {
 
 /// `stub_task`, `stub_command`, `stub_script`, `stub_upload`, `stub_plan`
 /// and `stub_wait_up`.
-fn stub(it: &Interpreter, name: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+pub(crate) fn stub(
+    it: &Interpreter,
+    name: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
     let test = it.test_state(span)?;
     let kind = StubKind::of_function(&name.node);
     let what = format!("`{}`", name.node);
@@ -458,7 +421,7 @@ fn stub_error(it: &Interpreter, h: &Hash, span: Span) -> Eval<ErrorValue> {
 }
 
 /// `assert(condition)`, `assert(condition, message)`.
-fn assert(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+pub(crate) fn assert(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
     if args.positional[0].0.truthy() {
         return Ok(Value::Undef);
     }
@@ -471,7 +434,12 @@ fn assert(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval
 
 /// `assert_eq(actual, expected)`: both values, where they differ, and a
 /// line-by-line difference of their JSON forms.
-fn assert_eq(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+pub(crate) fn assert_eq(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
     let (actual, expected) = (&args.positional[0].0, &args.positional[1].0);
     if actual == expected {
         return Ok(Value::Undef);
@@ -546,7 +514,7 @@ fn differences(a: &serde_json::Value, e: &serde_json::Value, path: &str, out: &m
 }
 
 /// `calls()`, `calls(action)`, `calls(action, name)`.
-fn calls(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+pub(crate) fn calls(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
     let test = it.test_state(span)?;
     let mut filters = Vec::new();
     for (i, key) in ["action", "name"].iter().enumerate() {
@@ -570,7 +538,7 @@ fn calls(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<
 }
 
 /// `now()`: the test's virtual time.
-fn now(it: &Interpreter, _: &Spanned<String>, _: Args, span: Span) -> Eval<Value> {
+pub(crate) fn now(it: &Interpreter, _: &Spanned<String>, _: Args, span: Span) -> Eval<Value> {
     Ok(Value::Duration(it.test_state(span)?.elapsed_ms()))
 }
 
