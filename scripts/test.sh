@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests run for real when it is
 # missing (HAProxy, socat, iproute2 for network namespaces, OpenSSH's sshd,
-# sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries), then
+# sudo, tmux, curl, Ruby, OpenSSL, PostgreSQL's server binaries, Chromium
+# for the HTML reports), then
 # `cargo test`, then the SSH tests (but the 1,000-target ones) again at 50 ms
 # RTT. Extra arguments go to cargo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in haproxy:haproxy socat:socat sshd:openssh-server sudo:sudo ssh-keygen:openssh-client tmux:tmux curl:curl ruby:ruby openssl:openssl ip:iproute2; do
+for tool in haproxy:haproxy socat:socat sshd:openssh-server sudo:sudo ssh-keygen:openssh-client tmux:tmux curl:curl ruby:ruby openssl:openssl ip:iproute2 chromium:chromium; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin" command -v "${tool%%:*}" >/dev/null 2>&1 ||
     missing+=("${tool#*:}")
 done

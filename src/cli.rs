@@ -72,6 +72,10 @@ enum Verb {
         /// plan's last recorded run; they become its `targets` parameter.
         #[arg(long, value_name = "WHICH", value_parser = ["failure", "success", "all"])]
         rerun: Option<String>,
+        /// Write the run's HTML report (timeline, targets, failures,
+        /// output) to FILE at its end; with `--dry-run`, the prediction.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Output format (default: the project's `format`, else human).
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -214,6 +218,9 @@ enum RunsCommand {
         /// The run's id (default: the last run).
         #[arg(default_value = "last")]
         id: String,
+        /// Write the run's HTML report (timeline, targets, failures, output) to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// Output format (default: the project's `format`, else human).
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -464,8 +471,8 @@ pub fn main() -> ExitCode {
         }
         Verb::Runs { command } => match command {
             RunsCommand::List { format } => crate::app::show::list_runs(&project, fmt(format)),
-            RunsCommand::Show { id, format } => {
-                crate::app::show::show_run(&project, &id, fmt(format))
+            RunsCommand::Show { id, html, format } => {
+                crate::app::show::show_run(&project, &id, fmt(format), html.as_deref())
             }
         },
         Verb::Inventory {
@@ -493,8 +500,10 @@ pub fn main() -> ExitCode {
             stream,
             verbose,
             state,
+            report,
             format,
         } => crate::app::run::run(&crate::app::run::RunOptions {
+            report,
             verbose,
             state,
             rerun,

@@ -173,3 +173,106 @@ fn a_sensitive_plan_parameter_is_redacted_in_events_and_history() {
     assert!(!recorded.contains("TOPSECRET-4711"));
     let _ = std::fs::remove_dir_all(run);
 }
+
+#[test]
+fn a_sensitive_plan_parameter_is_in_no_html_report() {
+    let root = common::root();
+    let dir = std::env::temp_dir().join(format!("drover-history-html-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (report, shown) = (dir.join("report.html"), dir.join("shown.html"));
+    for dry_run in [true, false] {
+        let mut args = vec![
+            "run",
+            "examples::bootstrap_fleet",
+            "api_key=TOPSECRET-4711",
+            "targets=web",
+            "--format",
+            "json",
+            "--report",
+            report.to_str().unwrap(),
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let (code, out) = drover(&root, &args);
+        assert_eq!(code, 0, "{out}");
+        let page = std::fs::read_to_string(&report).unwrap();
+        assert!(page.contains("api_key=[sensitive]"), "{page}");
+        assert!(!page.contains("TOPSECRET-4711"));
+        if !dry_run {
+            let start: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+            let id = start["run_id"].as_str().unwrap();
+            let (code, _) = drover(
+                &root,
+                &["runs", "show", id, "--html", shown.to_str().unwrap()],
+            );
+            assert_eq!(code, 0);
+            let page = std::fs::read_to_string(&shown).unwrap();
+            assert!(page.contains("api_key=[sensitive]"), "{page}");
+            assert!(!page.contains("TOPSECRET-4711"));
+            let _ = std::fs::remove_dir_all(root.join(".drover/runs").join(id));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_run_whose_process_was_killed_is_interrupted_not_unfinished() {
+    let dir = project("killed", "");
+    std::fs::write(
+        dir.join("plans/slow.plan"),
+        "plan slow() {\n    run_command('echo started', 'four');\n    run_command('sleep 30', 'four');\n}\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .current_dir(&dir)
+        .args(["run", "slow", "--format", "json"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the second step runs.
+    let runs = dir.join(".drover/runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let events = loop {
+        let events = std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("events.jsonl")).ok())
+            .unwrap_or_default();
+        if events.contains("sleep 30") && events.matches("target_start").count() == 8 {
+            break events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run did not start: {events}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!events.contains("plan_result"));
+    let status = |dir: &std::path::Path| {
+        let (_, out) = drover(dir, &["runs", "list", "--format", "json"]);
+        let runs: Value = serde_json::from_str(&out).unwrap();
+        runs["runs"][0]["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(status(&dir), "unfinished", "a live run is unfinished");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status(&dir), "interrupted", "its process is gone");
+    let (_, out) = drover(&dir, &["runs", "list"]);
+    assert!(out.contains("interrupted"), "{out}");
+    // Its report: interrupted, the four sleeps stopped mid-way.
+    let page = dir.join("killed.html");
+    let (code, _) = drover(
+        &dir,
+        &["runs", "show", "last", "--html", page.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    let page = std::fs::read_to_string(page).unwrap();
+    assert!(page.contains("data-outcome=\"interrupted\""), "{page}");
+    assert_eq!(
+        page.matches("data-outcome=\"stopped\"").count(),
+        4,
+        "{page}"
+    );
+    assert_eq!(page.matches("data-outcome=\"ok\"").count(), 4, "{page}");
+}

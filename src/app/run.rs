@@ -50,6 +50,8 @@ pub(crate) struct RunOptions {
     pub verbose: bool,
     /// `--state URL`: the state store.
     pub state: Option<String>,
+    /// `--report FILE`: the run's HTML report, written at its end.
+    pub report: Option<PathBuf>,
 }
 
 /// Run a plan; the exit code is 0 success, 1 plan failure, 2 bad usage.
@@ -108,6 +110,7 @@ pub(crate) fn run(opts: &RunOptions) -> Result<u8, UsageError> {
             dry_run: opts.dry_run,
             stream: opts.stream,
             verbose: opts.verbose,
+            report: opts.report.clone(),
         },
     )
 }
@@ -161,6 +164,8 @@ struct Settings {
     dry_run: bool,
     stream: bool,
     verbose: bool,
+    /// Write the run's HTML report here at its end.
+    report: Option<PathBuf>,
 }
 
 /// Parameters as `plan_start` shows them: converted to their declared types,
@@ -255,10 +260,24 @@ fn execute(
             source,
         })?;
     let outcome = runtime.block_on(run_until_interrupted(&interpreter, &reporter, name, args));
+    // The report is written however the run ends.
+    let write_report = |reporter: &Reporter| {
+        let Some(path) = &settings.report else {
+            return true;
+        };
+        match std::fs::write(path, reporter.html(project)) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("error: cannot write the report {}: {e}", path.display());
+                false
+            }
+        }
+    };
     let (result, duration_ms) = match outcome {
         Ok(done) => done,
         Err(released) => {
             reporter.interrupted(released);
+            write_report(&reporter);
             return Ok(130);
         }
     };
@@ -271,6 +290,9 @@ fn execute(
         return Ok(2);
     }
     reporter.plan_result(program, name, &result, duration_ms, settings.dry_run);
+    if !write_report(&reporter) {
+        return Ok(2);
+    }
     Ok(if result.is_ok() { 0 } else { 1 })
 }
 
@@ -292,14 +314,18 @@ fn reporter(tasks: &Catalog, settings: &Settings) -> Reporter {
     let bars = settings.format == Format::Human
         && !settings.dry_run
         && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    Reporter::new(
+    let reporter = Reporter::new(
         settings.format,
         settings.dry_run,
         bars,
         settings.concurrency,
         history,
     )
-    .with_verbose(settings.verbose)
+    .with_verbose(settings.verbose);
+    match settings.report {
+        Some(_) => reporter.keeping_events(),
+        None => reporter,
+    }
 }
 
 /// With `--stream`, a line sink per target and action.
@@ -440,6 +466,7 @@ pub(crate) fn command(
             dry_run: false,
             stream,
             verbose: false,
+            report: None,
         },
     )
 }
@@ -540,6 +567,7 @@ pub(crate) fn task(tasks: &Arc<Catalog>, opts: &TaskRunOptions) -> Result<u8, Us
             dry_run: false,
             stream: opts.stream,
             verbose: false,
+            report: None,
         },
     )
 }

@@ -381,7 +381,12 @@ pub(crate) fn list_runs(project: &Path, format: Format) -> Result<u8, UsageError
 }
 
 /// `drover runs show [ID]`.
-pub(crate) fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> {
+pub(crate) fn show_run(
+    project: &Path,
+    id: &str,
+    format: Format,
+    html: Option<&Path>,
+) -> Result<u8, UsageError> {
     let run = match crate::project::history::load(project, id) {
         Ok(r) => r,
         Err(e) => {
@@ -389,6 +394,32 @@ pub(crate) fn show_run(project: &Path, id: &str, format: Format) -> Result<u8, U
             return Ok(2);
         }
     };
+    if let Some(path) = html {
+        let events = match crate::project::history::events(project, &run.id) {
+            Ok(events) => events,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(2);
+            }
+        };
+        let mut timeline = crate::report::timeline::Timeline::from_events(&events);
+        if run.status == "interrupted" {
+            timeline.outcome = crate::report::timeline::RunOutcome::Interrupted;
+        }
+        let outputs = |target: &str| crate::project::history::output(project, &run.id, target);
+        let page = crate::report::html::report(
+            &timeline,
+            &crate::report::html::Sources {
+                root: project,
+                outputs: &outputs,
+            },
+        );
+        if let Err(e) = std::fs::write(path, page) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Ok(2);
+        }
+        return Ok(0);
+    }
     match format {
         Format::Json => outln!("{}", run.to_json()),
         Format::Human => {

@@ -263,7 +263,9 @@ pub(crate) async fn run(
     }
     let targets = targets(it, spec, *spec_span)?;
     let location = it.program.location(span);
+    let step = it.next_step();
     it.events.step(&crate::eval::Step {
+        id: step,
         action: name,
         detail: &work.detail(),
         location: &location,
@@ -282,7 +284,7 @@ pub(crate) async fn run(
     };
     let results = fan_out(
         it,
-        name,
+        (step, name),
         &targets,
         &work,
         &opts,
@@ -539,7 +541,7 @@ fn answered(work: &Work, answer: &Answer, waited: Duration) -> (Hash, Option<Err
 /// target order.
 async fn fan_out(
     it: &Interpreter<'_>,
-    name: &str,
+    (step, name): (u64, &str),
     targets: &[Arc<Target>],
     work: &Work,
     opts: &Options,
@@ -552,7 +554,7 @@ async fn fan_out(
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        it.events.target_start(name, &t.name);
+        it.events.target_start(step, name, &t.name);
         // The run's clock: virtual in a dry run, so durations are predictions.
         let started = tokio::time::Instant::now();
         let outcome = match stubs.map(|s| &s[i]) {
@@ -598,7 +600,7 @@ async fn fan_out(
             e.location = location.to_string();
             e.span = Some(span);
         }
-        it.events.target_result(&result);
+        it.events.target_result(step, &result);
         Arc::new(result)
     });
     futures::future::join_all(runs).await

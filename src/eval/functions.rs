@@ -173,7 +173,7 @@ pub(crate) async fn call<'p>(
     args.check(it, builtin, call.lambda.is_some(), span)?;
     match imp {
         Sync(f) => f(it, &call.name, args, span),
-        Function::Sleep => sleep(it, &call.name.node, args).await,
+        Function::Sleep => sleep(it, &call.name.node, args, span).await,
         Function::Acquire => acquire(it, args, span).await,
         Function::RunPlan => it.call_plan(args, span).await,
         Function::Parallelize => it.parallelize(frame, call, args, span).await,
@@ -325,7 +325,7 @@ fn acquired(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<
 
 /// `sleep(duration)` and Bolt's `ctrl::sleep(seconds)` (a number, or a
 /// Duration), on the run's clock (virtual in a dry run).
-async fn sleep(it: &Interpreter<'_>, name: &str, args: Args) -> Eval<Value> {
+async fn sleep(it: &Interpreter<'_>, name: &str, args: Args, call: Span) -> Eval<Value> {
     let (value, span) = &args.positional[0];
     let wait = match value {
         Value::Duration(ms) => Some(std::time::Duration::from_millis(*ms)),
@@ -343,6 +343,8 @@ async fn sleep(it: &Interpreter<'_>, name: &str, args: Args) -> Eval<Value> {
             *span,
         )
     })?;
+    it.events
+        .sleep(wait.as_millis() as u64, &it.program.location(call));
     tokio::time::sleep(wait).await;
     Ok(Value::Undef)
 }

@@ -130,6 +130,7 @@ impl<'p> Interpreter<'p> {
                 failures.push((done.0, done.1, e));
             }
         };
+        let mut batch = 0;
         loop {
             // Start what the window or the batch allows, unless too much failed.
             if failures.len() <= tolerated && (!batches || running.is_empty()) {
@@ -138,6 +139,11 @@ impl<'p> Interpreter<'p> {
                         break;
                     };
                     running.push(iteration(i, k, v));
+                }
+                if batches && !running.is_empty() {
+                    batch += 1;
+                    let location = self.program.location(span);
+                    self.events.batch(&location, batch, running.len());
                 }
             }
             match running.next().await {

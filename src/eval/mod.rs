@@ -69,14 +69,22 @@ pub trait Events {
     fn acquired(&self, _pool: &str, _targets: &[String], _scope: &str, _waited_ms: u64) {}
     /// Pool targets were given back: `released`, `run-end` or `lease-lost`.
     fn released(&self, _pool: &str, _targets: &[String], _reason: &str) {}
-    /// An action starts running on one target: it holds a concurrency permit.
-    fn target_start(&self, _action: &str, _target: &str) {}
-    /// An action finished on one target.
-    fn target_result(&self, _result: &crate::value::ActionResult) {}
+    /// An action of step `step` (its [`Step::id`]) starts running on one
+    /// target: it holds a concurrency permit.
+    fn target_start(&self, _step: u64, _action: &str, _target: &str) {}
+    /// An action of step `step` finished on one target.
+    fn target_result(&self, _step: u64, _result: &crate::value::ActionResult) {}
+    /// Batch `index` (from 1) of a `serial` loop at `location` starts, with
+    /// `size` iterations.
+    fn batch(&self, _location: &str, _index: usize, _size: usize) {}
+    /// `sleep` starts waiting `duration_ms`.
+    fn sleep(&self, _duration_ms: u64, _location: &str) {}
 }
 
 /// One action of the plan as it starts.
 pub struct Step<'a> {
+    /// The run's steps are numbered from 1 in the order they start.
+    pub id: u64,
     /// `run_task`, `run_command`, ...
     pub action: &'a str,
     /// What it runs: the task's name, the command, the script or file.
@@ -144,6 +152,8 @@ pub struct Shared<'p> {
     pub(crate) regexes: Mutex<HashMap<String, Arc<regex::Regex>>>,
     /// How deep `run_plan` calls nest, to stop runaway recursion.
     depth: std::cell::Cell<usize>,
+    /// Steps started so far (their ids).
+    steps: std::cell::Cell<u64>,
     /// Scripts, files and tasks are found relative to this.
     pub project: std::path::PathBuf,
     /// The run-wide bound on target operations at once.
@@ -189,6 +199,7 @@ impl<'p> Interpreter<'p> {
             inventory: inventory::RunInventory::new(inventory),
             regexes: Mutex::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
+            steps: std::cell::Cell::new(0),
             project: std::path::PathBuf::from("."),
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: Connections::default(),
@@ -298,6 +309,12 @@ impl<'p> Interpreter<'p> {
         shared.project = tasks.project().root.clone();
         shared.tasks = tasks;
         self
+    }
+
+    /// The id of a step that starts now.
+    pub(crate) fn next_step(&self) -> u64 {
+        self.steps.set(self.steps.get() + 1);
+        self.steps.get()
     }
 
     /// An error raised at `span`.

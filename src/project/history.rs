@@ -21,6 +21,16 @@ pub(crate) struct History {
     dir: PathBuf,
     id: String,
     events: RefCell<std::io::LineWriter<std::fs::File>>,
+    /// Locked while the run lives: a reader that can lock it knows that the
+    /// process writing an unfinished run is gone (`interrupted`).
+    _alive: Option<std::fs::File>,
+}
+
+/// An exclusive `flock` on `file`, without waiting; whether it was taken.
+fn try_lock(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows; no memory is shared.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
 fn runs_dir(project: &Path) -> PathBuf {
@@ -50,11 +60,15 @@ impl History {
         );
         let dir = runs.join(&id);
         std::fs::create_dir_all(dir.join("targets"))?;
+        let alive = std::fs::File::create(dir.join("alive.lock"))
+            .ok()
+            .filter(try_lock);
         let file = std::fs::File::create(dir.join("events.jsonl"))?;
         Ok(History {
             dir,
             id,
             events: RefCell::new(std::io::LineWriter::new(file)),
+            _alive: alive,
         })
     }
 
@@ -70,20 +84,10 @@ impl History {
 
     /// Append what a target printed in one step to `targets/<name>.log`.
     pub(crate) fn output(&self, target: &str, header: &str, parts: &[(&str, &str)]) {
-        let name: String = target
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
         let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("targets").join(format!("{name}.log")))
+            .open(self.dir.join("targets").join(log_name(target)))
         else {
             return;
         };
@@ -103,6 +107,22 @@ impl History {
     pub(crate) fn flush(&self) {
         let _ = self.events.borrow_mut().flush();
     }
+}
+
+/// The file of a target's output: its name with anything but letters,
+/// digits, `.`, `-` and `_` replaced, so that no name is a path.
+fn log_name(target: &str) -> String {
+    let name: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{name}.log")
 }
 
 /// An RFC 3339 UTC time of `secs` since the epoch.
@@ -164,7 +184,8 @@ pub(crate) struct Run {
     pub plan: String,
     /// When it started (RFC 3339).
     pub started_at: String,
-    /// `success`, `failure`, `interrupted`, or `unfinished`.
+    /// `success`, `failure`, `interrupted` (Ctrl-C, or its process died),
+    /// or `unfinished` (still running).
     pub status: String,
     /// How long it took.
     pub duration_ms: Option<u64>,
@@ -205,16 +226,55 @@ impl Run {
     }
 }
 
+/// The id of a recorded run: `id` itself if it is one (only the ids that
+/// exist are ever used as paths), the newest for `last`.
+pub(crate) fn resolve(project: &Path, id: &str) -> Result<String, String> {
+    let all = ids(project);
+    if id == "last" {
+        Ok(all.last().cloned().ok_or("no runs recorded yet")?)
+    } else if all.iter().any(|i| i == id) {
+        Ok(id.to_string())
+    } else {
+        Err(format!("no run `{id}` in {}", runs_dir(project).display()))
+    }
+}
+
+/// Every event of run `id`, as recorded (a line being written is skipped).
+pub(crate) fn events(project: &Path, id: &str) -> Result<Vec<Value>, String> {
+    let id = resolve(project, id)?;
+    let file = std::fs::File::open(runs_dir(project).join(&id).join("events.jsonl"))
+        .map_err(|e| format!("cannot read run {id}: {e}"))?;
+    Ok(std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect())
+}
+
+/// What `target` printed in run `id`, if it printed anything.
+pub(crate) fn output(project: &Path, id: &str, target: &str) -> Option<String> {
+    let id = resolve(project, id).ok()?;
+    std::fs::read_to_string(
+        runs_dir(project)
+            .join(id)
+            .join("targets")
+            .join(log_name(target)),
+    )
+    .ok()
+}
+
+/// Whether the process of an unfinished run `id` is gone: nothing holds its
+/// lock. (A run recorded before the lock existed counts as gone too.)
+pub(crate) fn abandoned(project: &Path, id: &str) -> bool {
+    match std::fs::File::open(runs_dir(project).join(id).join("alive.lock")) {
+        Ok(f) => try_lock(&f),
+        Err(_) => true,
+    }
+}
+
 /// Read run `id` (`last` is the newest).
 pub(crate) fn load(project: &Path, id: &str) -> Result<Run, String> {
-    let all = ids(project);
-    let id = if id == "last" {
-        all.last().cloned().ok_or("no runs recorded yet")?
-    } else if all.iter().any(|i| i == id) {
-        id.to_string()
-    } else {
-        return Err(format!("no run `{id}` in {}", runs_dir(project).display()));
-    };
+    let id = resolve(project, id)?;
     let file = std::fs::File::open(runs_dir(project).join(&id).join("events.jsonl"))
         .map_err(|e| format!("cannot read run {id}: {e}"))?;
     let mut run = Run {
@@ -259,6 +319,9 @@ pub(crate) fn load(project: &Path, id: &str) -> Result<Run, String> {
             Some("interrupted") => run.status = "interrupted".into(),
             _ => {}
         }
+    }
+    if run.status == "unfinished" && abandoned(project, &run.id) {
+        run.status = "interrupted".into();
     }
     Ok(run)
 }

@@ -4,9 +4,11 @@
 //! output ([`human`]: lines, progress bars, the final table and failures
 //! with their source snippets). `--stream` output lines are [`stream`]'s.
 
+pub(crate) mod html;
 mod human;
 mod progress;
 pub mod stream;
+pub(crate) mod timeline;
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
@@ -70,6 +72,8 @@ pub(crate) struct Reporter {
     human: Option<human::Human>,
     /// Show `out::verbose` lines to people (they are always in the events).
     verbose: bool,
+    /// Every event, kept for the run's HTML report (`--report`).
+    kept: Option<RefCell<Vec<serde_json::Value>>>,
 }
 
 impl Reporter {
@@ -93,7 +97,38 @@ impl Reporter {
             history,
             human: (format == Format::Human).then(|| human::Human::new(concurrency, bars)),
             verbose: false,
+            kept: None,
         }
+    }
+
+    /// Keep every event, for [`Reporter::html`].
+    pub(crate) fn keeping_events(mut self) -> Reporter {
+        self.kept = Some(RefCell::default());
+        self
+    }
+
+    /// The HTML report of the events so far (kept with
+    /// [`Reporter::keeping_events`]); plan locations are relative to `root`.
+    pub(crate) fn html(&self, root: &std::path::Path) -> String {
+        let events = self
+            .kept
+            .as_ref()
+            .map(|k| k.borrow().clone())
+            .unwrap_or_default();
+        let project = root.to_path_buf();
+        let run_id = self.run_id().map(String::from);
+        let outputs = move |target: &str| {
+            run_id
+                .as_deref()
+                .and_then(|id| crate::project::history::output(&project, id, target))
+        };
+        html::report(
+            &timeline::Timeline::from_events(&events),
+            &html::Sources {
+                root,
+                outputs: &outputs,
+            },
+        )
     }
 
     /// Show `out::verbose` lines (`--verbose`).
@@ -143,6 +178,9 @@ impl Reporter {
         if let Some(h) = &self.history {
             h.record(&json);
         }
+        if let Some(kept) = &self.kept {
+            kept.borrow_mut().push(json.clone());
+        }
         if self.format == Format::Json {
             let _ = writeln!(self.json.borrow_mut(), "{json}");
         }
@@ -172,7 +210,7 @@ impl Reporter {
                 "type": "plan_start", "schema_version": crate::project::history::SCHEMA_VERSION,
                 "run_id": self.run_id(), "plan": plan,
                 "parameters": parameters, "targets": targets, "concurrency": concurrency,
-                "dry_run": dry_run, "started_at": started_at,
+                "dry_run": dry_run, "started_at": started_at, "user": user(),
             }),
         );
         if let Some(h) = &self.human {
@@ -268,6 +306,14 @@ impl Reporter {
     }
 }
 
+/// Who runs drover: the login name, else the user id.
+fn user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        // SAFETY: getuid has no preconditions and cannot fail.
+        .unwrap_or_else(|_| format!("uid {}", unsafe { libc::getuid() }))
+}
+
 impl Events for Reporter {
     fn log(&self, level: &str, message: &str, location: &str) {
         let json = json!({"type": "log", "level": level, "message": message, "location": location, "at_ms": self.elapsed_ms()});
@@ -301,27 +347,37 @@ impl Events for Reporter {
 
     fn step(&self, step: &Step<'_>) {
         self.count(|c| c.steps += 1);
-        let json = json!({"type": "step_start", "action": step.action, "detail": step.detail, "location": step.location, "targets": step.targets, "at_ms": self.elapsed_ms()});
+        let json = json!({"type": "step_start", "step": step.id, "action": step.action, "detail": step.detail, "location": step.location, "targets": step.targets, "at_ms": self.elapsed_ms()});
         self.emit(Some(&Event::Step(step)), json);
     }
 
-    fn target_start(&self, action: &str, target: &str) {
+    fn target_start(&self, step: u64, action: &str, target: &str) {
         self.count(|c| {
             c.running += 1;
             c.peak = c.peak.max(c.running);
         });
-        let json = json!({"type": "target_start", "action": action, "target": target, "at_ms": self.elapsed_ms()});
+        let json = json!({"type": "target_start", "step": step, "action": action, "target": target, "at_ms": self.elapsed_ms()});
         self.emit(Some(&Event::TargetStart { action, target }), json);
     }
 
-    fn target_result(&self, r: &ActionResult) {
+    fn target_result(&self, step: u64, r: &ActionResult) {
         self.count(|c| {
             c.results += 1;
             c.failed += usize::from(!r.ok());
             c.running = c.running.saturating_sub(1);
         });
-        let json = json!({"type": "target_result", "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()});
+        let json = json!({"type": "target_result", "step": step, "action": r.action, "result": r.to_json(), "duration_ms": r.duration_ms, "at_ms": self.elapsed_ms()});
         self.emit(Some(&Event::TargetResult(r)), json);
         self.record_output(r);
+    }
+
+    fn batch(&self, location: &str, index: usize, size: usize) {
+        let json = json!({"type": "batch", "location": location, "index": index, "size": size, "at_ms": self.elapsed_ms()});
+        self.emit(None, json);
+    }
+
+    fn sleep(&self, duration_ms: u64, location: &str) {
+        let json = json!({"type": "sleep", "duration_ms": duration_ms, "location": location, "at_ms": self.elapsed_ms()});
+        self.emit(None, json);
     }
 }
