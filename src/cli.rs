@@ -158,6 +158,22 @@ enum Verb {
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
+    /// A read-only web dashboard of the run history, runs in progress
+    /// included, and of the state store's pools and locks.
+    Serve {
+        /// Where to listen; an address that is not loopback needs a token.
+        #[arg(long, value_name = "ADDRESS:PORT", default_value = crate::app::serve::DEFAULT_LISTEN)]
+        listen: String,
+        /// The token every request must carry (default: `DROVER_TOKEN`).
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        /// The inventory of the pools page (default: the project's).
+        #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+        inventory: Option<PathBuf>,
+        /// The state store of the pools page (default: as `drover run` finds it).
+        #[arg(long, value_name = "URL")]
+        state: Option<String>,
+    },
     /// Parse and check plans without running anything.
     Check {
         /// Plan files or directories (default: the project's `plans/` and `modules/*/plans/`).
@@ -222,6 +238,15 @@ enum RunsCommand {
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
         /// Output format (default: the project's `format`, else human).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+    },
+    /// Follow a run as it goes (from another terminal), until it ends.
+    Watch {
+        /// The run's id (default: the last run).
+        #[arg(default_value = "last")]
+        id: String,
+        /// Output format: human lines, or the run's events as JSON lines.
         #[arg(long, value_enum)]
         format: Option<Format>,
     },
@@ -394,6 +419,20 @@ pub fn main() -> ExitCode {
             }
         }
         Verb::Check { paths, format } => crate::app::check::run(&tasks, &paths, fmt(format)),
+        Verb::Serve {
+            listen,
+            token,
+            inventory,
+            state,
+        } => crate::app::serve::run(
+            &tasks,
+            crate::app::serve::ServeOptions {
+                listen,
+                token,
+                inventory: inv(inventory),
+                state,
+            },
+        ),
         Verb::Test {
             paths,
             filter,
@@ -473,6 +512,9 @@ pub fn main() -> ExitCode {
             RunsCommand::List { format } => crate::app::show::list_runs(&project, fmt(format)),
             RunsCommand::Show { id, html, format } => {
                 crate::app::show::show_run(&project, &id, fmt(format), html.as_deref())
+            }
+            RunsCommand::Watch { id, format } => {
+                crate::app::show::watch_run(&project, &id, fmt(format))
             }
         },
         Verb::Inventory {

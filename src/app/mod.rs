@@ -6,6 +6,7 @@ pub mod load;
 pub mod pools;
 pub mod run;
 pub mod secret;
+pub mod serve;
 pub mod show;
 pub mod test;
 

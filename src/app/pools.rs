@@ -48,13 +48,73 @@ pub(crate) fn show(
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let mut snap = match store.snapshot() {
+    let snap = match store.snapshot() {
         Ok(s) => s,
         Err(message) => {
             eprintln!("error: {message}");
             return Ok(2);
         }
     };
+    let pools = match listing(&inv, snap, locks, pool) {
+        Ok(pools) => pools,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(2);
+        }
+    };
+    let key = if locks { "locks" } else { "pools" };
+    match format {
+        Format::Json => outln!("{}", json!({ key: pools })),
+        Format::Human => {
+            for p in &pools {
+                outln!(
+                    "{}  {} target(s), {} held, {} waiting",
+                    p["pool"].as_str().unwrap_or_default(),
+                    p["size"],
+                    p["held"].as_array().map_or(0, Vec::len),
+                    p["waiting"].as_array().map_or(0, Vec::len)
+                );
+                let field = |v: &serde_json::Value, k: &str| match &v[k] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                for h in p["held"].as_array().into_iter().flatten() {
+                    outln!(
+                        "  held     {}  by run {} ({}, {}@{} pid {}) since {}, lease until {}",
+                        field(h, "target"),
+                        field(h, "run"),
+                        field(h, "plan"),
+                        field(h, "user"),
+                        field(h, "host"),
+                        field(h, "pid"),
+                        clock(h["since_ms"].as_i64().unwrap_or(0)),
+                        clock(h["lease_expires_ms"].as_i64().unwrap_or(0))
+                    );
+                }
+                for w in p["waiting"].as_array().into_iter().flatten() {
+                    outln!(
+                        "  waiting  {} target(s)  run {} ({}) since {}",
+                        field(w, "count"),
+                        field(w, "run"),
+                        field(w, "plan"),
+                        clock(w["since_ms"].as_i64().unwrap_or(0))
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Every pool (inventory group) with its size, held targets and waiters, as
+/// JSON; or, with `locks`, every lock that is held or waited for; only
+/// `pool` when given (an error names a pool that does not exist).
+pub(crate) fn listing(
+    inv: &crate::project::inventory::Inventory,
+    mut snap: crate::pools::Snapshot,
+    locks: bool,
+    pool: Option<&str>,
+) -> Result<Vec<serde_json::Value>, String> {
     // Locks are pools of slots named `lock:NAME`: shown by name, apart.
     let lock = |p: &str| p.strip_prefix(crate::pools::LOCK_PREFIX).map(String::from);
     snap.holds.retain(|h| lock(&h.pool).is_some() == locks);
@@ -88,12 +148,11 @@ pub(crate) fn show(
             } else {
                 "pool in the inventory"
             };
-            eprintln!("error: no {what} `{p}`{hint}");
-            return Ok(2);
+            return Err(format!("no {what} `{p}`{hint}"));
         }
         names.retain(|n| n == p);
     }
-    let pools: Vec<serde_json::Value> = names
+    Ok(names
         .iter()
         .map(|n| {
             let size = if locks {
@@ -109,45 +168,7 @@ pub(crate) fn show(
             let waiting: Vec<_> = snap.waiting.iter().filter(|w| &w.pool == n).collect();
             json!({"pool": n, "size": size, "held": held, "waiting": waiting})
         })
-        .collect();
-    let key = if locks { "locks" } else { "pools" };
-    match format {
-        Format::Json => outln!("{}", json!({ key: pools })),
-        Format::Human => {
-            for p in &pools {
-                outln!(
-                    "{}  {} target(s), {} held, {} waiting",
-                    p["pool"].as_str().unwrap_or_default(),
-                    p["size"],
-                    p["held"].as_array().map_or(0, Vec::len),
-                    p["waiting"].as_array().map_or(0, Vec::len)
-                );
-                for h in snap.holds.iter().filter(|h| h.pool == p["pool"]) {
-                    outln!(
-                        "  held     {}  by run {} ({}, {}@{} pid {}) since {}, lease until {}",
-                        h.target,
-                        h.run,
-                        h.plan,
-                        h.user,
-                        h.host,
-                        h.pid,
-                        clock(h.since_ms),
-                        clock(h.lease_expires_ms)
-                    );
-                }
-                for w in snap.waiting.iter().filter(|w| w.pool == p["pool"]) {
-                    outln!(
-                        "  waiting  {} target(s)  run {} ({}) since {}",
-                        w.count,
-                        w.run,
-                        w.plan,
-                        clock(w.since_ms)
-                    );
-                }
-            }
-        }
-    }
-    Ok(0)
+        .collect())
 }
 
 /// Break a hold: the target is free for the next waiter, and the run that

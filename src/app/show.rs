@@ -471,3 +471,148 @@ pub(crate) fn show_run(
     }
     Ok(0)
 }
+
+/// `drover runs watch [ID]`: follow a run from another terminal, a line per
+/// step, result, log line and batch, until it ends (at once for a finished
+/// run). Exit 0 when it succeeded, 1 when it failed or was interrupted (its
+/// process died without an end).
+pub(crate) fn watch_run(project: &Path, id: &str, format: Format) -> Result<u8, UsageError> {
+    use std::io::{Read, Seek};
+    let id = match crate::project::history::resolve(project, id) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    let path = project.join(".drover/runs").join(&id).join("events.jsonl");
+    let (mut offset, mut partial) = (0u64, String::new());
+    let mut running = 0usize;
+    let mut steps: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    let clock = |e: &serde_json::Value| {
+        let ms = e["at_ms"].as_u64().unwrap_or(0);
+        format!(
+            "[{:>2}:{:02}.{:03}]",
+            ms / 60_000,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+    };
+    loop {
+        let mut fresh = Vec::new();
+        if let Ok(mut f) = std::fs::File::open(&path)
+            && f.seek(std::io::SeekFrom::Start(offset)).is_ok()
+        {
+            let _ = f.read_to_end(&mut fresh);
+        }
+        offset += fresh.len() as u64;
+        partial.push_str(&String::from_utf8_lossy(&fresh));
+        while let Some(nl) = partial.find('\n') {
+            let line: String = partial.drain(..=nl).collect();
+            let Ok(e) = serde_json::from_str::<serde_json::Value>(line.trim_end()) else {
+                continue;
+            };
+            if format == Format::Json {
+                outln!("{}", line.trim_end());
+            }
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            let human = match e["type"].as_str().unwrap_or_default() {
+                "plan_start" => Some(format!(
+                    "watching run {id}: {} started {} by {}",
+                    text("plan"),
+                    text("started_at"),
+                    text("user")
+                )),
+                "step_start" => {
+                    let targets: Vec<&str> = e["targets"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|t| t.as_str()).collect())
+                        .unwrap_or_default();
+                    let shown = match targets.len() {
+                        0..=3 => targets.join(", "),
+                        n => format!("{} and {} more", targets[..2].join(", "), n - 2),
+                    };
+                    let step = format!("{} {}", text("action"), text("detail"));
+                    steps.insert(e["step"].as_u64().unwrap_or(0), step.clone());
+                    Some(format!(
+                        "{} {step} on {shown} · {}",
+                        clock(&e),
+                        text("location")
+                    ))
+                }
+                "target_start" => {
+                    running += 1;
+                    None
+                }
+                "target_result" => {
+                    running = running.saturating_sub(1);
+                    let r = &e["result"];
+                    let ok = r["ok"].as_bool().unwrap_or(false);
+                    let error = if ok {
+                        String::new()
+                    } else {
+                        format!(
+                            ": {}: {}",
+                            r["error"]["kind"].as_str().unwrap_or_default(),
+                            r["error"]["message"].as_str().unwrap_or_default()
+                        )
+                    };
+                    Some(format!(
+                        "{}   {:6} {} {} ({}){error} · {running} running",
+                        clock(&e),
+                        if ok { "ok" } else { "FAILED" },
+                        r["target"].as_str().unwrap_or_default(),
+                        steps
+                            .get(&e["step"].as_u64().unwrap_or(0))
+                            .map_or(text("action"), Clone::clone),
+                        crate::duration::format(e["duration_ms"].as_u64().unwrap_or(0))
+                    ))
+                }
+                "log" | "message" => Some(format!(
+                    "{} [{}] {}",
+                    clock(&e),
+                    e["level"].as_str().unwrap_or("message"),
+                    text("message")
+                )),
+                "batch" => Some(format!(
+                    "{} batch {} ({} iteration(s)) of the loop at {}",
+                    clock(&e),
+                    e["index"],
+                    e["size"],
+                    text("location")
+                )),
+                "interrupted" => {
+                    if format == Format::Human {
+                        outln!("run {id}: interrupted: {}", text("message"));
+                    }
+                    return Ok(1);
+                }
+                "plan_result" => {
+                    let status = text("status");
+                    if format == Format::Human {
+                        let error = e["error"]["message"]
+                            .as_str()
+                            .map(|m| format!(": {m}"))
+                            .unwrap_or_default();
+                        outln!(
+                            "run {id}: {status} in {}{error}",
+                            crate::duration::format(e["duration_ms"].as_u64().unwrap_or(0))
+                        );
+                    }
+                    return Ok(if status == "success" { 0 } else { 1 });
+                }
+                _ => None,
+            };
+            if let (Some(line), Format::Human) = (human, format) {
+                outln!("{line}");
+            }
+        }
+        if fresh.is_empty() && crate::project::history::abandoned(project, &id) {
+            if format == Format::Human {
+                outln!("run {id}: interrupted (its process is gone without an end)");
+            }
+            return Ok(1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+}

@@ -267,7 +267,8 @@ pub(crate) async fn run(
     it.events.step(&crate::eval::Step {
         id: step,
         action: name,
-        detail: &work.detail(),
+        // A command may hold a secret it was given (`$secret.unwrap`).
+        detail: &crate::value::mask(&work.detail()),
         location: &location,
         targets: &targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
     });

@@ -311,22 +311,9 @@ pub fn snippet(root: &Path, location: &str) -> Option<String> {
     Some(out)
 }
 
-/// The self-contained HTML report of a run.
-pub fn report(t: &Timeline, sources: &Sources) -> String {
-    let title = format!(
-        "{} — {}",
-        t.plan,
-        t.run_id
-            .as_deref()
-            .unwrap_or(if t.dry_run { "dry run" } else { "run" })
-    );
-    let failures: Vec<(&str, &Bar)> = t
-        .rows
-        .iter()
-        .flat_map(|r| r.bars.iter().map(move |b| (r.target.as_str(), b)))
-        .filter(|(_, b)| b.outcome == BarOutcome::Failed)
-        .collect();
-    let page = html! {
+/// A whole page: the style inline, then `body`.
+pub fn page(title: &str, outcome: &str, body: Markup) -> String {
+    html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -335,65 +322,123 @@ pub fn report(t: &Timeline, sources: &Sources) -> String {
                 title { "drover: " (title) }
                 style { (PreEscaped(STYLE)) }
             }
-            body data-outcome=(t.outcome.as_str()) {
-                (header(t))
-                h2 { "Timeline" }
-                (timeline(t))
-                h2 { "Targets" }
-                (table(t))
-                h2 { "Failures" }
-                @if failures.is_empty() && t.error.is_none() {
-                    p.muted { "None." }
+            body data-outcome=(outcome) { (body) }
+        }
+    }
+    .into_string()
+}
+
+/// The title of a run's page.
+pub fn title(t: &Timeline) -> String {
+    format!(
+        "{} — {}",
+        t.plan,
+        t.run_id
+            .as_deref()
+            .unwrap_or(if t.dry_run { "dry run" } else { "run" })
+    )
+}
+
+/// The self-contained HTML report of a run.
+pub fn report(t: &Timeline, sources: &Sources) -> String {
+    page(
+        &title(t),
+        t.outcome.as_str(),
+        html! {
+            (live(t))
+            (failures(t, sources))
+            (outputs(t, sources, None))
+            (log(t))
+        },
+    )
+}
+
+/// What changes while a run goes on: its header, timeline and table.
+pub fn live(t: &Timeline) -> Markup {
+    html! {
+        (header(t))
+        h2 { "Timeline" }
+        (timeline(t))
+        h2 { "Targets" }
+        (table(t))
+    }
+}
+
+/// Each failure with its source and the end of its output.
+pub fn failures(t: &Timeline, sources: &Sources) -> Markup {
+    let failures: Vec<(&str, &Bar)> = t
+        .rows
+        .iter()
+        .flat_map(|r| r.bars.iter().map(move |b| (r.target.as_str(), b)))
+        .filter(|(_, b)| b.outcome == BarOutcome::Failed)
+        .collect();
+    html! {
+        h2 { "Failures" }
+        @if failures.is_empty() && t.error.is_none() {
+            p.muted { "None." }
+        }
+        @if let Some(e) = &t.error {
+            div.failure.run-error {
+                h3 { "The run: " (e["kind"].as_str().unwrap_or("")) }
+                p { (e["message"].as_str().unwrap_or("")) }
+                @if let Some(s) = e["location"].as_str().and_then(|l| snippet(sources.root, l)) {
+                    pre { (s) }
                 }
-                @if let Some(e) = &t.error {
-                    div.failure.run-error {
-                        h3 { "The run: " (e["kind"].as_str().unwrap_or("")) }
-                        p { (e["message"].as_str().unwrap_or("")) }
-                        @if let Some(s) = e["location"].as_str().and_then(|l| snippet(sources.root, l)) {
-                            pre { (s) }
-                        }
-                    }
+            }
+        }
+        @for (target, bar) in failures.iter().take(FAILURES_SHOWN) {
+            @let step = t.step(bar.step);
+            div.failure {
+                h3 { (target) " · " (step.map_or("", |s| s.action.as_str())) " " (step.map_or("", |s| s.detail.as_str())) }
+                p { (bar.error.as_deref().unwrap_or("")) }
+                @if let Some(s) = step.and_then(|s| snippet(sources.root, &s.location)) {
+                    pre { (s) }
                 }
-                @for (target, bar) in failures.iter().take(FAILURES_SHOWN) {
-                    @let step = t.step(bar.step);
-                    div.failure {
-                        h3 { (target) " · " (step.map_or("", |s| s.action.as_str())) " " (step.map_or("", |s| s.detail.as_str())) }
-                        p { (bar.error.as_deref().unwrap_or("")) }
-                        @if let Some(s) = step.and_then(|s| snippet(sources.root, &s.location)) {
-                            pre { (s) }
-                        }
-                        @if !bar.output_tail.is_empty() {
-                            pre.output-tail { (bar.output_tail) }
-                        }
-                    }
+                @if !bar.output_tail.is_empty() {
+                    pre.output-tail { (bar.output_tail) }
                 }
-                @if failures.len() > FAILURES_SHOWN {
-                    p.muted { "and " (failures.len() - FAILURES_SHOWN) " more failures (see the table)" }
-                }
-                h2 { "Output" }
-                @for row in &t.rows {
-                    @let output = (sources.outputs)(&row.target).unwrap_or_else(|| outputs_of(row));
-                    details.target-output data-target=(row.target) {
-                        summary { (row.target) }
-                        @if output.is_empty() {
-                            p.muted { "No output." }
-                        } @else {
-                            pre { (cut(&output)) }
-                        }
-                    }
-                }
-                @if !t.logs.is_empty() {
-                    h2 { "Log" }
-                    pre.log {
-                        @for (at, level, text, location) in &t.logs {
-                            (format!("{:>9} {level:<7} {text}  ({location})\n", dur(*at)))
-                        }
+            }
+        }
+        @if failures.len() > FAILURES_SHOWN {
+            p.muted { "and " (failures.len() - FAILURES_SHOWN) " more failures (see the table)" }
+        }
+    }
+}
+
+/// Each target's output: inline, or (`link`) a link to its own page.
+pub fn outputs(t: &Timeline, sources: &Sources, link: Option<&dyn Fn(&str) -> String>) -> Markup {
+    html! {
+        h2 { "Output" }
+        @for row in &t.rows {
+            @if let Some(link) = link {
+                p.target-output data-target=(row.target) { a href=(link(&row.target)) { (row.target) } }
+            } @else {
+                @let output = (sources.outputs)(&row.target).unwrap_or_else(|| outputs_of(row));
+                details.target-output data-target=(row.target) {
+                    summary { (row.target) }
+                    @if output.is_empty() {
+                        p.muted { "No output." }
+                    } @else {
+                        pre { (cut(&output)) }
                     }
                 }
             }
         }
-    };
-    page.into_string()
+    }
+}
+
+/// The run's log lines and messages.
+pub fn log(t: &Timeline) -> Markup {
+    html! {
+        @if !t.logs.is_empty() {
+            h2 { "Log" }
+            pre.log {
+                @for (at, level, text, location) in &t.logs {
+                    (format!("{:>9} {level:<7} {text}  ({location})\n", dur(*at)))
+                }
+            }
+        }
+    }
 }
 
 fn header(t: &Timeline) -> Markup {
@@ -461,7 +506,7 @@ fn outputs_of(row: &Row) -> String {
 }
 
 /// The end of a long output.
-fn cut(s: &str) -> String {
+pub fn cut(s: &str) -> String {
     if s.len() <= OUTPUT_CAP {
         return s.to_string();
     }

@@ -175,6 +175,13 @@ impl Reporter {
 
     /// One event of the stream: recorded, printed as JSON, shown to people.
     fn emit(&self, event: Option<&Event>, json: serde_json::Value) {
+        // A string built from a revealed secret (`"${p.unwrap}"`) is masked
+        // in every event, wherever it is.
+        let json = if crate::value::any_secrets() {
+            crate::value::masked_json(json)
+        } else {
+            json
+        };
         if let Some(h) = &self.history {
             h.record(&json);
         }
@@ -237,6 +244,10 @@ impl Reporter {
         });
         self.finish();
         if let Some(h) = &self.human {
+            let result = &match result {
+                Ok(v) => Ok(crate::value::masked(v.clone())),
+                Err(e) => Err(Box::new(crate::value::masked_error(e))),
+            };
             let end = human::End {
                 plan,
                 result,
@@ -316,6 +327,7 @@ fn user() -> String {
 
 impl Events for Reporter {
     fn log(&self, level: &str, message: &str, location: &str) {
+        let message = &*crate::value::mask(message);
         let json = json!({"type": "log", "level": level, "message": message, "location": location, "at_ms": self.elapsed_ms()});
         if level == "verbose" {
             // `out::verbose`: a line of output with `--verbose`, as in Bolt.
@@ -341,6 +353,7 @@ impl Events for Reporter {
     }
 
     fn message(&self, text: &str, location: &str) {
+        let text = &*crate::value::mask(text);
         let json = json!({"type": "message", "message": text, "location": location, "at_ms": self.elapsed_ms()});
         self.emit(Some(&Event::Message { text }), json);
     }

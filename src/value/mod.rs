@@ -137,6 +137,38 @@ pub(crate) fn masked(v: Value) -> Value {
     }
 }
 
+/// JSON with [`mask`] applied to every string (and key) in it: every event
+/// goes through this before it is written anywhere.
+pub(crate) fn masked_json(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => match mask(&s) {
+            std::borrow::Cow::Borrowed(_) => J::String(s),
+            std::borrow::Cow::Owned(m) => J::String(m),
+        },
+        J::Array(items) => J::Array(items.into_iter().map(masked_json).collect()),
+        J::Object(map) => J::Object(
+            map.into_iter()
+                .map(|(k, v)| (mask(&k).into_owned(), masked_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// An error with [`mask`] applied to its message and details (and to those
+/// of the errors it holds), for output.
+pub(crate) fn masked_error(e: &ErrorValue) -> ErrorValue {
+    let mut out = e.clone();
+    out.message = mask(&e.message).into_owned();
+    out.details = e
+        .details
+        .iter()
+        .map(|(k, v)| (k.clone(), masked(v.clone())))
+        .collect();
+    out
+}
+
 /// An `Error` value (spec §4.4).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorValue {
