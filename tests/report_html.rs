@@ -156,4 +156,13 @@ fn the_rolling_reboot_dry_run_report_in_chromium_has_a_row_per_target_a_bar_per_
         near([0x9c, 0xc3, 0xea]) > 200,
         "no wait_up in the screenshot"
     );
+    // docs/dashboard.md shows it: `DROVER_SCREENSHOTS=1` renews it.
+    if std::env::var_os("DROVER_SCREENSHOTS").is_some() {
+        std::fs::create_dir_all(common::root().join("docs/images")).unwrap();
+        std::fs::copy(
+            &shot,
+            common::root().join("docs/images/report-rolling-reboot.png"),
+        )
+        .unwrap();
+    }
 }

@@ -215,6 +215,43 @@ impl Browser {
         }
     }
 
+    /// A DevTools command; its result.
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let call = json!({"id": id, "method": method, "params": params});
+        self.ws
+            .send(tungstenite::Message::Text(call.to_string().into()))
+            .unwrap();
+        loop {
+            if let tungstenite::Message::Text(t) = self.ws.read().unwrap() {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["id"] == id {
+                    return v["result"].clone();
+                }
+            }
+        }
+    }
+
+    /// With `DROVER_SCREENSHOTS=1`, the page as docs/images/NAME.png (the
+    /// screenshots of docs/dashboard.md).
+    fn screenshot_for_docs(&mut self, name: &str) {
+        if std::env::var_os("DROVER_SCREENSHOTS").is_none() {
+            return;
+        }
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": 1300, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+        );
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64(shot["data"].as_str().unwrap());
+        let path = common::root()
+            .join("docs/images")
+            .join(format!("{name}.png"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
     /// Wait until `expression` is true in the page; when it became so.
     fn until(&mut self, expression: &str, within: Duration) -> Instant {
         let deadline = Instant::now() + within;
@@ -232,6 +269,30 @@ impl Drop for Browser {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// Standard base64, decoded (the DevTools protocol's screenshots).
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, c)| {
+            acc | u32::from(value(*c)) << (18 - 6 * i)
+        });
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    out
 }
 
 const OK_BARS: &str = "document.querySelectorAll('rect.bar[data-outcome=\"ok\"]').length";
@@ -269,6 +330,13 @@ fn a_run_in_progress_updates_in_the_browser_without_a_reload() {
         42,
         "the page was reloaded"
     );
+    browser.screenshot_for_docs("dashboard-run");
+    browser.eval("location.href = '/'");
+    browser.until(
+        "document.querySelectorAll('tr.run').length === 1",
+        Duration::from_secs(10),
+    );
+    browser.screenshot_for_docs("dashboard-runs");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

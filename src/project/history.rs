@@ -274,7 +274,11 @@ pub(crate) fn abandoned(project: &Path, id: &str) -> bool {
 
 /// Read run `id` (`last` is the newest).
 pub(crate) fn load(project: &Path, id: &str) -> Result<Run, String> {
-    let id = resolve(project, id)?;
+    read(project, resolve(project, id)?)
+}
+
+/// Read run `id`, one of [`ids`].
+fn read(project: &Path, id: String) -> Result<Run, String> {
     let file = std::fs::File::open(runs_dir(project).join(&id).join("events.jsonl"))
         .map_err(|e| format!("cannot read run {id}: {e}"))?;
     let mut run = Run {
@@ -329,8 +333,8 @@ pub(crate) fn load(project: &Path, id: &str) -> Result<Run, String> {
 /// Every recorded run, newest first.
 pub(crate) fn list(project: &Path) -> Vec<Run> {
     let mut runs: Vec<Run> = ids(project)
-        .iter()
-        .filter_map(|id| load(project, id).ok())
+        .into_iter()
+        .filter_map(|id| read(project, id).ok())
         .collect();
     runs.reverse();
     runs

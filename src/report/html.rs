@@ -39,7 +39,7 @@ th { background: #f6f6f6; } td.num { text-align: right; font-variant-numeric: ta
 .axis { position: sticky; top: 0; background: #fff; z-index: 1; }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
 svg .tick { stroke: #ddd; } svg .batch { stroke: #555; stroke-dasharray: 4 3; }
-svg .bar.ok { fill: #3a9a4a; } svg .bar.failed { fill: #d32f2f; } svg .bar.stopped { fill: #f0a030; }
+svg .bar { stroke: #fff; stroke-width: 1; } svg .bar.ok { fill: #3a9a4a; } svg .bar.failed { fill: #d32f2f; } svg .bar.stopped { fill: #f0a030; }
 svg .bar.never-started { fill: none; stroke: #999; stroke-dasharray: 2 2; }
 svg .bar.wait { fill: url(#hatch); } svg .wait.pool, svg .wait.plan { fill: url(#hatch-grey); }
 svg .curve { fill: none; stroke: #1565c0; stroke-width: 1.5; } svg .limit { stroke: #c62828; stroke-dasharray: 6 3; }
