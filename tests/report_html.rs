@@ -166,3 +166,45 @@ fn the_rolling_reboot_dry_run_report_in_chromium_has_a_row_per_target_a_bar_per_
         .unwrap();
     }
 }
+
+#[test]
+fn malformed_or_truncated_run_records_are_drawn_without_a_panic() {
+    let dir = scratch("malformed");
+    std::fs::write(dir.join("inventory.yaml"), "groups: []\n").unwrap();
+    let cases: &[&str] = &[
+        "",
+        "not json at all\n{\"type\":",
+        "{\"type\":\"plan_start\",\"plan\":7,\"parameters\":[],\"concurrency\":\"x\"}\n",
+        "{\"type\":\"target_result\",\"step\":1,\"result\":{\"target\":\"a\",\"ok\":false},\"at_ms\":5}\n",
+        "{\"type\":\"target_start\",\"step\":1,\"target\":\"a\",\"at_ms\":18446744073709551615}\n{\"type\":\"target_start\",\"step\":1,\"target\":\"a\",\"at_ms\":3}\n",
+        "{\"type\":\"step_start\",\"step\":2,\"targets\":[\"a\",7,null],\"at_ms\":-4}\n{\"type\":\"acquire\",\"pool\":\"p\",\"targets\":[\"b\"],\"waited_ms\":999999,\"at_ms\":2}\n",
+        "{\"type\":\"sleep\",\"duration_ms\":18446744073709551615,\"at_ms\":18446744073709551615}\n{\"type\":\"batch\",\"index\":\"one\",\"at_ms\":1}\n",
+        "{\"type\":\"step_start\",\"step\":1,\"action\":\"run_command\",\"detail\":\"<script>alert(1)</script>\",\"targets\":[\"<b>x</b>\"],\"location\":\"nowhere:1:1\",\"at_ms\":0}\n{\"type\":\"target_start\",\"step\":1,\"target\":\"<b>x</b>\",\"at_ms\":0}\n{\"type\":\"target_result\",\"step\":1,\"result\":{\"target\":\"<b>x</b>\",\"ok\":false,\"value\":{\"stdout\":\"</pre><script>\"},\"error\":{\"kind\":\"k\",\"message\":\"<i>m</i>\"}},\"at_ms\":4}\n{\"type\":\"plan_result\",\"status\":\"failure\",\"error\":{\"kind\":\"k\",\"message\":\"m\",\"location\":\"../../../etc/passwd:1:1\"},\"duration_ms\":1}\n",
+    ];
+    for (i, events) in cases.iter().enumerate() {
+        let id = format!("20260101T00000000{i}-1");
+        let run = dir.join(".drover/runs").join(&id);
+        std::fs::create_dir_all(run.join("targets")).unwrap();
+        std::fs::write(run.join("events.jsonl"), events).unwrap();
+        let page = dir.join(format!("{i}.html"));
+        for args in [
+            vec!["runs", "show", &id, "--html", page.to_str().unwrap()],
+            vec!["runs", "show", &id],
+            vec!["runs", "watch", &id],
+            vec!["runs", "list"],
+        ] {
+            let (code, out, err) = common::drover_in(&dir, &args);
+            assert!(
+                (0..=1).contains(&code) && !err.contains("panicked"),
+                "case {i}, {args:?}: exit {code}\n{out}\n{err}"
+            );
+        }
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(!html.contains("<script>alert"), "case {i}: not escaped");
+        assert!(!html.contains("</pre><script>"), "case {i}: not escaped");
+        assert!(
+            !html.contains("root:x:"),
+            "case {i}: a snippet outside the project"
+        );
+    }
+}

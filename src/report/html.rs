@@ -70,11 +70,12 @@ impl Scale {
             120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000, 21_600_000,
             43_200_000, 86_400_000,
         ];
+        // Beyond a day per tick (a record with absurd times), a tenth.
         STEPS
             .iter()
             .copied()
             .find(|s| self.duration / s <= 10)
-            .unwrap_or(86_400_000)
+            .unwrap_or((self.duration / 10).max(1))
     }
 }
 
@@ -292,6 +293,14 @@ pub fn snippet(root: &Path, location: &str) -> Option<String> {
     let line: usize = parts.next()?.parse().ok()?;
     let file = parts.next()?;
     let path = Path::new(file);
+    // Only plan sources: a location comes from a record on disk, which is
+    // not a reason to show any file it names.
+    if !path
+        .extension()
+        .is_some_and(|e| e == "plan" || e == "pp" || e == "yaml")
+    {
+        return None;
+    }
     let text = std::fs::read_to_string(if path.is_absolute() {
         path.to_path_buf()
     } else {

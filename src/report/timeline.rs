@@ -339,7 +339,7 @@ impl Timeline {
                             text(&e["location"])
                         ),
                         start_ms: at,
-                        end_ms: at + d,
+                        end_ms: at.saturating_add(d),
                     });
                 }
                 "batch" => t.batches.push(Batch {
