@@ -2,7 +2,8 @@
 //!
 //! The layers, each importing only from those above it in this list (see
 //! `docs/architecture.md`; `tests/architecture.rs` enforces it):
-//! [`source`], [`duration`] and [`diagnostic`] (leaves) → [`syntax`] → [`lang`]
+//! [`source`], [`duration`] and [`diagnostic`] (leaves) → [`syntax`] →
+//! [`puppet`] (the second front end) → [`lang`]
 //! (the vocabulary) → [`value`] → [`project`] → [`check`] → [`transport`] and
 //! [`pools`] → [`eval`] → [`report`] → [`app`] → [`cli`].
 
@@ -29,6 +30,7 @@ pub mod eval;
 pub mod lang;
 pub mod pools;
 pub mod project;
+pub mod puppet;
 pub mod report;
 pub mod source;
 pub mod syntax;

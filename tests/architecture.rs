@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["source", "duration"],
     &["diagnostic"],
     &["syntax"],
+    &["puppet"],
     &["lang"],
     &["value"],
     &["project"],

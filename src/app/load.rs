@@ -114,7 +114,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
     for path in entries {
         if path.is_dir() {
             collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "plan") {
+        } else if path.extension().is_some_and(|e| e == "plan" || e == "pp") {
             out.push(path);
         }
     }

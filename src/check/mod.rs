@@ -700,6 +700,19 @@ impl Checker<'_> {
             }
             ExprKind::Unary(_, e) => self.expr(e),
             ExprKind::Async(block) => self.block_in(block, Frame::Concurrent("`async`")),
+            // Puppet: the blocks of an `if` open no scope.
+            ExprKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (cond, body) in branches {
+                    self.expr(cond);
+                    self.stmts(&body.stmts);
+                }
+                if let Some(b) = otherwise {
+                    self.stmts(&b.stmts);
+                }
+            }
         }
     }
 }
@@ -749,7 +762,11 @@ pub(crate) fn check_program(
     let mut files = Vec::new();
     let mut diags = Vec::new();
     for (id, _) in sources.iter() {
-        let parsed = crate::syntax::parser::parse(sources, id);
+        let parsed = if crate::puppet::is_puppet(&sources.get(id).name) {
+            crate::puppet::parse(sources, id)
+        } else {
+            crate::syntax::parser::parse(sources, id)
+        };
         diags.extend(parsed.diagnostics);
         files.extend(parsed.file);
     }

@@ -220,7 +220,46 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Async(block) => {
                     Value::Future(self.start_branch(frame, block, expr.span)?)
                 }
+                ExprKind::If {
+                    branches,
+                    otherwise,
+                } => {
+                    let mut taken = otherwise.as_ref();
+                    for (cond, body) in branches {
+                        if self.expr(frame, cond).await?.truthy() {
+                            taken = Some(body);
+                            break;
+                        }
+                    }
+                    match taken {
+                        Some(block) => return self.block_value(frame, block).await,
+                        None => Value::Undef,
+                    }
+                }
             })
+        })
+    }
+
+    /// The statements of `block` in the current scope (Puppet's `if` opens
+    /// none); the value of the last if it is an expression statement.
+    fn block_value<'a>(
+        &'a self,
+        frame: &'a mut Frame<'p>,
+        block: &'p crate::syntax::ast::Block,
+    ) -> BoxFuture<'a, Eval<Value>> {
+        Box::pin(async move {
+            let mut value = Value::Undef;
+            for stmt in &block.stmts {
+                self.cover(stmt.span);
+                value = match &stmt.node {
+                    crate::syntax::ast::StmtKind::Expr(e) => self.expr(frame, e).await?,
+                    _ => {
+                        self.stmt(frame, stmt).await?;
+                        Value::Undef
+                    }
+                };
+            }
+            Ok(value)
         })
     }
 

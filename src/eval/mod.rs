@@ -120,6 +120,12 @@ impl Program {
             .map(|p| p.name.node.as_str())
     }
 
+    /// Whether the file is a Puppet-language plan: its operators mean what
+    /// Puppet's do.
+    pub(crate) fn is_puppet(&self, file: crate::source::FileId) -> bool {
+        crate::puppet::is_puppet(&self.sources.get(file).name)
+    }
+
     /// `file:line:column` of a span.
     pub(crate) fn location(&self, span: Span) -> String {
         let file = self.sources.get(span.file);

@@ -69,6 +69,11 @@ pub(crate) fn binary(
             span,
         )
     };
+    if it.program.is_puppet(span.file)
+        && let Some(v) = puppet(op, &l, &r)
+    {
+        return Ok(v);
+    }
     Ok(match op {
         Eq => Bool(l == r),
         Ne => Bool(l != r),
@@ -155,6 +160,61 @@ pub(crate) fn binary(
         }
         And | Or => unreachable!("short-circuit operators are evaluated by the interpreter"),
     })
+}
+
+/// Where Puppet's operators mean something else than drover's (in `.pp`
+/// plans): `==` ignores the case of strings and compares numbers by value;
+/// `in` too; `+` appends a value to an array, `-` removes one (or a hash's
+/// keys). `None`: as in drover.
+fn puppet(op: BinaryOp, l: &Value, r: &Value) -> Option<Value> {
+    use BinaryOp::*;
+    use Value::*;
+    Some(match (op, l, r) {
+        (Eq | Ne, _, _) => Bool(puppet_eq(l, r) == (op == Eq)),
+        (In, Str(needle), Str(hay)) => Bool(hay.to_lowercase().contains(&needle.to_lowercase())),
+        (In, _, Array(items)) => Bool(items.iter().any(|i| puppet_eq(l, i))),
+        (In, Str(k), Hash(h)) => Bool(h.keys().any(|key| key.eq_ignore_ascii_case(k))),
+        (Add, Array(a), other) if !matches!(other, Array(_)) => {
+            let mut items = (**a).clone();
+            items.push(other.clone());
+            Value::array(items)
+        }
+        (Sub, Array(a), other) if !matches!(other, Array(_)) => {
+            Value::array(a.iter().filter(|i| !puppet_eq(i, other)).cloned().collect())
+        }
+        (Sub, Hash(h), Array(keys)) => Value::hash(
+            h.iter()
+                .filter(|(k, _)| !keys.iter().any(|x| matches!(x, Str(s) if **s == ***k)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        (Sub, Hash(h), Str(key)) => Value::hash(
+            h.iter()
+                .filter(|(k, _)| k.as_str() != key.as_ref())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
+/// Puppet's `==`: strings without regard to case, numbers by value, arrays
+/// and hashes element by element.
+fn puppet_eq(l: &Value, r: &Value) -> bool {
+    use Value::*;
+    match (l, r) {
+        (Str(a), Str(b)) => a.to_lowercase() == b.to_lowercase(),
+        (Int(a), Float(b)) | (Float(b), Int(a)) => (*a as f64) == *b,
+        (Array(a), Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| puppet_eq(x, y))
+        }
+        (Hash(a), Hash(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| puppet_eq(v, w)))
+        }
+        _ => l == r,
+    }
 }
 
 /// Division rounding down (towards negative infinity), as the spec requires.

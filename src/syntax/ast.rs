@@ -247,6 +247,15 @@ pub enum ExprKind {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `async { }` as a value: a Future.
     Async(Block),
+    /// `if c { } elsif c { } else { }` (and `unless`) as a value, in Puppet
+    /// plans: the value of the taken block's last expression statement, or
+    /// undef. As in Puppet, its blocks open no scope.
+    If {
+        /// The `if` and every `elsif`, in order.
+        branches: Vec<(Expr, Block)>,
+        /// The `else` block.
+        otherwise: Option<Block>,
+    },
 }
 
 /// A piece of a double-quoted string.
@@ -517,6 +526,18 @@ impl Expr {
             }
             ExprKind::Unary(_, e) => e.each_stmt(f),
             ExprKind::Async(body) => body.each_stmt(f),
+            ExprKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (cond, body) in branches {
+                    cond.each_stmt(f);
+                    body.each_stmt(f);
+                }
+                if let Some(b) = otherwise {
+                    b.each_stmt(f);
+                }
+            }
         }
     }
 }

@@ -334,6 +334,22 @@ impl Printer {
                 self.out.push_str("async ");
                 self.block(b);
             }
+            // Only Puppet plans have it; printed as Puppet writes it.
+            ExprKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (i, (cond, body)) in branches.iter().enumerate() {
+                    self.out.push_str(if i == 0 { "if " } else { " elsif " });
+                    self.expr(cond);
+                    self.out.push(' ');
+                    self.block(body);
+                }
+                if let Some(b) = otherwise {
+                    self.out.push_str(" else ");
+                    self.block(b);
+                }
+            }
         }
     }
 

@@ -1,0 +1,5 @@
+# expect: error unsupported at 3:1
+# Puppet functions belong in functions/*.pp, not beside plans.
+function site::double(Integer $x) {
+  $x * 2
+}
