@@ -70,27 +70,86 @@ fn the_forge_facts_plan_stores_the_facts_in_the_inventory() {
 }
 
 #[test]
-fn every_forge_plan_parses_and_the_facts_plans_check_cleanly() {
+fn every_forge_plan_parses_and_facts_and_reboot_check_cleanly() {
+    let dir = forge_project("puppet-check");
     for (plan, clean) in [
         ("facts/plans/init.pp", true),
         ("facts/plans/info.pp", true),
+        ("reboot/plans/init.pp", true),
         ("facts/plans/external.pp", false),
-        ("reboot/plans/init.pp", false),
     ] {
         let path = common::root().join("tests/forge/modules").join(plan);
         let text = std::fs::read_to_string(&path).unwrap();
         let (_, parsed) = drover::puppet::parse_str(plan, &text);
         assert!(parsed.file.is_some(), "{plan}: {:?}", parsed.diagnostics);
-        let (code, _, err) = common::drover_in(&common::root(), &["check", path.to_str().unwrap()]);
+        let (code, _, err) = common::drover_in(&dir, &["check", path.to_str().unwrap()]);
         if clean {
             assert_eq!(code, 0, "{plan}: {err}");
         } else {
-            // Not yet: Bolt's functions these plans call (Timestamp,
-            // ResultSet.new, without_default_logging, ...).
+            // Not yet: functions it calls (catch_errors, parseyaml, type,
+            // Hash.new, String.match).
             assert!(err.contains("unknown-function"), "{plan}: {err}");
             assert!(!err.contains("syntax"), "{plan}: {err}");
         }
     }
+}
+
+#[test]
+fn the_forge_reboot_plan_dry_run_predicts_the_disconnect_wait_the_downtime_and_the_retries() {
+    let dir = forge_project("puppet-reboot");
+    std::fs::write(
+        dir.join("inventory.yaml"),
+        "config:\n  transport: sim\n  sim:\n    latency: 1s\n    reboot_downtime: 45s\ngroups:\n  - name: web\n    targets: [web1, web2]\n",
+    )
+    .unwrap();
+    let (code, out, err) = common::drover_in(
+        &dir,
+        &[
+            "run",
+            "reboot",
+            "targets=web",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = events.last().unwrap();
+    // last_boot_time 1s, the reboot task 1s (the target goes down as it
+    // ends, at 2s, for 45s), ctrl::sleep(3 + 10) to 15s; last_boot_time
+    // fails at once (down), ctrl::sleep(1) to 16s, wait_until_available
+    // until the target is up (47s) and a command ran (48s), last_boot_time
+    // again (1s): a new boot, at 49s.
+    assert_eq!(result["duration_ms"], 49_000, "{result}");
+    assert_eq!(result["value"][0]["value"]["_output"], "rebooted");
+    let steps: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "step_start")
+        .map(|e| {
+            e["detail"]
+                .as_str()
+                .unwrap_or(e["action"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "reboot::last_boot_time",
+            "reboot",
+            "reboot::last_boot_time",
+            "",
+            "reboot::last_boot_time"
+        ]
+    );
+    let down = events
+        .iter()
+        .filter(|e| e["type"] == "target_result" && e["result"]["ok"] == false)
+        .count();
+    assert_eq!(down, 2, "both targets were down at the first check");
 }
 
 fn mutate(rng: &mut fastrand::Rng, seed: &str) -> String {

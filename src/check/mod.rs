@@ -107,6 +107,8 @@ struct Checker<'d> {
     gone: Vec<(String, Span)>,
     /// The plans this plan calls.
     callees: Callees,
+    /// Checking a Puppet-language plan: its lambdas may `break()`/`next()`.
+    puppet: bool,
 }
 
 /// The plans one plan calls with `run_plan`.
@@ -156,6 +158,7 @@ impl<'d> Checker<'d> {
             tasks,
             vocab,
             callees: Callees::default(),
+            puppet: false,
         }
     }
 }
@@ -207,6 +210,7 @@ impl Checker<'_> {
     }
 
     fn plan(&mut self, plan: &Plan) {
+        self.puppet = plan.puppet;
         self.push(Frame::Block, plan.span);
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for p in &plan.params {
@@ -364,6 +368,8 @@ impl Checker<'_> {
                 };
                 let (message, help) = match self.loop_frame() {
                     Some(Frame::Loop) => return,
+                    // Puppet: `break()` ends the iteration a lambda is in.
+                    Some(Frame::Lambda) if self.puppet => return,
                     None => (
                         format!("`{word}` outside a loop"),
                         "`break` and `continue` belong inside a sequential `foreach`".to_string(),

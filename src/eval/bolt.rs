@@ -407,3 +407,200 @@ pub(crate) fn resolve_references(
         .map_err(|m| it.error("bolt/plugin-error", m, span))?;
     Ok(crate::project::plugins::to_value(&resolved))
 }
+
+/// `Integer(value)`, `Integer(value, radix)`: Puppet's conversion.
+pub(crate) fn to_integer(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let (value, vspan) = &args.positional[0];
+    let radix = match args.positional.get(1) {
+        None => None,
+        Some((Value::Int(r @ (2 | 8 | 10 | 16)), _)) => Some(*r as u32),
+        Some((other, s)) => {
+            return Err(it.type_error(
+                format!(
+                    "`Integer`'s radix is 2, 8, 10 or 16, not {}",
+                    describe(other)
+                ),
+                *s,
+            ));
+        }
+    };
+    let fail = || {
+        it.type_error(
+            format!("`Integer` cannot convert {}", describe(value)),
+            *vspan,
+        )
+    };
+    let _ = span;
+    Ok(Value::Int(match value {
+        Value::Int(n) => *n,
+        Value::Float(f) if f.is_finite() && f.abs() < 9.2e18 => f.trunc() as i64,
+        Value::Bool(b) => i64::from(*b),
+        Value::Duration(ms) => (*ms / 1000) as i64,
+        Value::Str(s) => {
+            let t = s.trim();
+            let (neg, t) = match t.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, t.strip_prefix('+').unwrap_or(t)),
+            };
+            let (digits, base) = match radix {
+                Some(r) => (t, r),
+                None if t.starts_with("0x") || t.starts_with("0X") => (&t[2..], 16),
+                None if t.starts_with("0b") || t.starts_with("0B") => (&t[2..], 2),
+                None if t.len() > 1 && t.starts_with('0') => (&t[1..], 8),
+                None => (t, 10),
+            };
+            let n = i64::from_str_radix(digits, base).map_err(|_| fail())?;
+            if neg { -n } else { n }
+        }
+        _ => return Err(fail()),
+    }))
+}
+
+/// `String(value)`: the value as text.
+pub(crate) fn to_string(_: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    Ok(match &args.positional[0].0 {
+        s @ Value::Str(_) => s.clone(),
+        other => Value::str(other.to_display()),
+    })
+}
+
+/// `Boolean(value)`: Puppet's conversion.
+pub(crate) fn to_boolean(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (value, vspan) = &args.positional[0];
+    Ok(Value::Bool(match value {
+        Value::Bool(b) => *b,
+        Value::Int(n) => *n != 0,
+        Value::Float(f) => *f != 0.0,
+        Value::Str(s) => match s.to_lowercase().as_str() {
+            "true" | "yes" | "y" => true,
+            "false" | "no" | "n" | "" => false,
+            _ => {
+                return Err(it.type_error(
+                    format!("`Boolean` cannot convert {}", describe(value)),
+                    *vspan,
+                ));
+            }
+        },
+        other => {
+            return Err(it.type_error(
+                format!("`Boolean` cannot convert {}", describe(other)),
+                *vspan,
+            ));
+        }
+    }))
+}
+
+/// `ResultSet(results)` and `ResultSet.new(results)`.
+pub(crate) fn new_result_set(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (value, vspan) = &args.positional[0];
+    let items: Vec<Value> = match value {
+        Value::Array(a) => a.to_vec(),
+        Value::ResultSet(rs) => return Ok(Value::ResultSet(rs.clone())),
+        Value::Result(r) => return Ok(Value::ResultSet(Arc::new(vec![r.clone()]))),
+        other => {
+            return Err(it.type_error(
+                format!(
+                    "a ResultSet is made of an Array of Results, not {}",
+                    describe(other)
+                ),
+                *vspan,
+            ));
+        }
+    };
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Value::Result(r) => results.push(r),
+            other => {
+                return Err(it.type_error(
+                    format!("a ResultSet holds Results, not {}", describe(&other)),
+                    *vspan,
+                ));
+            }
+        }
+    }
+    Ok(Value::ResultSet(Arc::new(results)))
+}
+
+/// `Result.new(target, value)`: a value with `_error` is a failure, as a
+/// task's output is.
+pub(crate) fn new_result(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let (target, tspan) = &args.positional[0];
+    let target = match crate::eval::args::targets(it, target, *tspan)?.as_slice() {
+        [one] => one.clone(),
+        many => {
+            return Err(it.type_error(
+                format!("`Result.new` needs one target, got {}", many.len()),
+                *tspan,
+            ));
+        }
+    };
+    let (value, vspan) = &args.positional[1];
+    let Value::Hash(h) = value else {
+        return Err(it.type_error(
+            format!("`Result.new`'s value is a Hash, not {}", describe(value)),
+            *vspan,
+        ));
+    };
+    let mut value = (**h).clone();
+    let error = match value.shift_remove("_error") {
+        Some(Value::Hash(e)) => {
+            let text = |k: &str| e.get(k).map(Value::to_display);
+            let mut err = crate::value::ErrorValue::new(
+                text("kind").unwrap_or_else(|| "bolt/error".into()),
+                text("msg").unwrap_or_else(|| "the result is an error".into()),
+            );
+            if let Some(Value::Hash(d)) = e.get("details") {
+                err.details = (**d).clone();
+            }
+            err.target = Some(target.name.clone());
+            Some(err)
+        }
+        Some(other) => {
+            value.insert("_error".into(), other);
+            None
+        }
+        None => None,
+    };
+    Ok(Value::Result(Arc::new(crate::value::ActionResult {
+        target,
+        action: "result".into(),
+        value,
+        error,
+        duration_ms: 0,
+    })))
+}
+
+/// `Timestamp()`: seconds since the epoch, as a Float, on the run's clock:
+/// the wall clock when the run first asked, plus the run's (virtual in a dry
+/// run) time since then, so that waits in a dry run count.
+pub(crate) fn timestamp(it: &Interpreter, _: &Spanned<String>, _: Args, _: Span) -> Eval<Value> {
+    let (wall, at) = *it.clock_origin.get_or_init(|| {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        (wall, tokio::time::Instant::now())
+    });
+    Ok(Value::Float(wall + at.elapsed().as_secs_f64()))
+}

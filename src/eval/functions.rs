@@ -36,12 +36,21 @@ pub(crate) enum Function {
     Action(Action),
     /// `expect_error` (in tests): evaluates its own argument, to catch it.
     ExpectError,
+    /// Runs its lambda and returns its value (`without_default_logging`).
+    WithLambda,
 }
 
 use Function::Sync;
 
 /// Every function the evaluator implements, sorted by name (binary search).
 pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
+    ("Boolean", Sync(bolt::to_boolean)),
+    ("Integer", Sync(bolt::to_integer)),
+    ("Result.new", Sync(bolt::new_result)),
+    ("ResultSet", Sync(bolt::new_result_set)),
+    ("ResultSet.new", Sync(bolt::new_result_set)),
+    ("String", Sync(bolt::to_string)),
+    ("Timestamp", Sync(bolt::timestamp)),
     ("acquire", Function::Acquire),
     ("acquired", Sync(acquired)),
     ("add_facts", Sync(bolt::add_facts)),
@@ -91,6 +100,7 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
         Function::Action(Action::WaitUntilAvailable),
     ),
     ("wait_up", Function::Action(Action::WaitUp)),
+    ("without_default_logging", Function::WithLambda),
     ("write_file", Function::Action(Action::WriteFile)),
 ];
 
@@ -179,6 +189,10 @@ pub(crate) async fn call<'p>(
         Function::Parallelize => it.parallelize(frame, call, args, span).await,
         Function::Action(action) => actions::run(it, action, args, span).await,
         Function::ExpectError => unreachable!("evaluated before its arguments"),
+        Function::WithLambda => match &call.lambda {
+            Some(lambda) => it.call_lambda(frame, lambda, Vec::new()).await,
+            None => Ok(Value::Undef),
+        },
     }
 }
 

@@ -141,6 +141,7 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
     ("reduce", Lambda(Iterate::Reduce)),
     ("replace", Plain(replace)),
     ("reverse", Plain(reverse)),
+    ("size", Plain(length)),
     ("slice", Plain(slice)),
     ("sort", Plain(sort)),
     ("sort_by", Lambda(Iterate::SortBy)),
@@ -233,6 +234,10 @@ pub(crate) async fn method<'p>(
     };
     let (items, pairs): (Vec<Value>, bool) = match &recv {
         Value::Array(a) => (a.to_vec(), false),
+        // Puppet iterates an Integer n as 0 ... n-1.
+        Value::Int(n) if it.program.is_puppet(span.file) && *n <= 10_000_000 => {
+            ((0..(*n).max(0)).map(Value::Int).collect(), false)
+        }
         Value::ResultSet(rs) => (rs.iter().map(|r| Value::Result(r.clone())).collect(), false),
         Value::Hash(h) => (
             h.iter()
@@ -258,17 +263,33 @@ pub(crate) async fn method<'p>(
             _ => vec![item.clone()],
         }
     };
+    // Puppet's `break()` ends the iteration (the result so far stands);
+    // `next()` ends one step with undef. Drover plans cannot get here with
+    // either: the checker refuses them in lambdas.
+    let step = |r: Eval<Value>| -> Eval<Option<Value>> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(Flow::Break) => Ok(None),
+            Err(Flow::Continue) => Ok(Some(Value::Undef)),
+            Err(e) => Err(e),
+        }
+    };
     match each {
         Iterate::Map => {
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
-                out.push(it.call_lambda(frame, lambda, call_args(item)).await?);
+                match step(it.call_lambda(frame, lambda, call_args(item)).await)? {
+                    Some(v) => out.push(v),
+                    None => break,
+                }
             }
             Ok(Value::array(out))
         }
         Iterate::Visit => {
             for item in &items {
-                it.call_lambda(frame, lambda, call_args(item)).await?;
+                if step(it.call_lambda(frame, lambda, call_args(item)).await)?.is_none() {
+                    break;
+                }
             }
             Ok(recv)
         }
@@ -322,7 +343,10 @@ pub(crate) async fn method<'p>(
                 },
             };
             for item in iter {
-                acc = it.call_lambda(frame, lambda, vec![acc, item]).await?;
+                match step(it.call_lambda(frame, lambda, vec![acc.clone(), item]).await)? {
+                    Some(v) => acc = v,
+                    None => break,
+                }
             }
             Ok(acc)
         }

@@ -160,6 +160,9 @@ pub struct Shared<'p> {
     depth: std::cell::Cell<usize>,
     /// Steps started so far (their ids).
     steps: std::cell::Cell<u64>,
+    /// `Timestamp()`'s origin: the wall clock and the run's clock at its
+    /// first call.
+    pub(crate) clock_origin: std::cell::OnceCell<(f64, tokio::time::Instant)>,
     /// Scripts, files and tasks are found relative to this.
     pub project: std::path::PathBuf,
     /// The run-wide bound on target operations at once.
@@ -206,6 +209,7 @@ impl<'p> Interpreter<'p> {
             regexes: Mutex::new(HashMap::new()),
             depth: std::cell::Cell::new(0),
             steps: std::cell::Cell::new(0),
+            clock_origin: std::cell::OnceCell::new(),
             project: std::path::PathBuf::from("."),
             concurrency: tokio::sync::Semaphore::new(DEFAULT_CONCURRENCY),
             connections: Connections::default(),

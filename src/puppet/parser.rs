@@ -214,6 +214,7 @@ impl<'t> Parser<'t> {
             params,
             span: start.to(body.span),
             body,
+            puppet: true,
         })
     }
 

@@ -40,6 +40,9 @@ pub struct Plan {
     pub body: Block,
     /// From `plan` to the closing brace.
     pub span: Span,
+    /// Written in the Puppet language (a Bolt `.pp` plan): lambdas may
+    /// `break()` and `next()`, and operators mean what Puppet's do.
+    pub puppet: bool,
 }
 
 /// `Type $name` or `Type $name = default`.

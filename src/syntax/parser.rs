@@ -239,6 +239,7 @@ impl<'s> Builder<'s> {
             params,
             body: body.expect("plan body"),
             span,
+            puppet: false,
         }
     }
 

@@ -202,6 +202,11 @@ impl SimConnection {
                 .cloned()
                 .unwrap_or_else(|| match name.as_str() {
                     "facts" => self.facts.clone(),
+                    // The Forge reboot module's task: a time that changes
+                    // with every boot, so that its plan sees the reboot.
+                    n if n.ends_with("last_boot_time") => {
+                        serde_json::json!({"_output": format!("{}\n", self.sim.boot_id(&self.name))})
+                    }
                     _ => Json::Object(Map::new()),
                 });
             Ok(output(value.to_string(), String::new(), 0))
