@@ -706,6 +706,17 @@ impl Checker<'_> {
             }
             ExprKind::Unary(_, e) => self.expr(e),
             ExprKind::Async(block) => self.block_in(block, Frame::Concurrent("`async`")),
+            ExprKind::Case { subject, arms, .. } => {
+                self.expr(subject);
+                for (options, body) in arms {
+                    for o in options {
+                        if let CaseOption::Value(e) = o {
+                            self.expr(e);
+                        }
+                    }
+                    self.stmts(&body.stmts);
+                }
+            }
             // Puppet: the blocks of an `if` open no scope.
             ExprKind::If {
                 branches,

@@ -3,7 +3,7 @@
 
 use super::args::Args;
 use super::{BoxFuture, Eval, Flow, Frame, Interpreter, functions, methods, operators};
-use crate::syntax::ast::{Arg, BinaryOp, Expr, ExprKind, StrPart, UnaryOp};
+use crate::syntax::ast::{Arg, BinaryOp, CaseOption, Expr, ExprKind, StrPart, UnaryOp};
 use crate::value::{Hash, Value, types};
 
 impl<'p> Interpreter<'p> {
@@ -219,6 +219,47 @@ impl<'p> Interpreter<'p> {
                 }
                 ExprKind::Async(block) => {
                     Value::Future(self.start_branch(frame, block, expr.span)?)
+                }
+                ExprKind::Case {
+                    subject,
+                    arms,
+                    selector,
+                } => {
+                    let value = self.expr(frame, subject).await?;
+                    for (options, body) in arms {
+                        for option in options {
+                            let matched = match option {
+                                CaseOption::Default => true,
+                                CaseOption::Regex(re) => match &value {
+                                    Value::Str(s) => operators::binary(
+                                        self,
+                                        BinaryOp::Match,
+                                        Value::Str(s.clone()),
+                                        Value::str(&re.node),
+                                        re.span,
+                                    )?
+                                    .truthy(),
+                                    _ => false,
+                                },
+                                CaseOption::Value(e) => {
+                                    let v = self.expr(frame, e).await?;
+                                    operators::binary(self, BinaryOp::Eq, value.clone(), v, e.span)?
+                                        .truthy()
+                                }
+                            };
+                            if matched {
+                                return self.block_value(frame, body).await;
+                            }
+                        }
+                    }
+                    if *selector {
+                        return Err(self.error(
+                            "drover/no-match",
+                            format!("no entry of the selector matches {}", value.to_display()),
+                            expr.span,
+                        ));
+                    }
+                    Value::Undef
                 }
                 ExprKind::If {
                     branches,

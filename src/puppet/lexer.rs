@@ -45,7 +45,9 @@ const PUNCTS: &[&str] = &[
     "?", "@",
 ];
 
-/// Whether a `/` after this token starts a regular expression.
+/// Whether a `/` after this token divides (else it starts a regular
+/// expression). After `}` it starts one: a `case` arm follows a block, and
+/// nothing divides a hash.
 fn value_ended(prev: Option<&Tok>) -> bool {
     matches!(
         prev,
@@ -59,7 +61,7 @@ fn value_ended(prev: Option<&Tok>) -> bool {
                 | Tok::DqStr(..)
                 | Tok::Heredoc(..)
                 | Tok::Regex(_)
-                | Tok::Punct(")" | "]" | "}")
+                | Tok::Punct(")" | "]")
         )
     )
 }

@@ -457,7 +457,11 @@ impl<'t> Parser<'t> {
             return Ok(Spanned::new(ExprKind::Unary(op, Box::new(e)), span));
         }
         let e = self.primary()?;
-        self.postfix(e)
+        let e = self.postfix(e)?;
+        if self.is("?") {
+            return self.selector(e);
+        }
+        Ok(e)
     }
 
     /// `.method`, `.method(args)`, lambdas, `[index]`.
@@ -713,9 +717,7 @@ impl<'t> Parser<'t> {
             "undef" => return e(ExprKind::Undef),
             "default" => return e(ExprKind::Str(vec![StrPart::Lit("default".into())])),
             "if" | "unless" => return self.if_expr(w == "unless", span),
-            "case" => {
-                return self.unsupported(span, "`case` is not supported by drover yet");
-            }
+            "case" => return self.case(span),
             "apply" | "apply_prep" | "puppetdb_query" | "puppetdb_fact" => {
                 return self.unsupported(
                     span,
@@ -744,6 +746,79 @@ impl<'t> Parser<'t> {
             return e(ExprKind::Str(vec![StrPart::Lit(w)]));
         }
         e(ExprKind::Str(vec![StrPart::Lit(w)]))
+    }
+
+    /// One option of a `case` arm or a selector: `default`, `/regex/`, a value.
+    fn case_option(&mut self) -> PResult<CaseOption> {
+        match self.peek().clone() {
+            Tok::Name(w) if w == "default" => {
+                self.bump();
+                Ok(CaseOption::Default)
+            }
+            Tok::Regex(r) => {
+                let span = self.bump().span;
+                Ok(CaseOption::Regex(Spanned::new(r, span)))
+            }
+            _ => Ok(CaseOption::Value(self.expr()?)),
+        }
+    }
+
+    /// `case subject { a, b: { ... } /re/: { ... } default: { ... } }`.
+    fn case(&mut self, start: Span) -> PResult<Expr> {
+        let subject = self.expr()?;
+        self.expect("{")?;
+        let mut arms = Vec::new();
+        while !self.is("}") {
+            let mut options = vec![self.case_option()?];
+            while self.eat(",") {
+                if self.is(":") {
+                    break;
+                }
+                options.push(self.case_option()?);
+            }
+            self.expect(":")?;
+            arms.push((options, self.block()?));
+        }
+        let end = self.expect("}")?;
+        Ok(Spanned::new(
+            ExprKind::Case {
+                subject: Box::new(subject),
+                arms,
+                selector: false,
+            },
+            start.to(end),
+        ))
+    }
+
+    /// `subject ? { option => value, ..., default => value }`.
+    fn selector(&mut self, subject: Expr) -> PResult<Expr> {
+        self.expect("?")?;
+        self.expect("{")?;
+        let mut arms = Vec::new();
+        while !self.is("}") {
+            let option = self.case_option()?;
+            self.expect("=>")?;
+            let value = self.expr()?;
+            let span = value.span;
+            let body = Block {
+                stmts: vec![Spanned::new(StmtKind::Expr(value), span)],
+                span,
+            };
+            arms.push((vec![option], body));
+            if !self.eat(",") {
+                break;
+            }
+        }
+        let end = self.expect("}")?;
+        let span = subject.span.to(end);
+        Ok(Spanned::new(
+            ExprKind::Case {
+                subject: Box::new(subject),
+                arms,
+                selector: true,
+            },
+            span,
+        ))
     }
 
     /// `if c { } elsif c { } else { }`, `unless c { } else { }`.

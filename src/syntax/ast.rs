@@ -250,6 +250,18 @@ pub enum ExprKind {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `async { }` as a value: a Future.
     Async(Block),
+    /// Puppet's `case $x { 'a', /re/: { } default: { } }` and selector
+    /// `$x ? { 'a' => v, default => w }` (whose arms' blocks hold one
+    /// expression): the value of the first matching arm's block, or undef; a
+    /// selector that nothing matches is an error. Its blocks open no scope.
+    Case {
+        /// What is matched.
+        subject: Box<Expr>,
+        /// The options of each arm, and its block.
+        arms: Vec<(Vec<CaseOption>, Block)>,
+        /// A selector (`?`), not a `case`.
+        selector: bool,
+    },
     /// `if c { } elsif c { } else { }` (and `unless`) as a value, in Puppet
     /// plans: the value of the taken block's last expression statement, or
     /// undef. As in Puppet, its blocks open no scope.
@@ -259,6 +271,17 @@ pub enum ExprKind {
         /// The `else` block.
         otherwise: Option<Block>,
     },
+}
+
+/// One option of a `case` arm or selector entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum CaseOption {
+    /// A value: equal as Puppet's `==` is (an Array matches any of its elements' equals only as a whole).
+    Value(Expr),
+    /// `/regex/`: the subject (a String) matches it.
+    Regex(Spanned<String>),
+    /// `default`: anything.
+    Default,
 }
 
 /// A piece of a double-quoted string.
@@ -539,6 +562,17 @@ impl Expr {
                 }
                 if let Some(b) = otherwise {
                     b.each_stmt(f);
+                }
+            }
+            ExprKind::Case { subject, arms, .. } => {
+                subject.each_stmt(f);
+                for (options, body) in arms {
+                    for o in options {
+                        if let CaseOption::Value(e) = o {
+                            e.each_stmt(f);
+                        }
+                    }
+                    body.each_stmt(f);
                 }
             }
         }

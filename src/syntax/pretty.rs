@@ -334,7 +334,34 @@ impl Printer {
                 self.out.push_str("async ");
                 self.block(b);
             }
-            // Only Puppet plans have it; printed as Puppet writes it.
+            // Only Puppet plans have these; printed as Puppet writes them.
+            ExprKind::Case {
+                subject,
+                arms,
+                selector,
+            } => {
+                if !*selector {
+                    self.out.push_str("case ");
+                }
+                self.expr(subject);
+                self.out.push_str(if *selector { " ? { " } else { " { " });
+                for (options, body) in arms {
+                    for (i, o) in options.iter().enumerate() {
+                        if i > 0 {
+                            self.out.push_str(", ");
+                        }
+                        match o {
+                            CaseOption::Value(e) => self.expr(e),
+                            CaseOption::Regex(r) => self.out.push_str(&format!("/{}/", r.node)),
+                            CaseOption::Default => self.out.push_str("default"),
+                        }
+                    }
+                    self.out.push_str(if *selector { " => " } else { ": " });
+                    self.block(body);
+                    self.out.push(' ');
+                }
+                self.out.push('}');
+            }
             ExprKind::If {
                 branches,
                 otherwise,
