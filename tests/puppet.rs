@@ -274,3 +274,119 @@ fn one_hundred_thousand_mutated_puppet_plans_never_panic_or_hang() {
         );
     });
 }
+
+/// A project whose module `ymod` (tests/puppet/ymod) holds YAML plans.
+fn yaml_project(name: &str) -> std::path::PathBuf {
+    let dir = common::temp_project(name, std::path::Path::new("modules"), &[]);
+    let module = dir.join("modules/ymod");
+    for sub in ["plans", "tasks", "files"] {
+        std::fs::create_dir_all(module.join(sub)).unwrap();
+        for e in std::fs::read_dir(common::root().join("tests/puppet/ymod").join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), module.join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["tasks/echo.sh", "files/hello.sh"] {
+        std::fs::set_permissions(module.join(f), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_yaml_plan_runs_every_kind_of_step_with_interpolation_and_eval() {
+    let dir = yaml_project("puppet-yaml");
+    let dest = dir.join("uploaded.sh");
+    let dest_arg = format!("dest={}", dest.display());
+    let (code, out, err) = common::drover_in(
+        &dir,
+        &[
+            "run",
+            "ymod::steps",
+            "targets=localhost",
+            &dest_arg,
+            "--verbose",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // message and verbose, interpolated.
+    assert!(
+        err.contains("Hello world") || out.contains("Hello world"),
+        "{out}{err}"
+    );
+    assert!(
+        err.contains("Upper WORLD") || out.contains("Upper WORLD"),
+        "{out}{err}"
+    );
+    let (code, out, err) = common::drover_in(
+        &dir,
+        &[
+            "run",
+            "ymod::steps",
+            "targets=localhost",
+            "who=yaml",
+            &dest_arg,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let result: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        result["value"],
+        serde_json::json!({
+            "host": "host-yaml", "said": "from yaml", "ran": "script one yaml",
+            "sub": 42, "downloaded": "true",
+        })
+    );
+    // The upload and the download happened.
+    assert!(dest.is_file());
+    assert!(dir.join("downloads/dl/localhost/uploaded.sh").is_file());
+    // Steps are checked like any plan: `drover check` sees them.
+    let (code, _, err) = common::drover_in(&dir, &["check"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn a_faulty_yaml_plan_is_refused_with_the_place_of_its_mistake() {
+    let dir = yaml_project("puppet-yaml-faulty");
+    for (file, text, code, message) in [
+        (
+            "typo.yaml",
+            "steps:\n  - comand: uptime\n    targets: $targets\n",
+            "syntax",
+            "a step needs one of",
+        ),
+        (
+            "key.yaml",
+            "steps:\n  - command: uptime\n    targest: all\n",
+            "syntax",
+            "no key `targest`",
+        ),
+        (
+            "apply.yaml",
+            "steps:\n  - resources:\n      - package: nginx\n    targets: all\n",
+            "unsupported",
+            "not supported",
+        ),
+        (
+            "code.yaml",
+            "steps:\n  - eval: $x +\n",
+            "syntax",
+            "in this Puppet code",
+        ),
+        ("top.yaml", "stepz: []\n", "syntax", "no key `stepz`"),
+        ("broken.yaml", "steps: [\n", "syntax", "does not parse"),
+    ] {
+        let path = dir.join("modules/ymod/plans").join(file);
+        std::fs::write(&path, text).unwrap();
+        let (status, _, err) = common::drover_in(&dir, &["check", path.to_str().unwrap()]);
+        assert_eq!(status, 1, "{file}: {err}");
+        assert!(err.contains(code) && err.contains(message), "{file}: {err}");
+        assert!(
+            err.contains(&format!("{file}:")),
+            "{file}: a location: {err}"
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+}

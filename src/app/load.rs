@@ -114,7 +114,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
     for path in entries {
         if path.is_dir() {
             collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "plan" || e == "pp") {
+        } else if path.extension().is_some_and(|e| e == "plan" || e == "pp")
+            || (path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                && path.components().any(|c| c.as_os_str() == "plans"))
+        {
+            // YAML files are plans only in a `plans` directory (Bolt's rule).
             out.push(path);
         }
     }

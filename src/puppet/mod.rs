@@ -1,18 +1,25 @@
 //! The second front end: Bolt's plans written in the Puppet language
-//! (`plans/*.pp`), read into drover's AST ([`crate::syntax::ast`]) so that
+//! (`plans/*.pp`) and in YAML (`plans/*.yaml`, `yaml`), read into drover's AST ([`crate::syntax::ast`]) so that
 //! checking, running, dry runs and plan tests work on them as on drover's
 //! own. `lexer` makes tokens, `parser` the AST; what Puppet means where it
 //! differs from drover is the evaluator's business.
 
 mod lexer;
 mod parser;
+mod yaml;
 
 use crate::source::{FileId, SourceMap};
 use crate::syntax::parser::Parsed;
 
-/// Whether a file is a Puppet-language plan, by its name.
+/// Whether a file is a Bolt plan (Puppet language or YAML), by its name:
+/// its code means what Puppet's does.
 pub fn is_puppet(name: &str) -> bool {
-    name.ends_with(".pp")
+    name.ends_with(".pp") || is_yaml(name)
+}
+
+/// Whether a file is a YAML plan, by its name.
+pub fn is_yaml(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
 }
 
 /// Parse `text` as a standalone Puppet-language file named `name` (tests
@@ -26,7 +33,13 @@ pub fn parse_str(name: &str, text: &str) -> (SourceMap, Parsed) {
 
 /// Parse the Puppet-language file `id` of `sources`.
 pub(crate) fn parse(sources: &SourceMap, id: FileId) -> Parsed {
-    match parser::parse(id, &sources.get(id).text) {
+    let file = sources.get(id);
+    let parsed = if is_yaml(&file.name) {
+        yaml::parse(id, &file.name, &file.text)
+    } else {
+        parser::parse(id, &file.text)
+    };
+    match parsed {
         Ok(file) => Parsed {
             file: Some(file),
             diagnostics: Vec::new(),

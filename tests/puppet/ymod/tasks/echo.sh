@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "{\"said\": \"$PT_message\"}"
