@@ -604,3 +604,41 @@ pub(crate) fn timestamp(it: &Interpreter, _: &Spanned<String>, _: Args, _: Span)
     });
     Ok(Value::Float(wall + at.elapsed().as_secs_f64()))
 }
+
+/// Bolt's positional forms in Puppet plans: after an action's own arguments
+/// come an optional description (a String) and a Hash of parameters and
+/// options (`run_task('t', $targets, 'why', { 'a' => 1, '_catch_errors' =>
+/// true })`); `run_plan(name, params)` and `run_plan(name, targets,
+/// params)`. They become the named arguments drover's actions take.
+pub(crate) fn positional_options(name: &str, args: &mut Args) {
+    let own = match name {
+        "run_task" | "run_command" | "run_script" => 2,
+        "upload_file" | "download_file" => 3,
+        "wait_until_available" => 1,
+        "run_plan" => 1,
+        _ => return,
+    };
+    if args.positional.len() <= own {
+        return;
+    }
+    let rest = args.positional.split_off(own);
+    for (value, span) in rest {
+        match value {
+            Value::Hash(h) => {
+                for (k, v) in h.iter() {
+                    args.named.entry(k.clone()).or_insert((v.clone(), span));
+                }
+            }
+            Value::Str(d) if name != "run_plan" => {
+                args.named
+                    .entry("_description".into())
+                    .or_insert((Value::Str(d), span));
+            }
+            // `run_plan(name, targets, params)`: the plan's `targets`.
+            other if name == "run_plan" => {
+                args.named.entry("targets".into()).or_insert((other, span));
+            }
+            other => args.positional.push((other, span)),
+        }
+    }
+}

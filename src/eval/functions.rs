@@ -179,7 +179,10 @@ pub(crate) async fn call<'p>(
     if let Function::ExpectError = imp {
         return testing::expect_error(it, frame, call, span).await;
     }
-    let args = it.args(frame, &call.args).await?;
+    let mut args = it.args(frame, &call.args).await?;
+    if it.program.is_puppet(span.file) {
+        bolt::positional_options(&call.name.node, &mut args);
+    }
     args.check(it, builtin, call.lambda.is_some(), span)?;
     match imp {
         Sync(f) => f(it, &call.name, args, span),
