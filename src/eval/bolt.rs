@@ -642,3 +642,113 @@ pub(crate) fn positional_options(name: &str, args: &mut Args) {
         }
     }
 }
+
+/// `pick(values...)`: the first that is neither undef nor empty text.
+pub(crate) fn pick(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+    args.positional
+        .into_iter()
+        .map(|(v, _)| v)
+        .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::Str(s) if s.is_empty()))
+        .ok_or_else(|| {
+            it.error(
+                "drover/pick-failed",
+                "`pick` found no value that is set",
+                span,
+            )
+        })
+}
+
+/// `type(value)`: the name of its type.
+pub(crate) fn type_of(_: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    Ok(Value::str(args.positional[0].0.type_name()))
+}
+
+/// `sprintf(format, values...)`: `%s`, `%d`/`%i`, `%f` with a precision,
+/// `%x`, `%o`, `%%`; a width (`%5s`, `%-5s`, `%05d`) too.
+pub(crate) fn sprintf(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let format = args.string(it, 0, "`sprintf`")?;
+    let mut values = args.positional[1..].iter();
+    let mut out = String::new();
+    let mut chars = format.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch != '%' {
+            out.push(ch);
+            continue;
+        }
+        let mut spec = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_digit() || c == '.' || c == '-' {
+                spec.push(c);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let Some(conv) = chars.next() else {
+            return Err(it.type_error("`sprintf`'s format ends in `%`", span));
+        };
+        if conv == '%' {
+            out.push('%');
+            continue;
+        }
+        let (value, vspan) = values.next().ok_or_else(|| {
+            it.type_error(format!("`sprintf` needs a value for `%{spec}{conv}`"), span)
+        })?;
+        let left = spec.starts_with('-');
+        let spec = spec.trim_start_matches('-');
+        let zero = spec.starts_with('0') && !left;
+        let (width, precision): (usize, Option<usize>) = match spec.split_once('.') {
+            Some((w, p)) => (w.parse().unwrap_or(0), p.parse::<usize>().ok()),
+            None => (spec.parse().unwrap_or(0), None),
+        };
+        let number = |v: &Value| match v {
+            Value::Int(n) => Some(*n as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        let bad = || {
+            it.type_error(
+                format!("`sprintf`: `%{conv}` cannot format {}", describe(value)),
+                *vspan,
+            )
+        };
+        let text = match conv {
+            's' => value.to_display(),
+            'd' | 'i' => format!("{}", number(value).ok_or_else(bad)?.trunc() as i64),
+            'f' => format!(
+                "{:.*}",
+                precision.unwrap_or(6),
+                number(value).ok_or_else(bad)?
+            ),
+            'x' => format!("{:x}", number(value).ok_or_else(bad)?.trunc() as i64),
+            'X' => format!("{:X}", number(value).ok_or_else(bad)?.trunc() as i64),
+            'o' => format!("{:o}", number(value).ok_or_else(bad)?.trunc() as i64),
+            other => {
+                return Err(it.type_error(format!("`sprintf` does not know `%{other}`"), span));
+            }
+        };
+        let pad = width.saturating_sub(text.chars().count());
+        if left {
+            out.push_str(&text);
+            out.push_str(&" ".repeat(pad));
+        } else if zero && matches!(conv, 'd' | 'i' | 'f' | 'x' | 'X' | 'o') {
+            let (sign, digits) = match text.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("", text.as_str()),
+            };
+            out.push_str(sign);
+            out.push_str(&"0".repeat(pad));
+            out.push_str(digits);
+        } else {
+            out.push_str(&" ".repeat(pad));
+            out.push_str(&text);
+        }
+    }
+    Ok(Value::str(out))
+}

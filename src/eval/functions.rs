@@ -78,6 +78,7 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("out::message", Sync(message)),
     ("out::verbose", Sync(bolt::verbose)),
     ("parallelize", Function::Parallelize),
+    ("pick", Sync(bolt::pick)),
     ("prompt", Sync(bolt::prompt)),
     ("range", Sync(range)),
     ("release", Sync(release)),
@@ -91,8 +92,10 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("set_feature", Sync(bolt::set_feature)),
     ("set_var", Sync(bolt::set_var)),
     ("sleep", Function::Sleep),
+    ("sprintf", Sync(bolt::sprintf)),
     ("system::env", Sync(bolt::env)),
     ("to_json", Sync(to_json)),
+    ("type", Sync(bolt::type_of)),
     ("upload_file", Function::Action(Action::Upload)),
     ("vars", Sync(bolt::facts_or_vars)),
     (

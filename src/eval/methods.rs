@@ -27,6 +27,9 @@ pub(crate) enum Method {
 /// The methods that take a lambda.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Iterate {
+    /// Puppet's `then` and `lest`: the lambda on the receiver itself.
+    Then,
+    Lest,
     Map,
     Filter,
     Visit,
@@ -68,6 +71,12 @@ impl Call<'_, '_> {
         self.args.string(self.it, i, &self.what())
     }
 
+    /// Argument `i` as a regular expression (a String).
+    fn regex(&self, i: usize) -> Eval<Arc<regex::Regex>> {
+        let pattern = self.string(i)?;
+        super::operators::regex(self.it, &pattern, self.args.positional[i].1)
+    }
+
     fn int(&self, i: usize) -> Eval<i64> {
         self.args.int(self.it, i, &self.what())
     }
@@ -77,11 +86,14 @@ use Method::{Lambda, Plain};
 
 /// Every method the evaluator implements, sorted by name (binary search).
 pub(crate) const METHODS: &[(&str, Method)] = &[
+    ("abs", Plain(abs)),
     ("all", Lambda(Iterate::All)),
     ("any", Lambda(Iterate::Any)),
+    ("capitalize", Plain(capitalize)),
     ("contains", Plain(contains)),
     ("count", Plain(count)),
     ("details", Plain(details)),
+    ("dig", Plain(dig)),
     (
         "downcase",
         Plain(|c, r| string(c, r, |s| Value::str(s.to_lowercase()))),
@@ -123,8 +135,11 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
     ("kind", Plain(kind)),
     ("last", Plain(last)),
     ("length", Plain(length)),
+    ("lest", Lambda(Iterate::Lest)),
     ("location", Plain(location)),
     ("map", Lambda(Iterate::Map)),
+    ("match", Plain(match_regex)),
+    ("merge", Plain(merge)),
     ("message", Plain(message)),
     ("name", Plain(|c, r| target(c, r, |t| Value::str(&t.name)))),
     ("names", Plain(names)),
@@ -139,6 +154,7 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
         }),
     ),
     ("reduce", Lambda(Iterate::Reduce)),
+    ("regsubst", Plain(regsubst)),
     ("replace", Plain(replace)),
     ("reverse", Plain(reverse)),
     ("size", Plain(length)),
@@ -155,6 +171,7 @@ pub(crate) const METHODS: &[(&str, Method)] = &[
     ),
     ("target", Plain(target_of)),
     ("targets", Plain(targets)),
+    ("then", Lambda(Iterate::Then)),
     ("to_f", Plain(to_f)),
     ("to_i", Plain(to_i)),
     ("to_s", Plain(|_, r| Ok(Value::str(r.to_display())))),
@@ -232,6 +249,15 @@ pub(crate) async fn method<'p>(
     let (Method::Lambda(each), Some(lambda)) = (imp, m.lambda.as_ref()) else {
         return plain_method(it, recv, m, &args, span);
     };
+    match each {
+        Iterate::Then if matches!(recv, Value::Undef) => return Ok(Value::Undef),
+        Iterate::Then => return it.call_lambda(frame, lambda, vec![recv]).await,
+        Iterate::Lest if matches!(recv, Value::Undef) => {
+            return it.call_lambda(frame, lambda, Vec::new()).await;
+        }
+        Iterate::Lest => return Ok(recv),
+        _ => {}
+    }
     let (items, pairs): (Vec<Value>, bool) = match &recv {
         Value::Array(a) => (a.to_vec(), false),
         // Puppet iterates an Integer n as 0 ... n-1.
@@ -350,6 +376,7 @@ pub(crate) async fn method<'p>(
             }
             Ok(acc)
         }
+        Iterate::Then | Iterate::Lest => unreachable!("handled above"),
         Iterate::SortBy => {
             // Sort by the lambda's key, stably.
             let mut keyed = Vec::with_capacity(items.len());
@@ -617,6 +644,113 @@ fn replace(c: &Call, recv: &Value) -> Eval<Value> {
         ));
     }
     Ok(Value::str(s.replace(from.as_ref(), &to)))
+}
+
+fn merge(c: &Call, recv: &Value) -> Eval<Value> {
+    let Value::Hash(h) = recv else {
+        return Err(c.wrong(recv));
+    };
+    let mut out = (**h).clone();
+    for (v, span) in &c.args.positional {
+        match v {
+            Value::Hash(more) => out.extend(more.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Value::Undef => {}
+            other => {
+                return Err(c.error(
+                    format!("{} merges Hashes, not {}", c.what(), describe(other)),
+                    *span,
+                ));
+            }
+        }
+    }
+    Ok(Value::hash(out))
+}
+
+fn dig(c: &Call, recv: &Value) -> Eval<Value> {
+    let mut at = recv.clone();
+    for (key, _) in &c.args.positional {
+        at = match (&at, key) {
+            (Value::Hash(h), Value::Str(k)) => h.get(k.as_ref()).cloned().unwrap_or(Value::Undef),
+            (Value::Array(a), Value::Int(i)) => {
+                let i = if *i < 0 { a.len() as i64 + i } else { *i };
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| a.get(i))
+                    .cloned()
+                    .unwrap_or(Value::Undef)
+            }
+            (Value::Undef, _) => return Ok(Value::Undef),
+            _ => return Ok(Value::Undef),
+        };
+    }
+    Ok(at)
+}
+
+fn capitalize(c: &Call, recv: &Value) -> Eval<Value> {
+    let Value::Str(s) = recv else {
+        return Err(c.wrong(recv));
+    };
+    let mut chars = s.chars();
+    Ok(Value::str(match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+        None => String::new(),
+    }))
+}
+
+fn abs(c: &Call, recv: &Value) -> Eval<Value> {
+    Ok(match recv {
+        Value::Int(n) => Value::Int(
+            n.checked_abs()
+                .ok_or_else(|| c.error("integer overflow in `.abs`".to_string(), c.span))?,
+        ),
+        Value::Float(f) => Value::Float(f.abs()),
+        other => return Err(c.wrong(other)),
+    })
+}
+
+fn match_regex(c: &Call, recv: &Value) -> Eval<Value> {
+    let Value::Str(s) = recv else {
+        return Err(c.wrong(recv));
+    };
+    let re = c.regex(0)?;
+    Ok(match re.captures(s) {
+        Some(caps) => Value::array(
+            caps.iter()
+                .map(|m| m.map_or(Value::Undef, |m| Value::str(m.as_str())))
+                .collect(),
+        ),
+        None => Value::Undef,
+    })
+}
+
+fn regsubst(c: &Call, recv: &Value) -> Eval<Value> {
+    let Value::Str(s) = recv else {
+        return Err(c.wrong(recv));
+    };
+    let re = c.regex(0)?;
+    // Puppet writes groups as \1; the regex crate as ${1}.
+    let replacement = c.string(1)?;
+    let mut with = String::new();
+    let mut chars = replacement.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (ch, chars.peek()) {
+            ('\\', Some(d)) if d.is_ascii_digit() => {
+                with.push_str(&format!("${{{d}}}"));
+                chars.next();
+            }
+            ('$', _) => with.push_str("$$"),
+            _ => with.push(ch),
+        }
+    }
+    let global = match c.args.positional.get(2) {
+        Some((Value::Str(f), _)) => f.contains('G'),
+        _ => false,
+    };
+    Ok(Value::str(if global {
+        re.replace_all(s, with.as_str()).into_owned()
+    } else {
+        re.replace(s, with.as_str()).into_owned()
+    }))
 }
 
 fn to_i(c: &Call, recv: &Value) -> Eval<Value> {

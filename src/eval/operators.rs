@@ -239,7 +239,8 @@ fn float_op(l: &Value, r: &Value, f: impl Fn(f64, f64) -> f64) -> Option<Value> 
     }
 }
 
-fn regex(it: &Interpreter, pattern: &str, span: Span) -> Eval<Arc<regex::Regex>> {
+/// A regular expression, compiled once per run.
+pub(crate) fn regex(it: &Interpreter, pattern: &str, span: Span) -> Eval<Arc<regex::Regex>> {
     let mut cache = it.regexes.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(re) = cache.get(pattern) {
         return Ok(re.clone());

@@ -23,6 +23,42 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Box<Diagnostic>> {
     p.file()
 }
 
+/// Puppet functions that drover has as methods: a call `f($x, ...)` is
+/// `$x.f(...)`.
+const METHOD_FUNCTIONS: &[&str] = &[
+    "abs",
+    "all",
+    "any",
+    "capitalize",
+    "count",
+    "dig",
+    "downcase",
+    "each",
+    "empty",
+    "filter",
+    "first",
+    "flatten",
+    "join",
+    "keys",
+    "last",
+    "length",
+    "lest",
+    "map",
+    "match",
+    "merge",
+    "reduce",
+    "regsubst",
+    "reverse",
+    "size",
+    "sort",
+    "split",
+    "strip",
+    "then",
+    "unique",
+    "upcase",
+    "values",
+];
+
 /// How deep expressions may nest before the parser gives up (no stack overflow).
 const MAX_DEPTH: usize = 200;
 
@@ -729,9 +765,27 @@ impl<'t> Parser<'t> {
             _ => {}
         }
         if self.is("(") && self.tokens[self.at].span.start == span.end {
-            let args = self.args()?;
+            let mut args = self.args()?;
             let lambda = self.lambda()?;
             let end = lambda.as_ref().map_or(self.prev_span(), |l| l.span);
+            // Puppet's functions are methods of their first argument, and
+            // the other way round: `join($a, ',')` is `$a.join(',')`.
+            if METHOD_FUNCTIONS.contains(&w.as_str())
+                && let Some(Arg::Positional(_)) = args.first()
+            {
+                let Arg::Positional(recv) = args.remove(0) else {
+                    unreachable!("checked above")
+                };
+                return Ok(Spanned::new(
+                    ExprKind::Method(Box::new(Method {
+                        recv,
+                        name: Spanned::new(w, span),
+                        args,
+                        lambda,
+                    })),
+                    span.to(end),
+                ));
+            }
             return Ok(Spanned::new(
                 ExprKind::Call(Box::new(Call {
                     name: Spanned::new(w, span),
