@@ -752,3 +752,67 @@ pub(crate) fn sprintf(
     }
     Ok(Value::str(out))
 }
+
+/// `Hash.new(pairs)`: a Hash of `[[k, v], ...]` or `[k, v, k, v]`.
+pub(crate) fn new_hash(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let (value, span) = &args.positional[0];
+    let Value::Array(items) = value else {
+        return match value {
+            Value::Hash(_) => Ok(value.clone()),
+            other => Err(it.type_error(
+                format!(
+                    "`Hash.new` needs an Array of pairs, got {}",
+                    describe(other)
+                ),
+                *span,
+            )),
+        };
+    };
+    let pairs: Vec<(Value, Value)> = if items
+        .iter()
+        .all(|i| matches!(i, Value::Array(p) if p.len() == 2))
+    {
+        items
+            .iter()
+            .map(|i| match i {
+                Value::Array(p) => (p[0].clone(), p[1].clone()),
+                _ => unreachable!("checked above"),
+            })
+            .collect()
+    } else if items.len() % 2 == 0 {
+        items
+            .chunks(2)
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect()
+    } else {
+        return Err(it.type_error("`Hash.new` needs pairs: an odd number of elements", *span));
+    };
+    Ok(Value::hash(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_display(), v))
+            .collect(),
+    ))
+}
+
+/// `get(data, 'a.b.0')`: the value at a dotted path (indexes for arrays),
+/// or undef; the third argument is the default.
+pub(crate) fn get_path(it: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
+    let path = args.string(it, 1, "`get`")?;
+    let mut at = args.positional[0].0.clone();
+    for key in path.split('.').filter(|k| !k.is_empty()) {
+        at = match &at {
+            Value::Hash(h) => h.get(key).cloned().unwrap_or(Value::Undef),
+            Value::Array(a) => key
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get(i).cloned())
+                .unwrap_or(Value::Undef),
+            _ => Value::Undef,
+        };
+    }
+    Ok(match (at, args.positional.get(2)) {
+        (Value::Undef, Some((default, _))) => default.clone(),
+        (v, _) => v,
+    })
+}

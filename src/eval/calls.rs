@@ -114,6 +114,18 @@ impl<'p> Interpreter<'p> {
         block: &'p Block,
         span: Span,
     ) -> Eval<Arc<FutureSlot>> {
+        self.start_branch_valued(frame, block, span, false)
+    }
+
+    /// [`Interpreter::start_branch`]; with `last`, the branch's value is its
+    /// last expression statement's (Bolt's `background` lambda), not undef.
+    pub(super) fn start_branch_valued(
+        &self,
+        frame: &Frame<'p>,
+        block: &'p Block,
+        span: Span,
+        last: bool,
+    ) -> Eval<Arc<FutureSlot>> {
         let Some(branches) = frame.branches.clone() else {
             return Err(self.unsupported("`async` outside a plan", span));
         };
@@ -124,8 +136,27 @@ impl<'p> Interpreter<'p> {
         branches.start(
             slot.clone(),
             Box::pin(async move {
-                let outcome = match it.block(&mut own, block).await {
-                    Ok(()) | Err(Flow::Break | Flow::Continue) => Ok(Value::Undef),
+                let run = async {
+                    if !last {
+                        return it.block(&mut own, block).await.map(|()| Value::Undef);
+                    }
+                    let mut value = Value::Undef;
+                    own.push();
+                    for stmt in &block.stmts {
+                        it.cover(stmt.span);
+                        value = match &stmt.node {
+                            StmtKind::Expr(e) => it.expr(&mut own, e).await?,
+                            _ => {
+                                it.stmt(&mut own, stmt).await?;
+                                Value::Undef
+                            }
+                        };
+                    }
+                    Ok(value)
+                };
+                let outcome = match run.await {
+                    Ok(v) => Ok(v),
+                    Err(Flow::Break | Flow::Continue) => Ok(Value::Undef),
                     Err(Flow::Return(v)) => Ok(v),
                     Err(Flow::Error(e)) => Err(*e),
                 };

@@ -36,15 +36,35 @@ pub(crate) enum Function {
     Action(Action),
     /// `expect_error` (in tests): evaluates its own argument, to catch it.
     ExpectError,
-    /// Runs its lambda and returns its value (`without_default_logging`).
-    WithLambda,
+    /// Bolt's `wait(futures)`: their values.
+    Wait,
+    /// Bolt's functions that run their lambda: see [`LambdaUse`].
+    WithLambda(LambdaUse),
 }
 
 use Function::Sync;
 
+/// How one of Bolt's functions with a lambda uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LambdaUse {
+    /// `without_default_logging() || { }`: runs it, its value.
+    Run,
+    /// `with(args...) |params| { }`: runs it on the arguments.
+    With,
+    /// `catch_errors(kinds?) || { }`: its value, or the error it raised
+    /// (of one of `kinds`, when given).
+    CatchErrors,
+    /// `ctrl::do_until(options?) || { }`: runs it until its value is truthy
+    /// (`limit` times at most, `interval` seconds apart): that value, or false.
+    DoUntil,
+    /// `background(name?) || { }`: starts it beside the plan, a Future.
+    Background,
+}
+
 /// Every function the evaluator implements, sorted by name (binary search).
 pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("Boolean", Sync(bolt::to_boolean)),
+    ("Hash.new", Sync(bolt::new_hash)),
     ("Integer", Sync(bolt::to_integer)),
     ("Result.new", Sync(bolt::new_result)),
     ("ResultSet", Sync(bolt::new_result_set)),
@@ -55,6 +75,9 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("acquired", Sync(acquired)),
     ("add_facts", Sync(bolt::add_facts)),
     ("add_to_group", Sync(bolt::add_to_group)),
+    ("background", Function::WithLambda(LambdaUse::Background)),
+    ("catch_errors", Function::WithLambda(LambdaUse::CatchErrors)),
+    ("ctrl::do_until", Function::WithLambda(LambdaUse::DoUntil)),
     ("ctrl::sleep", Function::Sleep),
     ("dir::children", Sync(bolt::dir_children)),
     ("download_file", Function::Action(Action::Download)),
@@ -67,6 +90,7 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("file::readable", Sync(bolt::file_test)),
     ("file::write", Sync(bolt::file_write)),
     ("from_json", Sync(from_json)),
+    ("get", Sync(bolt::get_path)),
     ("get_target", Sync(get_target)),
     ("get_targets", Sync(get_targets)),
     ("log::debug", Sync(log)),
@@ -98,12 +122,17 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("type", Sync(bolt::type_of)),
     ("upload_file", Function::Action(Action::Upload)),
     ("vars", Sync(bolt::facts_or_vars)),
+    ("wait", Function::Wait),
     (
         "wait_until_available",
         Function::Action(Action::WaitUntilAvailable),
     ),
     ("wait_up", Function::Action(Action::WaitUp)),
-    ("without_default_logging", Function::WithLambda),
+    ("with", Function::WithLambda(LambdaUse::With)),
+    (
+        "without_default_logging",
+        Function::WithLambda(LambdaUse::Run),
+    ),
     ("write_file", Function::Action(Action::WriteFile)),
 ];
 
@@ -195,10 +224,117 @@ pub(crate) async fn call<'p>(
         Function::Parallelize => it.parallelize(frame, call, args, span).await,
         Function::Action(action) => actions::run(it, action, args, span).await,
         Function::ExpectError => unreachable!("evaluated before its arguments"),
-        Function::WithLambda => match &call.lambda {
-            Some(lambda) => it.call_lambda(frame, lambda, Vec::new()).await,
-            None => Ok(Value::Undef),
-        },
+        Function::Wait => wait(it, args).await,
+        Function::WithLambda(usage) => with_lambda(it, frame, call, usage, args, span).await,
+    }
+}
+
+/// Bolt's functions that run their lambda.
+async fn with_lambda<'p>(
+    it: &Interpreter<'p>,
+    frame: &mut Frame<'p>,
+    call: &'p Call,
+    usage: LambdaUse,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let Some(lambda) = &call.lambda else {
+        return Ok(Value::Undef);
+    };
+    match usage {
+        LambdaUse::Run => it.call_lambda(frame, lambda, Vec::new()).await,
+        LambdaUse::With => {
+            let values = args.positional.into_iter().map(|(v, _)| v).collect();
+            it.call_lambda(frame, lambda, values).await
+        }
+        LambdaUse::CatchErrors => {
+            let kinds: Vec<String> = match args.positional.first() {
+                Some((Value::Array(k), _)) => k.iter().map(Value::to_display).collect(),
+                Some((Value::Str(k), _)) => vec![k.to_string()],
+                _ => Vec::new(),
+            };
+            match it.call_lambda(frame, lambda, Vec::new()).await {
+                Err(super::Flow::Error(e)) if kinds.is_empty() || kinds.contains(&e.kind) => {
+                    Ok(Value::Error(std::sync::Arc::new(*e)))
+                }
+                other => other,
+            }
+        }
+        LambdaUse::DoUntil => {
+            let opts = match args.positional.first() {
+                Some((Value::Hash(h), _)) => Some(h.clone()),
+                _ => None,
+            };
+            let get = |k: &str| {
+                opts.as_ref()
+                    .and_then(|h| h.get(k).cloned())
+                    .or_else(|| args.named.get(k).map(|(v, _)| v.clone()))
+            };
+            let limit = match get("limit") {
+                Some(Value::Int(n)) if n > 0 => Some(n as u64),
+                _ => None,
+            };
+            let interval = get("interval")
+                .and_then(|v| super::args::seconds(&v))
+                .unwrap_or_default();
+            let mut tries = 0u64;
+            loop {
+                let v = it.call_lambda(frame, lambda, Vec::new()).await?;
+                if v.truthy() {
+                    return Ok(v);
+                }
+                tries += 1;
+                if limit.is_some_and(|l| tries >= l) {
+                    return Ok(Value::Bool(false));
+                }
+                if interval.is_zero() {
+                    // Never spin without yielding: other branches run.
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep(interval).await;
+                }
+            }
+        }
+        LambdaUse::Background => Ok(Value::Future(it.start_branch_valued(
+            frame,
+            &lambda.body,
+            span,
+            true,
+        )?)),
+    }
+}
+
+/// `wait(future or futures)`: their values (an error a branch raised is
+/// raised here).
+async fn wait(it: &Interpreter<'_>, args: Args) -> Eval<Value> {
+    let (value, span) = &args.positional[0];
+    let one = |v: &Value| match v {
+        Value::Future(slot) => Ok(slot.clone()),
+        other => Err(it.type_error(
+            format!(
+                "`wait` needs Futures (from `background`), got {}",
+                describe(other)
+            ),
+            *span,
+        )),
+    };
+    match value {
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                out.push(
+                    one(item)?
+                        .wait()
+                        .await
+                        .map_err(|e| super::Flow::Error(Box::new(e)))?,
+                );
+            }
+            Ok(Value::array(out))
+        }
+        single => one(single)?
+            .wait()
+            .await
+            .map_err(|e| super::Flow::Error(Box::new(e))),
     }
 }
 

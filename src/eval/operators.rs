@@ -171,6 +171,8 @@ fn puppet(op: BinaryOp, l: &Value, r: &Value) -> Option<Value> {
     use Value::*;
     Some(match (op, l, r) {
         (Eq | Ne, _, _) => Bool(puppet_eq(l, r) == (op == Eq)),
+        // Only a String matches a regular expression; anything else does not.
+        (Match | NoMatch, other, Str(_)) if !matches!(other, Str(_)) => Bool(op == NoMatch),
         (In, Str(needle), Str(hay)) => Bool(hay.to_lowercase().contains(&needle.to_lowercase())),
         (In, _, Array(items)) => Bool(items.iter().any(|i| puppet_eq(l, i))),
         (In, Str(k), Hash(h)) => Bool(h.keys().any(|key| key.eq_ignore_ascii_case(k))),

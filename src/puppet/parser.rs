@@ -1043,7 +1043,10 @@ impl<'t> Parser<'t> {
         if let (Some(first), Some(next)) = (tokens.first(), tokens.get(1))
             && let Tok::Name(n) = &first.tok
             && !matches!(next.tok, Tok::Punct("("))
-            && !matches!(n.as_str(), "true" | "false" | "undef")
+            && !matches!(
+                n.as_str(),
+                "true" | "false" | "undef" | "default" | "if" | "unless" | "case"
+            )
         {
             let name = n.clone();
             tokens[0].tok = Tok::Var(name);
