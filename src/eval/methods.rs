@@ -258,7 +258,19 @@ pub(crate) async fn method<'p>(
         Iterate::Lest => return Ok(recv),
         _ => {}
     }
+    // Puppet passes an Array's index and element to a lambda of two
+    // parameters (but `reduce`'s are the memo and the element).
+    let indexed = lambda.params.len() == 2
+        && !matches!(each, Iterate::Reduce | Iterate::SortBy)
+        && it.program.is_puppet(span.file);
     let (items, pairs): (Vec<Value>, bool) = match &recv {
+        Value::Array(a) if indexed => (
+            a.iter()
+                .enumerate()
+                .map(|(i, v)| Value::array(vec![Value::Int(i as i64), v.clone()]))
+                .collect(),
+            true,
+        ),
         Value::Array(a) => (a.to_vec(), false),
         // Puppet iterates an Integer n as 0 ... n-1.
         Value::Int(n) if it.program.is_puppet(span.file) && *n <= 10_000_000 => {
@@ -340,7 +352,10 @@ pub(crate) async fn method<'p>(
                     .await?
                     .truthy()
                 {
-                    out.push(item);
+                    out.push(match (indexed, &item) {
+                        (true, Value::Array(pair)) => pair[1].clone(),
+                        _ => item,
+                    });
                 }
             }
             Ok(Value::array(out))
