@@ -367,3 +367,21 @@ test "a secret in a failed assertion" {
         }
     }
 }
+
+#[test]
+fn tests_in_drover_syntax_run_puppet_language_plans() {
+    let plan = "# Greets, in the Puppet language.\nplan site::greet(String $who, TargetSpec $targets = 'web') {\n  $r = run_command(\"echo hello ${who}\", $targets)\n  $lines = $r.map |$x| { $x.stdout.strip }\n  return if $lines.size > 0 { $lines.join(',') } else { 'nobody' }\n}\n";
+    let tests = r#"
+test "the Puppet plan's command is stubbed and its value returned" {
+    stub_command("/^echo hello /", stdout => "hello bolt\n");
+    assert_eq(run_plan("site::greet", who => "bolt"), "hello bolt");
+    assert_eq(calls("run_command")[0]["name"], "echo hello bolt");
+}
+"#;
+    let dir = project("puppet-plan", tests);
+    std::fs::create_dir_all(dir.join("plans/site")).unwrap();
+    std::fs::write(dir.join("plans/site/greet.pp"), plan).unwrap();
+    let (code, out, err) = drover_in(&dir, &["test", "tests/restart_test.plan"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(last_line(&out), "1 passed, 0 failed");
+}
