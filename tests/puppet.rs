@@ -390,3 +390,21 @@ fn a_faulty_yaml_plan_is_refused_with_the_place_of_its_mistake() {
         std::fs::remove_file(path).unwrap();
     }
 }
+
+#[test]
+fn the_puppet_corpus_has_a_plan_per_feature_sixty_at_least() {
+    let plans: Vec<_> = common::plans_under("tests/conformance")
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pp"))
+        .collect();
+    assert!(
+        plans.len() >= 60,
+        "{} Puppet-language conformance plans",
+        plans.len()
+    );
+    let faulty = common::plans_under("tests/diagnostics")
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pp"))
+        .count();
+    assert!(faulty >= 6, "{faulty} faulty Puppet-language plans");
+}
