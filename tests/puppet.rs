@@ -408,3 +408,24 @@ fn the_puppet_corpus_has_a_plan_per_feature_sixty_at_least() {
         .count();
     assert!(faulty >= 6, "{faulty} faulty Puppet-language plans");
 }
+
+#[test]
+fn plan_show_reads_puppet_strings_docs() {
+    let dir = forge_project("puppet-show");
+    let (code, out, err) = common::drover_in(&dir, &["plan", "show", "reboot", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        plan["description"],
+        "Reboots targets and waits for them to be available again."
+    );
+    assert_eq!(plan["parameters"][0]["name"], "targets");
+    assert_eq!(plan["parameters"][0]["description"], "Targets to reboot.");
+    assert_eq!(plan["parameters"][1]["type"], "Optional[String]");
+    let (_, out, _) = common::drover_in(&dir, &["plan", "show"]);
+    assert!(
+        out.lines().any(|l| l.starts_with("facts::info")
+            && l.contains("A plan that prints basic OS information")),
+        "{out}"
+    );
+}

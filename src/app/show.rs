@@ -92,7 +92,7 @@ pub(crate) fn show_plans(
         let list: Vec<serde_json::Value> = plans
             .iter()
             .filter(|p| crate::project::Project::lists(&project.plans, &p.name.node))
-            .map(|p| json!({"name": p.name.node, "description": p.description, "location": where_(p.name.span)}))
+            .map(|p| json!({"name": p.name.node, "description": plan_json(p, "")["description"], "location": where_(p.name.span)}))
             .collect();
         match format {
             Format::Json => outln!("{}", json!({ "plans": list })),
@@ -116,20 +116,79 @@ pub(crate) fn show_plans(
     Ok(0)
 }
 
+/// A plan's comment as Puppet strings write it: the prose (`@summary`'s
+/// text first), and each `@param NAME text` (continued on indented lines).
+fn puppet_strings(comment: &str) -> (String, Vec<(String, String)>) {
+    let (mut summary, mut prose, mut params) =
+        (Vec::new(), Vec::new(), Vec::<(String, String)>::new());
+    let mut in_param = false;
+    let mut in_summary = false;
+    for line in comment.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("@param ") {
+            let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
+            params.push((
+                name.trim_start_matches('$').to_string(),
+                text.trim().to_string(),
+            ));
+            (in_param, in_summary) = (true, false);
+        } else if let Some(rest) = t.strip_prefix("@summary") {
+            if !rest.trim().is_empty() {
+                summary.push(rest.trim().to_string());
+            }
+            (in_param, in_summary) = (false, true);
+        } else if t.starts_with('@') {
+            (in_param, in_summary) = (false, false);
+        } else if in_param && line.starts_with(' ') && !t.is_empty() {
+            if let Some((_, text)) = params.last_mut() {
+                text.push(' ');
+                text.push_str(t);
+            }
+        } else if in_summary && !t.is_empty() {
+            summary.push(t.to_string());
+        } else {
+            in_param = false;
+            in_summary = false;
+            prose.push(line.to_string());
+        }
+    }
+    let mut text = summary.join(" ");
+    let rest = prose.join("\n").trim().to_string();
+    if !rest.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&rest);
+    }
+    (text, params)
+}
+
 /// What `plan show NAME` shows of a plan, as its JSON.
 fn plan_json(plan: &Plan, location: &str) -> serde_json::Value {
+    let (description, docs) = match &plan.description {
+        Some(d) if plan.puppet => {
+            let (text, params) = puppet_strings(d);
+            (Some(text), params)
+        }
+        other => (other.clone(), Vec::new()),
+    };
     let params: Vec<serde_json::Value> = plan
         .params
         .iter()
         .map(|p| {
-            json!({
+            let mut param = json!({
                 "name": p.name.node, "type": crate::value::types::type_text(&p.ty.node),
                 "default": p.default.as_ref().map(crate::syntax::pretty::expr),
                 "required": p.default.is_none() && p.ty.node.name.node != "Optional",
-            })
+            });
+            // Puppet strings' `@param` text, when the plan has it.
+            if let Some((_, doc)) = docs.iter().find(|(n, _)| *n == p.name.node) {
+                param["description"] = json!(doc);
+            }
+            param
         })
         .collect();
-    json!({"name": plan.name.node, "description": plan.description, "parameters": params, "location": location})
+    json!({"name": plan.name.node, "description": description, "parameters": params, "location": location})
 }
 
 /// Text of a JSON string field, or "".
@@ -184,6 +243,9 @@ fn print_plan(plan: &serde_json::Value) {
             text(p, "name"),
             text(p, "type")
         );
+        if let Some(doc) = p["description"].as_str() {
+            outln!("  {:width$}  {doc}", "");
+        }
     }
 }
 
