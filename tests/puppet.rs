@@ -429,3 +429,72 @@ fn plan_show_reads_puppet_strings_docs() {
         "{out}"
     );
 }
+
+#[test]
+fn a_yaml_plan_per_step_kind_with_eval_and_interpolation() {
+    let dir = yaml_project("puppet-yaml-kinds");
+    let file = dir.join("to-fetch.txt");
+    std::fs::write(&file, "content").unwrap();
+    let dir_arg = format!("dir={}", dir.display());
+    let file_arg = format!("file={}", file.display());
+    for (plan, args, want) in [
+        (
+            "ymod::command",
+            vec!["targets=localhost"],
+            serde_json::json!("said yaml"),
+        ),
+        (
+            "ymod::task",
+            vec!["targets=localhost", "who=bolt"],
+            serde_json::json!("hi BOLT"),
+        ),
+        (
+            "ymod::script",
+            vec!["targets=localhost"],
+            serde_json::json!("script localhost two"),
+        ),
+        ("ymod::plan", vec![], serde_json::json!([4, 8])),
+        (
+            "ymod::upload",
+            vec!["targets=localhost", &dir_arg],
+            serde_json::json!(format!("{}/sent.sh", dir.display())),
+        ),
+        (
+            "ymod::download",
+            vec!["targets=localhost", &file_arg],
+            serde_json::json!(true),
+        ),
+        ("ymod::message", vec![], serde_json::json!("done")),
+        ("ymod::verbose", vec![], serde_json::json!(2)),
+        (
+            "ymod::eval",
+            vec![],
+            serde_json::json!({"webs": ["WEB1", "WEB3"], "count": 2}),
+        ),
+    ] {
+        let mut all = vec!["run", plan, "--format", "json", "--verbose"];
+        all.extend(args.iter().copied());
+        let (code, out, err) = common::drover_in(&dir, &all);
+        assert_eq!(code, 0, "{plan}: {out}{err}");
+        let events: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(events.last().unwrap()["value"], want, "{plan}");
+        let said = |text: &str| {
+            events
+                .iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.contains(text)))
+        };
+        match plan {
+            "ymod::message" => assert!(said("There are 3 items: a+b+c"), "{out}"),
+            "ymod::verbose" => assert!(said("level 20"), "{out}"),
+            _ => {}
+        }
+    }
+    assert!(dir.join("sent.sh").is_file());
+    assert!(
+        dir.join("downloads/fetched/localhost/to-fetch.txt")
+            .is_file()
+    );
+}
