@@ -27,6 +27,16 @@ fn gated(dir: &Path) -> String {
     )
 }
 
+/// Writes the gate file when dropped: a failing test leaves no command
+/// waiting for it.
+struct Gate(PathBuf);
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, "");
+    }
+}
+
 /// Kills a child process when dropped, so that a failing test leaves none.
 struct Killed(Child);
 
@@ -301,6 +311,7 @@ const OK_BARS: &str = "document.querySelectorAll('rect.bar[data-outcome=\"ok\"]'
 fn a_run_in_progress_updates_in_the_browser_without_a_reload() {
     let dir = project("live", "");
     std::fs::write(dir.join("plans/live.plan"), gated(&dir)).unwrap();
+    let _gate = Gate(dir.join("go"));
     let _run = drover(&dir, &["run", "live"]);
     let (id, _) = run_when(&dir, |e| e.matches("target_start").count() == 2);
     let (_server, addr) = serve(&dir, &["--listen", "127.0.0.1:0"]);
@@ -491,6 +502,7 @@ fn wait_screen(name: &str, text: &str) -> String {
 fn runs_watch_follows_a_live_run_under_tmux_and_exits_with_it() {
     let dir = project("watch", "");
     std::fs::write(dir.join("plans/live.plan"), gated(&dir)).unwrap();
+    let _gate = Gate(dir.join("go"));
     let _run = drover(&dir, &["run", "live"]);
     let (id, _) = run_when(&dir, |e| e.matches("target_start").count() == 2);
     let name = format!("drover-watch-{}", std::process::id());
