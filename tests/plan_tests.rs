@@ -1,4 +1,5 @@
-//! Plan tests written in the plan language (`tests/plan_tests/*.plan`), run
+//! Plan tests written in the plan language (`tests/plan_tests/*.plan`, and
+//! those that must fail in `tests/plan_tests_failing/`), run
 //! through `drover test --format json` as a user runs them. Each test block
 //! is its own test case: `cargo test --test plan_tests -- TEXT`. In
 //! `*_test.plan` files every test must pass; in the others every test must
@@ -61,7 +62,10 @@ fn failed_as_described(file: &str, t: &Value) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    for path in common::plans_under("tests/plan_tests") {
+    let paths = common::plans_under("tests/plan_tests")
+        .into_iter()
+        .chain(common::plans_under("tests/plan_tests_failing"));
+    for path in paths {
         let file = path
             .strip_prefix(common::root())
             .unwrap()

@@ -43,8 +43,8 @@ test "a broken expectation fails" {
 "#;
 
 /// A project with `plans/web/restart.plan`, `tests/restart_test.plan` and
-/// an inventory of one web server; and a broken `tests/fixture.plan`, which
-/// `drover test` must not read (it is not a `*_test.plan` file).
+/// an inventory of one web server; and a broken `fixtures/fixture.plan`,
+/// which `drover test` does not read (it is in neither place it looks).
 fn project(name: &str, tests: &str) -> PathBuf {
     common::temp_project(
         &format!("test-command-{name}"),
@@ -52,7 +52,7 @@ fn project(name: &str, tests: &str) -> PathBuf {
         &[
             ("plans/web/restart.plan", PLAN),
             ("tests/restart_test.plan", tests),
-            ("tests/fixture.plan", "plan broken( {\n"),
+            ("fixtures/fixture.plan", "plan broken( {\n"),
             (
                 "inventory.yaml",
                 "groups:\n  - name: web\n    targets: [web1]\n",
@@ -384,4 +384,29 @@ test "the Puppet plan's command is stubbed and its value returned" {
     let (code, out, err) = drover_in(&dir, &["test", "tests/restart_test.plan"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(last_line(&out), "1 passed, 0 failed");
+}
+
+#[test]
+fn every_plan_file_under_tests_is_read_unless_the_project_says_where_its_tests_are() {
+    let other = "test \"in a file not named _test\" {\n    assert(true);\n}\n";
+    let dir = project("tests-setting", TESTS);
+    std::fs::write(dir.join("tests/other.plan"), other).unwrap();
+    let (code, out, _) = drover_in(&dir, &["test"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(last_line(&out), "2 passed, 1 failed", "{out}");
+    // A broken plan file under tests/ is a test file that does not check.
+    std::fs::write(
+        dir.join("tests/broken.plan"),
+        "test \"x\" {\n    stub_taks(\"y\");\n}\n",
+    )
+    .unwrap();
+    let (code, _, err) = drover_in(&dir, &["test"]);
+    assert_eq!(code, 2, "{err}");
+    // The project's `tests` setting says where to look instead.
+    std::fs::create_dir_all(dir.join("tests/unit")).unwrap();
+    std::fs::write(dir.join("tests/unit/only.plan"), other).unwrap();
+    std::fs::write(dir.join("drover-project.yaml"), "tests:\n  - tests/unit\n").unwrap();
+    let (code, out, err) = drover_in(&dir, &["test"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(last_line(&out), "1 passed, 0 failed", "{out}");
 }

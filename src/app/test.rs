@@ -154,8 +154,8 @@ pub(crate) fn run(tasks: &Arc<Catalog>, opts: &TestOptions) -> Result<u8, UsageE
 }
 
 /// The files to take tests from: those given (a directory: every `.plan`
-/// file under it), else the project's plan directories and the
-/// `*_test.plan` files under its `tests/`.
+/// file under it), else the project's plan directories and every `.plan`
+/// file under `tests/` (or the project's `tests` setting).
 fn test_files(
     project: &crate::project::Project,
     paths: &[PathBuf],
@@ -168,12 +168,15 @@ fn test_files(
         Err(UsageError::NoPlans(_)) => Vec::new(),
         Err(e) => return Err(e),
     };
-    let tests = project.root.join("tests");
-    if tests.is_dir() {
+    let dirs = project
+        .tests
+        .clone()
+        .unwrap_or_else(|| vec![project.root.join("tests")]);
+    for dir in dirs.into_iter().filter(|d| d.exists()) {
         files.extend(
-            plan_files(project, &[tests], false)?
+            plan_files(project, &[dir], false)?
                 .into_iter()
-                .filter(|f| f.to_string_lossy().ends_with("_test.plan")),
+                .filter(|f| f.extension().is_some_and(|e| e == "plan")),
         );
     }
     Ok(files)

@@ -38,6 +38,8 @@ pub struct Project {
     pub plans: Option<Vec<String>>,
     /// `tasks`: the tasks `task show` lists (names or globs).
     pub tasks: Option<Vec<String>>,
+    /// `tests`: where `drover test` looks by default (instead of `tests/`).
+    pub tests: Option<Vec<PathBuf>>,
     /// `concurrency`, when `--concurrency` is not given.
     pub concurrency: Option<usize>,
     /// `format` (`human`, `json`; Bolt's `rainbow` is `human`), when
@@ -90,6 +92,7 @@ struct Settings {
     modules: Option<Vec<ModuleSpec>>,
     plans: Option<Vec<String>>,
     tasks: Option<Vec<String>>,
+    tests: Option<Vec<String>>,
     concurrency: Option<usize>,
     format: Option<String>,
     stream: Option<bool>,
@@ -171,6 +174,7 @@ impl Project {
             inventoryfile: None,
             plans: None,
             tasks: None,
+            tests: None,
             concurrency: None,
             format: None,
             stream: false,
@@ -249,6 +253,9 @@ impl Project {
         }
         self.plans = s.plans.or(self.plans.take());
         self.tasks = s.tasks.or(self.tasks.take());
+        if let Some(dirs) = s.tests {
+            self.tests = Some(dirs.iter().map(|d| self.under_root(d)).collect());
+        }
         self.concurrency = s.concurrency.map(|c| c.max(1)).or(self.concurrency);
         self.format = s.format.or(self.format.take());
         self.stream = s.stream.unwrap_or(self.stream);
