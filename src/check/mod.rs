@@ -610,6 +610,10 @@ impl Checker<'_> {
     }
 
     fn use_var(&mut self, name: &str, span: Span) {
+        // Puppet's match variables, set by `=~`.
+        if self.puppet && !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            return;
+        }
         for scope in self.scopes.iter_mut().rev() {
             if let Some(var) = scope.vars.get_mut(name) {
                 var.used = true;

@@ -58,6 +58,10 @@ impl<'p> Interpreter<'p> {
                 }
                 sub(b)?.map(|v| Value::Bool(v.truthy()))
             }
+            // Puppet's `=~` sets `$0`, `$1`, ...: the evaluator's full path does.
+            ExprKind::Binary(BinaryOp::Match, ..) if self.program.is_puppet(e.span.file) => {
+                return None;
+            }
             ExprKind::Binary(op, a, b) => {
                 let (l, r) = (sub(a)?, sub(b)?);
                 match (l, r) {
@@ -215,6 +219,22 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Binary(op, a, b) => {
                     let l = self.expr(frame, a).await?;
                     let r = self.expr(frame, b).await?;
+                    // Puppet: a match sets `$0` (the match) and `$1`... (groups).
+                    if *op == BinaryOp::Match
+                        && self.program.is_puppet(expr.span.file)
+                        && let (Value::Str(text), Value::Str(pattern)) = (&l, &r)
+                    {
+                        let re = operators::regex(self, pattern, expr.span)?;
+                        let Some(caps) = re.captures(text) else {
+                            return Ok(Value::Bool(false));
+                        };
+                        const NAMES: [&str; 10] =
+                            ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+                        for (name, m) in NAMES.iter().zip(caps.iter()) {
+                            frame.assign(name, m.map_or(Value::Undef, |m| Value::str(m.as_str())));
+                        }
+                        return Ok(Value::Bool(true));
+                    }
                     operators::binary(self, *op, l, r, expr.span)?
                 }
                 ExprKind::Async(block) => {
