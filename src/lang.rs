@@ -1241,6 +1241,18 @@ pub(crate) const TESTING: &[Builtin] = &[
     ),
 ];
 
+/// How many positional arguments an action (or `run_plan`) takes before
+/// Bolt's optional description and parameter Hash (Puppet plans write
+/// `run_task('t', $targets, 'why', { 'a' => 1 })`); `None` for the rest.
+pub(crate) fn bolt_own_positional(name: &str) -> Option<usize> {
+    match name {
+        "run_task" | "run_command" | "run_script" => Some(2),
+        "upload_file" | "download_file" => Some(3),
+        "wait_until_available" | "run_plan" => Some(1),
+        _ => None,
+    }
+}
+
 /// The built-ins a checker or evaluator knows: [`Vocabulary::standard`], or
 /// that with more entries (a test's, say).
 #[derive(Clone, Debug)]

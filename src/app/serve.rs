@@ -200,6 +200,13 @@ fn known(app: &App, id: &str) -> Result<String, Response> {
     history::resolve(&app.project, id).map_err(|_| not_found())
 }
 
+/// A recorded run's id and timeline, or 404.
+fn run_of(app: &App, id: &str) -> Result<(String, Timeline), Response> {
+    let id = known(app, id)?;
+    let t = timeline(app, &id)?;
+    Ok((id, t))
+}
+
 /// The run's timeline, its status from its record (a run whose process
 /// died is interrupted).
 fn timeline(app: &App, id: &str) -> Result<Timeline, Response> {
@@ -317,12 +324,8 @@ fn rest(app: &App, id: &str, t: &Timeline) -> maud::Markup {
 
 /// A run's page: live while the run goes on.
 async fn run_page(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let id = match known(&app, &id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let t = match timeline(&app, &id) {
-        Ok(t) => t,
+    let (id, t) = match run_of(&app, &id) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let body = html! {
@@ -342,12 +345,8 @@ async fn fragment(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let id = match known(&app, &id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let t = match timeline(&app, &id) {
-        Ok(t) => t,
+    let (id, t) = match run_of(&app, &id) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let markup = match q.get("part").map(String::as_str) {
@@ -447,12 +446,8 @@ fn read_from(path: &std::path::Path, offset: u64) -> Vec<u8> {
 
 /// The run's self-contained report.
 async fn report(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let id = match known(&app, &id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let t = match timeline(&app, &id) {
-        Ok(t) => t,
+    let (id, t) = match run_of(&app, &id) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let outputs = |target: &str| history::output(&app.project, &id, target);
@@ -464,12 +459,8 @@ async fn target_log(
     State(app): State<App>,
     Path((id, target)): Path<(String, String)>,
 ) -> Response {
-    let id = match known(&app, &id) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let t = match timeline(&app, &id) {
-        Ok(t) => t,
+    let (id, t) = match run_of(&app, &id) {
+        Ok(found) => found,
         Err(r) => return r,
     };
     if !t.rows.iter().any(|r| r.target == target) {

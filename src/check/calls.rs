@@ -25,12 +25,7 @@ impl Checker<'_> {
         };
         // Bolt's positional forms (a description, a Hash of parameters) are
         // bound at run time: in a Puppet plan, such a call is checked then.
-        let own = match name {
-            "run_task" | "run_command" | "run_script" => 2,
-            "upload_file" | "download_file" => 3,
-            "wait_until_available" | "run_plan" => 1,
-            _ => usize::MAX,
-        };
+        let own = crate::lang::bolt_own_positional(name).unwrap_or(usize::MAX);
         let positional = call
             .args
             .iter()

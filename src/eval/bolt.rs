@@ -611,12 +611,8 @@ pub(crate) fn timestamp(it: &Interpreter, _: &Spanned<String>, _: Args, _: Span)
 /// true })`); `run_plan(name, params)` and `run_plan(name, targets,
 /// params)`. They become the named arguments drover's actions take.
 pub(crate) fn positional_options(name: &str, args: &mut Args) {
-    let own = match name {
-        "run_task" | "run_command" | "run_script" => 2,
-        "upload_file" | "download_file" => 3,
-        "wait_until_available" => 1,
-        "run_plan" => 1,
-        _ => return,
+    let Some(own) = crate::lang::bolt_own_positional(name) else {
+        return;
     };
     if args.positional.len() <= own {
         return;

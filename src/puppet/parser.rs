@@ -59,6 +59,18 @@ const METHOD_FUNCTIONS: &[&str] = &[
     "values",
 ];
 
+/// The call of `name` (written at `at`), spanning `span`.
+fn call(name: String, at: Span, args: Vec<Arg>, lambda: Option<Lambda>, span: Span) -> Expr {
+    Spanned::new(
+        ExprKind::Call(Box::new(Call {
+            name: Spanned::new(name, at),
+            args,
+            lambda,
+        })),
+        span,
+    )
+}
+
 /// How deep expressions may nest before the parser gives up (no stack overflow).
 const MAX_DEPTH: usize = 200;
 
@@ -533,14 +545,7 @@ impl<'t> Parser<'t> {
                     && let [StrPart::Lit(t)] = parts.as_slice()
                     && t.starts_with(|c: char| c.is_ascii_uppercase())
                 {
-                    e = Spanned::new(
-                        ExprKind::Call(Box::new(Call {
-                            name: Spanned::new(format!("{t}.new"), e.span.to(nspan)),
-                            args,
-                            lambda,
-                        })),
-                        span,
-                    );
+                    e = call(format!("{t}.new"), e.span.to(nspan), args, lambda, span);
                     continue;
                 }
                 e = Spanned::new(
@@ -705,14 +710,7 @@ impl<'t> Parser<'t> {
                     let args = self.args()?;
                     let lambda = self.lambda()?;
                     let end = self.prev_span();
-                    return Ok(Spanned::new(
-                        ExprKind::Call(Box::new(Call {
-                            name: Spanned::new(t, span),
-                            args,
-                            lambda,
-                        })),
-                        span.to(end),
-                    ));
+                    return Ok(call(t, span, args, lambda, span.to(end)));
                 }
                 if self.is("[") {
                     // A parameterised type as a value: its text.
@@ -786,18 +784,7 @@ impl<'t> Parser<'t> {
                     span.to(end),
                 ));
             }
-            return Ok(Spanned::new(
-                ExprKind::Call(Box::new(Call {
-                    name: Spanned::new(w, span),
-                    args,
-                    lambda,
-                })),
-                span.to(end),
-            ));
-        }
-        if self.is("|") {
-            // `without_default_logging || { }`: a call with only a lambda? Not Puppet.
-            return e(ExprKind::Str(vec![StrPart::Lit(w)]));
+            return Ok(call(w, span, args, lambda, span.to(end)));
         }
         e(ExprKind::Str(vec![StrPart::Lit(w)]))
     }
