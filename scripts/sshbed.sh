@@ -24,6 +24,16 @@
 #       The bridge listens on SSHBED_BRIDGE_PORT instead when that is set.
 #   scripts/sshbed.sh logins DIR NAME       logins on sshd NAME (bastion-0, sshd-0)
 #   scripts/sshbed.sh restart DIR NAME      stop sshd NAME and its sessions, start it
+#
+#   SSHBED_REBOOTABLE=1 scripts/sshbed.sh start DIR N 1 [FIRST]
+#       Targets that reboot: one sshd per target, each in a mount namespace
+#       of its own where /usr/local/bin and /usr/local/sbin (first in the
+#       login and sudo PATH) hold a fake `last` (prints the target's boot
+#       time, as `last -F reboot` does) and a fake `shutdown` (for root, as
+#       the Forge's reboot task runs it: the target's sshd stops with its
+#       sessions, and after SSHBED_REBOOT_DOWNTIME seconds, default 2, it
+#       boots: a new boot time, sshd starts again; `-P` only stops it).
+#       Nothing outside the namespace changes.
 set -euo pipefail
 
 USER_NAME=drover-test
@@ -84,7 +94,14 @@ start_process() { # dir k, or dir NAME
   local dir=$1 name=$2
   [[ $name == [0-9]* ]] && name=sshd-$name
   rm -f "$dir/$name.pid"
-  in_bed "$dir" "$SSHD" -f "$dir/$name.conf" -E "$dir/$name.log"
+  if [ -d "$dir/boot-$name" ]; then
+    # A rebootable target: its fake `last` and `shutdown` over /usr/local.
+    unshare --mount --propagation private sh -c \
+      'mount --bind "$1" /usr/local/bin && mount --bind "$1" /usr/local/sbin && exec "$2" -f "$3" -E "$4"' \
+      sh "$dir/boot-$name" "$SSHD" "$dir/$name.conf" "$dir/$name.log"
+  else
+    in_bed "$dir" "$SSHD" -f "$dir/$name.conf" -E "$dir/$name.log"
+  fi
   for _ in $(seq 100); do
     [ -s "$dir/$name.pid" ] && return 0
     sleep 0.02
@@ -142,7 +159,41 @@ EOF
     echo "[$a]:$PORT $hostkey" >> "$dir/known_hosts"
     echo "      - $a" >> "$dir/inventory.yaml"
   done
+  if [ -n "${SSHBED_REBOOTABLE:-}" ]; then
+    [ "$per" -eq 1 ] || die "rebootable targets have one sshd each (PER_PROCESS 1)"
+    for ((j = 0; j <= k; j++)); do rebootable "$dir" "$j"; done
+  fi
   for ((j = 0; j <= k; j++)); do start_process "$dir" "$j"; done
+}
+
+# The fake `last` and `shutdown` of rebootable target K (see the top).
+rebootable() {
+  local dir=$1 k=$2 boot=$1/boot-sshd-$2 self
+  self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+  mkdir -p "$boot"
+  chmod 755 "$boot"
+  date +'%a %b %e %H:%M:%S %Y' > "$boot/boot-time"
+  chmod 644 "$boot/boot-time"
+  cat > "$boot/last" <<'EOF'
+#!/bin/sh
+# The SSH test bed's `last`: this target's boot time, as `last -F reboot` prints it.
+printf 'reboot   system boot  drover-bed       %s   still running\n' "$(cat "$(dirname "$0")/boot-time")"
+EOF
+  cat > "$boot/shutdown" <<EOF
+#!/bin/sh
+# The SSH test bed's shutdown for target $k: stop its sshd and sessions;
+# with -r, boot again after the downtime (a new boot time, sshd back).
+[ "\$(id -u)" -eq 0 ] || { echo "shutdown: must be root" >&2; exit 1; }
+case " \$* " in *" -r "*) again=1 ;; *) again= ;; esac
+setsid sh -c '
+  "$self" stop-target "$dir" $k
+  [ -n "\$1" ] || exit 0
+  sleep ${SSHBED_REBOOT_DOWNTIME:-2}
+  date +"%a %b %e %H:%M:%S %Y" > "$boot/boot-time"
+  "$self" start-target "$dir" $k
+' sh "\$again" </dev/null >>"$dir/reboots.log" 2>&1 &
+EOF
+  chmod 755 "$boot/last" "$boot/shutdown"
 }
 
 start_behind() {

@@ -498,3 +498,69 @@ fn a_yaml_plan_per_step_kind_with_eval_and_interpolation() {
             .is_file()
     );
 }
+
+#[test]
+fn the_forge_reboot_plan_waits_for_the_new_boot_time_of_the_ssh_beds_rebooting_targets() {
+    // Down for 5 s: longer than the plan's wait (3 + disconnect_wait 1 s
+    // after the task, whose `shutdown` runs 3 s after it ends), so its
+    // first check finds every target down and it has to wait.
+    let bed = common::Bed::rebootable(32, 2, 5);
+    let before: Vec<String> = (0..2).map(|i| bed.boot_time(i)).collect();
+    let dir = forge_project("puppet-reboot-ssh");
+    let inventory = bed.inventory_with(
+        "reboot.yaml",
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n    run-as: root\n    sudo-password: drover-bed-password\n",
+            bed.dir.join("keys/id_ed25519").display(),
+            bed.dir.join("known_hosts").display()
+        ),
+    );
+    let (code, out, err) = common::drover_in(
+        &dir,
+        &[
+            "run",
+            "reboot",
+            "targets=bed",
+            "disconnect_wait=1",
+            "-i",
+            inventory.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let result = events.last().unwrap();
+    for i in 0..2 {
+        assert_eq!(
+            result["value"][i]["value"]["_output"], "rebooted",
+            "{result}"
+        );
+        assert_ne!(bed.boot_time(i), before[i], "target {i} rebooted");
+    }
+    // What last_boot_time said, per target, in order: the old boot time,
+    // then down (an error), and at last the new one.
+    let checks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "step_start" && e["detail"] == "reboot::last_boot_time")
+        .map(|e| &e["step"])
+        .collect();
+    assert!(checks.len() >= 3, "before, at least once down, after");
+    for (i, target) in bed.targets.iter().enumerate() {
+        let said: Vec<String> = events
+            .iter()
+            .filter(|e| e["type"] == "target_result" && checks.contains(&&e["step"]))
+            .filter(|e| e["result"]["target"] == target.as_str())
+            .map(|e| match e["result"]["value"]["_output"].as_str() {
+                Some(out) if e["result"]["ok"] == true => out.trim().to_string(),
+                _ => "down".to_string(),
+            })
+            .collect();
+        assert!(said[0].contains(&before[i]), "{said:?}");
+        assert_eq!(said[1], "down", "{said:?}");
+        assert!(said.last().unwrap().contains(&bed.boot_time(i)), "{said:?}");
+    }
+}

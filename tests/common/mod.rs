@@ -363,6 +363,35 @@ impl Bed {
         bed.launch("start", &args, rtt, "SSHBED_SSHD_PORT", &targets)
     }
 
+    /// `n` targets that reboot (`SSHBED_REBOOTABLE`: one sshd each, a fake
+    /// `last` and `shutdown` in their own mount namespace), down for
+    /// `downtime_s` seconds per reboot; never behind the latency proxy.
+    pub fn rebootable(first: u8, n: usize, downtime_s: u32) -> Bed {
+        let bed = Bed::at(first, n);
+        let out = std::process::Command::new(root().join("scripts/sshbed.sh"))
+            .arg("start")
+            .arg(&bed.dir)
+            .args([n.to_string(), "1".into(), first.to_string()])
+            .env("SSHBED_REBOOTABLE", "1")
+            .env("SSHBED_REBOOT_DOWNTIME", downtime_s.to_string())
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "sshbed.sh start (rebootable): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        bed
+    }
+
+    /// The boot time target `i` of a rebootable bed reports now.
+    pub fn boot_time(&self, i: usize) -> String {
+        std::fs::read_to_string(self.dir.join(format!("boot-sshd-{i}/boot-time")))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
     /// `n` targets in a network namespace of their own, reachable only
     /// through the bastions `bastion-0` (127.FIRST.254.1, bridged out) and
     /// `bastion-1` (127.FIRST.254.2, only from inside); the inventory jumps
