@@ -564,3 +564,39 @@ fn the_forge_reboot_plan_waits_for_the_new_boot_time_of_the_ssh_beds_rebooting_t
         assert!(said.last().unwrap().contains(&bed.boot_time(i)), "{said:?}");
     }
 }
+
+#[test]
+fn puppet_logging_functions_log_their_arguments_at_their_levels() {
+    let (code, out, err) = common::drover_in_tests(&[
+        "run",
+        "conformance/pp_messages_and_logging.pp",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let logged: Vec<(String, String)> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["type"] == "log" || e["type"] == "message")
+        .map(|e| {
+            let level = e["level"].as_str().unwrap_or("message").to_string();
+            (level, e["message"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let expected = [
+        ("message", "a message"),
+        ("verbose", "a verbose line"),
+        ("info", "log info"),
+        ("warn", "log warn"),
+        ("info", "notice 1 [2]"),
+        ("warn", "a warning"),
+        ("info", "info"),
+        ("debug", "debug"),
+        ("error", "an error that is only logged"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(l, m)| (l.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(logged, expected);
+}

@@ -268,9 +268,28 @@ impl Checker<'_> {
                 args.len() == 1 && type_args == 1,
                 "one type, as in `Optional[String]`",
             ),
-            "Array" | "Sensitive" | "Future" => (
+            "Sensitive" | "Future" | "NotUndef" | "Type" => (
                 args.len() <= 1 && type_args == args.len(),
                 "at most one type",
+            ),
+            "Array" => (
+                args.iter()
+                    .skip(1)
+                    .all(|a| matches!(a.node, TypeArg::Int(_)))
+                    && args.len() <= 3
+                    && type_args <= 1,
+                "at most one type and two size bounds, as in `Array[String, 1]`",
+            ),
+            "Tuple" => (
+                !args.is_empty() && type_args == args.len(),
+                "one or more types",
+            ),
+            "Pattern" => (
+                !args.is_empty()
+                    && args
+                        .iter()
+                        .all(|a| matches!(a.node, TypeArg::Regex(_) | TypeArg::Str(_))),
+                "one or more regular expressions, as in `Pattern[/^web/]`",
             ),
             "Hash" => (
                 (args.is_empty() || args.len() == 2) && type_args == args.len(),
@@ -684,6 +703,7 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Var(name) => self.use_var(name, expr.span),
+            ExprKind::Type(t) => self.ty(&Spanned::new(t.clone(), expr.span)),
             ExprKind::Call(call) => {
                 self.call(call, expr.span);
                 self.args(&call.args);

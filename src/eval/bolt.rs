@@ -9,8 +9,8 @@ use std::sync::Arc;
 use super::Flow;
 use super::args::{Args, targets};
 use super::{Eval, Interpreter};
-use crate::syntax::ast::{Span, Spanned};
-use crate::value::types::describe;
+use crate::syntax::ast::{Span, Spanned, Type};
+use crate::value::types::{self, describe};
 use crate::value::{ErrorValue, Hash, Target, Value};
 
 /// A controller path: absolute, under the project, or `MODULE/files/PATH`
@@ -654,9 +654,250 @@ pub(crate) fn pick(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span
         })
 }
 
-/// `type(value)`: the name of its type.
-pub(crate) fn type_of(_: &Interpreter, _: &Spanned<String>, args: Args, _: Span) -> Eval<Value> {
-    Ok(Value::str(args.positional[0].0.type_name()))
+/// `type(value)`: its type (`Integer`, `String`, ...), as a Type value.
+pub(crate) fn type_of(_: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+    Ok(Value::Type(Arc::new(Type {
+        name: Spanned::new(args.positional[0].0.type_name().to_string(), span),
+        args: Vec::new(),
+    })))
+}
+
+/// `assert_type(type, value)`: the value when it is an instance of the type.
+pub(crate) fn assert_type(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let [(ty, tspan), (value, vspan)] = &args.positional[..] else {
+        unreachable!("the vocabulary's count")
+    };
+    let Value::Type(ty) = ty else {
+        return Err(it.type_error(
+            format!("`assert_type` needs a type first, got {}", describe(ty)),
+            *tspan,
+        ));
+    };
+    if types::is_instance(value, ty) {
+        return Ok(value.clone());
+    }
+    Err(it.type_error(
+        format!("expected {}, got {}", types::type_text(ty), describe(value)),
+        *vspan,
+    ))
+}
+
+/// `Timespan(seconds)`, `Timespan({days =>, hours =>, minutes =>, seconds
+/// =>, milliseconds =>})` or `Timespan('[D-]HH:MM:SS[.F]')`: seconds, a
+/// Float, as `Timestamp() - $start` is.
+pub(crate) fn timespan(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let Some((value, vspan)) = args.positional.first() else {
+        return Ok(Value::Float(0.0));
+    };
+    let number = |v: &Value| match v {
+        Value::Int(n) => Some(*n as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    let bad = |why: String| it.type_error(format!("`Timespan` {why}"), *vspan);
+    let seconds = match value {
+        Value::Int(_) | Value::Float(_) => number(value).unwrap_or_default(),
+        Value::Hash(h) => {
+            const UNITS: [(&str, f64); 5] = [
+                ("days", 86_400.0),
+                ("hours", 3_600.0),
+                ("minutes", 60.0),
+                ("seconds", 1.0),
+                ("milliseconds", 0.001),
+            ];
+            let mut total = 0.0;
+            for (k, v) in h.iter() {
+                let Some((_, unit)) = UNITS.iter().find(|(u, _)| u == k) else {
+                    return Err(bad(format!(
+                        "takes days, hours, minutes, seconds and milliseconds, not `{k}`"
+                    )));
+                };
+                let n = number(v).ok_or_else(|| bad(format!("needs a number for `{k}`")))?;
+                total += n * unit;
+            }
+            total
+        }
+        Value::Str(s) => parse_timespan(s).ok_or_else(|| {
+            bad(format!(
+                "cannot read {:?}: write [D-]HH:MM:SS[.F], as `1-02:03:04`",
+                s.as_ref()
+            ))
+        })?,
+        other => {
+            return Err(bad(format!(
+                "needs a number, a Hash or a String, got {}",
+                describe(other)
+            )));
+        }
+    };
+    if !seconds.is_finite() {
+        return Err(it.type_error("`Timespan` is out of range", span));
+    }
+    Ok(Value::Float(seconds))
+}
+
+/// Puppet's default Timespan format, `[-][D-]HH:MM:SS[.F]`, in seconds.
+fn parse_timespan(s: &str) -> Option<f64> {
+    let (sign, s) = match s.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, s),
+    };
+    let (days, clock) = match s.split_once('-') {
+        Some((d, rest)) => (d.parse::<u64>().ok()? as f64, rest),
+        None => (0.0, s),
+    };
+    let parts: Vec<&str> = clock.split(':').collect();
+    let [h, m, sec] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) || !sec.split('.').all(digits) || sec.matches('.').count() > 1 {
+        return None;
+    }
+    let (h, m, sec): (f64, f64, f64) = (h.parse().ok()?, m.parse().ok()?, sec.parse().ok()?);
+    Some(sign * (days * 86_400.0 + h * 3_600.0 + m * 60.0 + sec))
+}
+
+/// `Target.new(uri)`, `Target.new({name =>, uri =>, config =>, vars =>,
+/// facts =>, features =>})` (or those as named arguments): a new target,
+/// a member of `all` for the rest of the run, as in Bolt.
+pub(crate) fn target_new(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let mut spec: Hash = args
+        .named
+        .iter()
+        .map(|(k, (v, _))| (k.clone(), v.clone()))
+        .collect();
+    match args.positional.first() {
+        Some((Value::Str(uri), _)) => {
+            spec.insert("uri".into(), Value::Str(uri.clone()));
+        }
+        Some((Value::Hash(h), _)) => spec.extend(h.iter().map(|(k, v)| (k.clone(), v.clone()))),
+        Some((other, at)) => {
+            return Err(it.type_error(
+                format!(
+                    "`Target.new` needs a URI or a Hash, got {}",
+                    describe(other)
+                ),
+                *at,
+            ));
+        }
+        None => {}
+    }
+    const KEYS: [&str; 6] = ["name", "uri", "config", "vars", "facts", "features"];
+    if let Some(k) = spec.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(it.type_error(
+            format!("`Target.new` takes {}, not `{k}`", KEYS.join(", ")),
+            span,
+        ));
+    }
+    let text = |key: &str| match spec.get(key) {
+        Some(Value::Str(s)) if !s.is_empty() => Ok(Some(s.to_string())),
+        None | Some(Value::Undef) => Ok(None),
+        Some(other) => Err(it.type_error(
+            format!(
+                "`Target.new`'s `{key}` must be a String, got {}",
+                describe(other)
+            ),
+            span,
+        )),
+    };
+    let (name, uri) = match (text("name")?, text("uri")?) {
+        (None, None) => {
+            return Err(it.type_error("`Target.new` needs a `uri` or a `name`", span));
+        }
+        (name, uri) => (
+            name.clone().or(uri.clone()).unwrap_or_default(),
+            uri.or(name).unwrap_or_default(),
+        ),
+    };
+    let hash = |key: &str| match spec.get(key) {
+        Some(Value::Hash(h)) => Ok(Some(h.clone())),
+        None | Some(Value::Undef) => Ok(None),
+        Some(other) => Err(it.type_error(
+            format!(
+                "`Target.new`'s `{key}` must be a Hash, got {}",
+                describe(other)
+            ),
+            span,
+        )),
+    };
+    let (config, vars, facts) = (hash("config")?, hash("vars")?, hash("facts")?);
+    let features: Vec<String> = match spec.get("features") {
+        Some(Value::Array(items)) => items.iter().map(Value::to_display).collect(),
+        _ => Vec::new(),
+    };
+    let t = it.inventory.new_target(&name, &uri, |t| {
+        if let Some(config) = &config {
+            config_leaves(t, &mut Vec::new(), config);
+        }
+        if let Some(vars) = &vars {
+            t.vars
+                .extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some(facts) = &facts {
+            merge(&mut t.facts, facts);
+        }
+        for f in features {
+            if !t.features.contains(&f) {
+                t.features.push(f);
+            }
+        }
+    });
+    Ok(Value::Target(t))
+}
+
+/// `set_config` at every leaf of a config Hash (`transport` first, so that
+/// the user and port of its section follow).
+fn config_leaves(t: &mut Target, path: &mut Vec<String>, config: &Hash) {
+    let mut keys: Vec<&String> = config.keys().collect();
+    keys.sort_by_key(|k| path.is_empty() && *k != "transport");
+    for k in keys {
+        path.push(k.clone());
+        match &config[k] {
+            Value::Hash(inner) => config_leaves(t, path, inner),
+            leaf => super::inventory::set_config(t, path, leaf),
+        }
+        path.pop();
+    }
+}
+
+/// Puppet's logging functions (`notice`, `warning`, `err`, `info`,
+/// `debug`): their arguments joined by spaces, at drover's level.
+pub(crate) fn puppet_log(
+    it: &Interpreter,
+    name: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    let level = match name.node.as_str() {
+        "warning" => "warn",
+        "err" => "error",
+        "debug" => "debug",
+        _ => "info",
+    };
+    let text: Vec<String> = args
+        .positional
+        .iter()
+        .map(|(v, _)| v.to_display())
+        .collect();
+    it.events
+        .log(level, &text.join(" "), &it.program.location(span));
+    Ok(Value::Undef)
 }
 
 /// `sprintf(format, values...)`: `%s`, `%d`/`%i`, `%f` with a precision,

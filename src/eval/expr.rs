@@ -1,12 +1,35 @@
 //! Expressions: a synchronous fast path for those that call nothing, and
 //! the general async evaluator.
 
+use std::sync::Arc;
+
 use super::args::Args;
 use super::{BoxFuture, Eval, Flow, Frame, Interpreter, functions, methods, operators};
+use crate::source::Span;
 use crate::syntax::ast::{Arg, BinaryOp, CaseOption, Expr, ExprKind, StrPart, UnaryOp};
 use crate::value::{Hash, Value, types};
 
 impl<'p> Interpreter<'p> {
+    /// Puppet's regular expression match (`=~`, a `case` or selector
+    /// option): when it matches, `$0` is the match and `$1`... its groups.
+    fn regex_match(
+        &self,
+        frame: &mut Frame<'p>,
+        text: &str,
+        pattern: &str,
+        span: Span,
+    ) -> Eval<bool> {
+        let re = operators::regex(self, pattern, span)?;
+        let Some(caps) = re.captures(text) else {
+            return Ok(false);
+        };
+        const NAMES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+        for (name, m) in NAMES.iter().zip(caps.iter()) {
+            frame.assign(name, m.map_or(Value::Undef, |m| Value::str(m.as_str())));
+        }
+        Ok(true)
+    }
+
     /// An expression's value: synchronously when it is simple, else suspending.
     pub(super) async fn value(&self, frame: &mut Frame<'p>, e: &'p Expr) -> Eval<Value> {
         match self.simple(frame, e) {
@@ -26,6 +49,7 @@ impl<'p> Interpreter<'p> {
             ExprKind::Int(n) => Ok(Value::Int(*n)),
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Duration(ms) => Ok(Value::Duration(*ms)),
+            ExprKind::Type(t) => Ok(Value::Type(Arc::new(t.clone()))),
             ExprKind::Var(name) => match frame.lookup(name) {
                 Some(v) => Ok(v.clone()),
                 None => Err(self.error(
@@ -117,6 +141,7 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Int(n) => Value::Int(*n),
                 ExprKind::Float(f) => Value::Float(*f),
                 ExprKind::Duration(ms) => Value::Duration(*ms),
+                ExprKind::Type(t) => Value::Type(Arc::new(t.clone())),
                 ExprKind::Str(parts) => {
                     let mut s = String::new();
                     for part in parts {
@@ -224,16 +249,9 @@ impl<'p> Interpreter<'p> {
                         && self.program.is_puppet(expr.span.file)
                         && let (Value::Str(text), Value::Str(pattern)) = (&l, &r)
                     {
-                        let re = operators::regex(self, pattern, expr.span)?;
-                        let Some(caps) = re.captures(text) else {
-                            return Ok(Value::Bool(false));
-                        };
-                        const NAMES: [&str; 10] =
-                            ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-                        for (name, m) in NAMES.iter().zip(caps.iter()) {
-                            frame.assign(name, m.map_or(Value::Undef, |m| Value::str(m.as_str())));
-                        }
-                        return Ok(Value::Bool(true));
+                        return Ok(Value::Bool(
+                            self.regex_match(frame, text, pattern, expr.span)?,
+                        ));
                     }
                     operators::binary(self, *op, l, r, expr.span)?
                 }
@@ -251,21 +269,23 @@ impl<'p> Interpreter<'p> {
                             let matched = match option {
                                 CaseOption::Default => true,
                                 CaseOption::Regex(re) => match &value {
-                                    Value::Str(s) => operators::binary(
-                                        self,
-                                        BinaryOp::Match,
-                                        Value::Str(s.clone()),
-                                        Value::str(&re.node),
-                                        re.span,
-                                    )?
-                                    .truthy(),
+                                    Value::Str(s) => {
+                                        self.regex_match(frame, s, &re.node, re.span)?
+                                    }
                                     _ => false,
                                 },
-                                CaseOption::Value(e) => {
-                                    let v = self.expr(frame, e).await?;
-                                    operators::binary(self, BinaryOp::Eq, value.clone(), v, e.span)?
-                                        .truthy()
-                                }
+                                // A type matches its instances.
+                                CaseOption::Value(e) => match self.expr(frame, e).await? {
+                                    Value::Type(t) => types::is_instance(&value, &t),
+                                    v => operators::binary(
+                                        self,
+                                        BinaryOp::Eq,
+                                        value.clone(),
+                                        v,
+                                        e.span,
+                                    )?
+                                    .truthy(),
+                                },
                             };
                             if matched {
                                 return self.block_value(frame, body).await;

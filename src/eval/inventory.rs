@@ -141,6 +141,24 @@ impl<'p> RunInventory<'p> {
         Ok(())
     }
 
+    /// Bolt's `Target.new`: the target `name` (an inventory's, or a new one at
+    /// `uri`), changed by `f`, a member of `all` from now on.
+    pub(crate) fn new_target(
+        &self,
+        name: &str,
+        uri: &str,
+        f: impl FnOnce(&mut Target),
+    ) -> Arc<Target> {
+        let t = match self.resolve(name) {
+            Ok(found) if found.len() == 1 && found[0].name == name => found[0].clone(),
+            _ => Arc::new(self.loaded.adhoc_at(name, uri)),
+        };
+        let t = self.change(&t, f);
+        // `all` exists always: adding to it cannot fail.
+        let _ = self.add_to_group(&t, "all");
+        self.current(&t)
+    }
+
     /// `remove_from_group`.
     pub(crate) fn remove_from_group(&self, t: &Arc<Target>, group: &str) {
         let t = self.change(t, |t| t.groups.retain(|g| g != group));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Eval, Interpreter};
 use crate::syntax::ast::{BinaryOp, Span};
 use crate::value::Value;
-use crate::value::types::describe;
+use crate::value::types::{self, describe};
 
 /// `recv[index]`: arrays by position (negative from the end), hashes by key,
 /// strings by character. Out of range gives `undef`, as in Puppet.
@@ -171,6 +171,7 @@ fn puppet(op: BinaryOp, l: &Value, r: &Value) -> Option<Value> {
     use Value::*;
     Some(match (op, l, r) {
         (Eq | Ne, _, _) => Bool(puppet_eq(l, r) == (op == Eq)),
+        (Match | NoMatch, v, Type(t)) => Bool(types::is_instance(v, t) == (op == Match)),
         // Only a String matches a regular expression; anything else does not.
         (Match | NoMatch, other, Str(_)) if !matches!(other, Str(_)) => Bool(op == NoMatch),
         (In, Str(needle), Str(hay)) => Bool(hay.to_lowercase().contains(&needle.to_lowercase())),

@@ -728,7 +728,12 @@ impl Inventory {
     /// A target that is in no group, named `name`, with the inventory's
     /// top-level settings (a plan test's target, which nothing connects to).
     pub(crate) fn adhoc(&self, name: &str) -> Target {
-        build_target(name, name, std::slice::from_ref(&self.top), Vec::new())
+        self.adhoc_at(name, name)
+    }
+
+    /// An ad-hoc target named `name` at `uri`.
+    pub(crate) fn adhoc_at(&self, name: &str, uri: &str) -> Target {
+        build_target(name, uri, std::slice::from_ref(&self.top), Vec::new())
     }
 }
 

@@ -541,11 +541,16 @@ impl<'t> Parser<'t> {
                 let span = e.span.to(end).to(nspan);
                 // `Type.new(...)`: a call of `Type.new`.
                 if name == "new"
-                    && let ExprKind::Str(parts) = &e.node
-                    && let [StrPart::Lit(t)] = parts.as_slice()
-                    && t.starts_with(|c: char| c.is_ascii_uppercase())
+                    && let ExprKind::Type(t) = &e.node
+                    && t.args.is_empty()
                 {
-                    e = call(format!("{t}.new"), e.span.to(nspan), args, lambda, span);
+                    e = call(
+                        format!("{}.new", t.name.node),
+                        e.span.to(nspan),
+                        args,
+                        lambda,
+                        span,
+                    );
                     continue;
                 }
                 e = Spanned::new(
@@ -712,21 +717,10 @@ impl<'t> Parser<'t> {
                     let end = self.prev_span();
                     return Ok(call(t, span, args, lambda, span.to(end)));
                 }
-                if self.is("[") {
-                    // A parameterised type as a value: its text.
-                    self.at -= 1;
-                    let ty = self.ty()?;
-                    let text = self
-                        .text
-                        .get(ty.span.start as usize..ty.span.end as usize)
-                        .unwrap_or_default()
-                        .to_string();
-                    return Ok(Spanned::new(
-                        ExprKind::Str(vec![StrPart::Lit(text)]),
-                        ty.span,
-                    ));
-                }
-                e(ExprKind::Str(vec![StrPart::Lit(t)]))
+                // A type as a value: `Integer`, `Array[String, 1]`.
+                self.at -= 1;
+                let ty = self.ty()?;
+                Ok(Spanned::new(ExprKind::Type(ty.node), ty.span))
             }
             Tok::Punct("@") => self.unsupported(
                 span,

@@ -526,6 +526,7 @@ fn respan_expr(e: &mut Expr, at: Span) {
                 respan_block(b, at);
             }
         }
+        ExprKind::Type(t) => respan_type(t, at),
         ExprKind::Case { subject, arms, .. } => {
             respan_expr(subject, at);
             for (options, b) in arms {

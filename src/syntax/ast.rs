@@ -262,6 +262,9 @@ pub enum ExprKind {
         /// A selector (`?`), not a `case`.
         selector: bool,
     },
+    /// A type as a value, in Puppet plans (`Integer[1]`, `String`): what
+    /// `=~`, `case`, `assert_type` and `type` compare values with.
+    Type(Type),
     /// `if c { } elsif c { } else { }` (and `unless`) as a value, in Puppet
     /// plans: the value of the taken block's last expression statement, or
     /// undef. As in Puppet, its blocks open no scope.
@@ -518,6 +521,7 @@ impl Expr {
             | ExprKind::Int(_)
             | ExprKind::Float(_)
             | ExprKind::Duration(_)
+            | ExprKind::Type(_)
             | ExprKind::Var(_) => {}
             ExprKind::Str(parts) => {
                 for p in parts {

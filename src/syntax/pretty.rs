@@ -362,6 +362,7 @@ impl Printer {
                 }
                 self.out.push('}');
             }
+            ExprKind::Type(t) => self.ty(t),
             ExprKind::If {
                 branches,
                 otherwise,

@@ -47,6 +47,8 @@ pub enum Value {
     Future(Arc<FutureSlot>),
     /// A secret: prints as `[sensitive]`, `.unwrap` gives the value to code.
     Sensitive(Secret),
+    /// A type, in Puppet plans (`Integer[1]`): prints as written.
+    Type(Arc<crate::syntax::ast::Type>),
 }
 
 /// The inside of a Sensitive value. Its `Debug` is redacted too, so not even
@@ -327,6 +329,7 @@ impl PartialEq for Value {
             (ResultSet(a), ResultSet(b)) => a == b,
             (Future(a), Future(b)) => Arc::ptr_eq(a, b),
             (Sensitive(a), Sensitive(b)) => a == b,
+            (Type(a), Type(b)) => types::type_text(a) == types::type_text(b),
             _ => false,
         }
     }
@@ -365,6 +368,7 @@ impl Value {
             Value::ResultSet(_) => "ResultSet",
             Value::Future(_) => "Future",
             Value::Sensitive(_) => "Sensitive",
+            Value::Type(_) => "Type",
         }
     }
 
@@ -445,6 +449,7 @@ impl Value {
                 );
             }
             Value::Future(_) => out.push_str("[future]"),
+            Value::Type(t) => out.push_str(&types::type_text(t)),
             Value::ResultSet(rs) => {
                 let failed = rs.iter().filter(|r| !r.ok()).count();
                 let _ = write!(out, "{} results, {failed} failed", rs.len());
@@ -471,6 +476,7 @@ impl Value {
             Value::Result(r) => r.to_json(),
             Value::ResultSet(rs) => rs.iter().map(|r| r.to_json()).collect(),
             Value::Future(_) => json!("[future]"),
+            Value::Type(t) => json!(types::type_text(t)),
         }
     }
 

@@ -220,7 +220,52 @@ pub(crate) fn coerce(value: Value, ty: &Type) -> Result<Value, String> {
         ("Target" | "TargetSpec", v @ Value::Target(_)) => Ok(v),
         ("Error", v @ Value::Error(_)) => Ok(v),
         ("Future", v @ Value::Future(_)) => Ok(v),
+        ("Type", v @ Value::Type(_)) => Ok(v),
+        ("Result", v @ Value::Result(_)) => Ok(v),
+        ("ResultSet", v @ Value::ResultSet(_)) => Ok(v),
         (_, v) => mismatch(&v),
+    }
+}
+
+/// Whether `v` is an instance of `ty` as Puppet's `=~`, `case` and
+/// `assert_type` see it: no conversion (`1` is no Float, `"web"` no Target,
+/// `"90s"` no Duration).
+pub(crate) fn is_instance(v: &Value, ty: &Type) -> bool {
+    let args = type_args(ty);
+    let each = |t: Option<&&Type>, items: &[Value]| {
+        t.is_none_or(|t| items.iter().all(|i| is_instance(i, t)))
+    };
+    match (ty.name.node.as_str(), v) {
+        ("Any", _) | ("Optional", Value::Undef) => true,
+        ("NotUndef", Value::Undef) => false,
+        ("Optional" | "NotUndef", v) => args.first().is_none_or(|t| is_instance(v, t)),
+        ("Variant", v) => args.iter().any(|t| is_instance(v, t)),
+        ("Array", Value::Array(items)) => {
+            let (min, max) = int_bounds(ty);
+            (min..=max).contains(&(items.len() as i64)) && each(args.first(), items)
+        }
+        ("Tuple", Value::Array(items)) => {
+            items.len() == args.len() && items.iter().zip(&args).all(|(i, t)| is_instance(i, t))
+        }
+        ("Hash", Value::Hash(h)) => match args.as_slice() {
+            [_, value_ty] => h.values().all(|v| is_instance(v, value_ty)),
+            _ => true,
+        },
+        ("Sensitive", Value::Sensitive(s)) => {
+            args.first().is_none_or(|t| is_instance(s.reveal(), t))
+        }
+        ("Float", v) => matches!(v, Value::Float(_)),
+        ("Duration", v) => matches!(v, Value::Duration(_)),
+        ("Target", v) => matches!(v, Value::Target(_)),
+        ("TargetSpec", Value::Array(items)) => items.iter().all(|i| is_instance(i, ty)),
+        ("TargetSpec", v) => matches!(v, Value::Target(_) | Value::Str(_)),
+        ("Result", v) => matches!(v, Value::Result(_)),
+        ("ResultSet", v) => matches!(v, Value::ResultSet(_)),
+        ("Type", Value::Type(_)) => true,
+        ("Sensitive" | "Array" | "Tuple" | "Hash" | "Type", _) => false,
+        // The rest convert nothing: String, Integer, Numeric, Boolean, Enum,
+        // Pattern, Data, Scalar, Undef, Error, Future.
+        (_, v) => coerce(v.clone(), ty).is_ok(),
     }
 }
 
