@@ -31,7 +31,7 @@ impl Checker<'_> {
             .iter()
             .filter(|a| matches!(a, Arg::Positional(_)))
             .count();
-        if self.puppet && positional > own {
+        if self.puppet && (positional > own || call.args.iter().any(Arg::is_splat)) {
             return;
         }
         match name {
@@ -75,7 +75,8 @@ impl Checker<'_> {
             .iter()
             .filter(|a| matches!(a, Arg::Positional(_)))
             .count();
-        if positional < b.min || positional > b.max {
+        let splat = args.iter().any(Arg::is_splat);
+        if !splat && (positional < b.min || positional > b.max) {
             self.diags.push(
                 Diagnostic::error(
                     "wrong-arguments",

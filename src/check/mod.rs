@@ -197,6 +197,41 @@ impl Checker<'_> {
             .extend(scope.vars.into_iter().map(|(name, var)| (name, var.span)));
     }
 
+    /// Puppet's `if` and `case` branches open no scope, yet only one runs:
+    /// each may assign a name another assigns too. The names of the current
+    /// scope before the first branch, and an empty gathering.
+    fn branches_start(&self) -> (Vec<String>, FxHashMap<String, Var>) {
+        let scope = self.scopes.last().expect("a scope");
+        (scope.vars.keys().cloned().collect(), FxHashMap::default())
+    }
+
+    /// After one branch: what it assigned moves aside, out of the next's way.
+    fn branch_end(&mut self, before: &[String], assigned: &mut FxHashMap<String, Var>) {
+        let scope = self.scopes.last_mut().expect("a scope");
+        let new: Vec<String> = scope
+            .vars
+            .keys()
+            .filter(|k| !before.contains(k))
+            .cloned()
+            .collect();
+        for name in new {
+            let var = scope.vars.remove(&name).expect("listed");
+            assigned
+                .entry(name)
+                .and_modify(|v| v.used |= var.used)
+                .or_insert(var);
+        }
+    }
+
+    /// After the last branch: the scope has what any branch assigned.
+    fn branches_end(&mut self, assigned: FxHashMap<String, Var>) {
+        self.scopes
+            .last_mut()
+            .expect("a scope")
+            .vars
+            .extend(assigned);
+    }
+
     fn declare(&mut self, name: &Spanned<String>, param: bool) {
         let scope = self.scopes.last_mut().expect("a scope");
         scope.vars.insert(
@@ -595,6 +630,29 @@ impl Checker<'_> {
     }
 
     fn assign(&mut self, name: &Spanned<String>) {
+        // Puppet: a variable is assigned once in its scope; a lambda's own
+        // variable shadows an outer one.
+        if self.puppet {
+            let scope = self.scopes.last().expect("a scope");
+            if let Some(first) = scope.vars.get(&name.node) {
+                let first = first.span;
+                self.diags.push(
+                    Diagnostic::error(
+                        "reassigned-variable",
+                        name.span,
+                        format!("cannot reassign variable `${}`", name.node),
+                    )
+                    .with_label("assigned again")
+                    .with_secondary(first, "first assigned here")
+                    .with_help(
+                        "Puppet assigns a variable once in its scope: use a new name, or compute the value in one expression (`$x = if ... { a } else { b }`)",
+                    ),
+                );
+                return;
+            }
+            self.declare(name, false);
+            return;
+        }
         // Find the variable, noting any concurrent boundary crossed on the way.
         let mut crossed: Option<(&'static str, Span)> = None;
         for scope in self.scopes.iter_mut().rev() {
@@ -732,6 +790,7 @@ impl Checker<'_> {
             ExprKind::Async(block) => self.block_in(block, Frame::Concurrent("`async`")),
             ExprKind::Case { subject, arms, .. } => {
                 self.expr(subject);
+                let (before, mut assigned) = self.branches_start();
                 for (options, body) in arms {
                     for o in options {
                         if let CaseOption::Value(e) = o {
@@ -739,20 +798,26 @@ impl Checker<'_> {
                         }
                     }
                     self.stmts(&body.stmts);
+                    self.branch_end(&before, &mut assigned);
                 }
+                self.branches_end(assigned);
             }
             // Puppet: the blocks of an `if` open no scope.
             ExprKind::If {
                 branches,
                 otherwise,
             } => {
+                let (before, mut assigned) = self.branches_start();
                 for (cond, body) in branches {
                     self.expr(cond);
                     self.stmts(&body.stmts);
+                    self.branch_end(&before, &mut assigned);
                 }
                 if let Some(b) = otherwise {
                     self.stmts(&b.stmts);
+                    self.branch_end(&before, &mut assigned);
                 }
+                self.branches_end(assigned);
             }
         }
     }

@@ -290,7 +290,8 @@ impl<'p> Interpreter<'p> {
             }
             frame.pop();
             match result {
-                Err(Flow::Return(v)) => Ok(v),
+                // Puppet's `return` in a lambda returns from the plan.
+                Err(Flow::Return(v)) if !self.program.is_puppet(lambda.span.file) => Ok(v),
                 other => other,
             }
         })

@@ -10,6 +10,15 @@ use crate::syntax::ast::{Arg, BinaryOp, CaseOption, Expr, ExprKind, StrPart, Una
 use crate::value::{Hash, Value, types};
 
 impl<'p> Interpreter<'p> {
+    /// Whether a `case` or selector option value matches: a type its
+    /// instances, anything else what `==` finds equal.
+    fn case_matches(&self, value: &Value, option: Value, span: Span) -> Eval<bool> {
+        Ok(match option {
+            Value::Type(t) => types::is_instance(value, &t),
+            v => operators::binary(self, BinaryOp::Eq, value.clone(), v, span)?.truthy(),
+        })
+    }
+
     /// Puppet's regular expression match (`=~`, a `case` or selector
     /// option): when it matches, `$0` is the match and `$1`... its groups.
     fn regex_match(
@@ -209,6 +218,7 @@ impl<'p> Interpreter<'p> {
                 ExprKind::Unary(UnaryOp::Not, e) => {
                     Value::Bool(!self.expr(frame, e).await?.truthy())
                 }
+                ExprKind::Unary(UnaryOp::Splat, e) => self.expr(frame, e).await?,
                 ExprKind::Unary(UnaryOp::Neg, e) => match self.expr(frame, e).await? {
                     Value::Int(n) => Value::Int(n.checked_neg().ok_or_else(|| {
                         self.error("drover/overflow", "integer overflow in negation", expr.span)
@@ -274,18 +284,28 @@ impl<'p> Interpreter<'p> {
                                     }
                                     _ => false,
                                 },
-                                // A type matches its instances.
-                                CaseOption::Value(e) => match self.expr(frame, e).await? {
-                                    Value::Type(t) => types::is_instance(&value, &t),
-                                    v => operators::binary(
-                                        self,
-                                        BinaryOp::Eq,
-                                        value.clone(),
-                                        v,
-                                        e.span,
-                                    )?
-                                    .truthy(),
-                                },
+                                CaseOption::Value(e) => {
+                                    let option = self.expr(frame, e).await?;
+                                    match (&e.node, option) {
+                                        // `*$options`: any of them.
+                                        (
+                                            ExprKind::Unary(UnaryOp::Splat, _),
+                                            Value::Array(items),
+                                        ) => {
+                                            let mut any = false;
+                                            for o in items.iter() {
+                                                any = any
+                                                    || self.case_matches(
+                                                        &value,
+                                                        o.clone(),
+                                                        e.span,
+                                                    )?;
+                                            }
+                                            any
+                                        }
+                                        (_, option) => self.case_matches(&value, option, e.span)?,
+                                    }
+                                }
                             };
                             if matched {
                                 return self.block_value(frame, body).await;
@@ -348,7 +368,13 @@ impl<'p> Interpreter<'p> {
         let mut out = Args::default();
         for a in args {
             match a {
-                Arg::Positional(e) => out.positional.push((self.expr(frame, e).await?, e.span)),
+                // Puppet's `*$array`: its elements, one argument each.
+                Arg::Positional(e) => match (&e.node, self.expr(frame, e).await?) {
+                    (ExprKind::Unary(UnaryOp::Splat, _), Value::Array(items)) => out
+                        .positional
+                        .extend(items.iter().map(|v| (v.clone(), e.span))),
+                    (_, v) => out.positional.push((v, e.span)),
+                },
                 Arg::Named(n, e) => {
                     let v = self.expr(frame, e).await?;
                     out.named.insert(n.node.clone(), (v, n.span));

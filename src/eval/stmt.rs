@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{BoxFuture, Eval, Flow, Frame, Interpreter};
-use crate::syntax::ast::{Block, Span, Stmt, StmtKind, WithOption};
+use crate::syntax::ast::{Block, Span, Spanned, Stmt, StmtKind, WithOption};
 use crate::value::{Value, types};
 
 impl<'p> Interpreter<'p> {
@@ -36,13 +36,24 @@ impl<'p> Interpreter<'p> {
         match &stmt.node {
             StmtKind::Assign { name, value } => Some(match self.simple(frame, value)? {
                 Ok(v) => {
-                    frame.assign(&name.node, v);
+                    self.assign(frame, name, v);
                     Ok(())
                 }
                 Err(e) => Err(e),
             }),
             StmtKind::Expr(e) => Some(self.simple(frame, e)?.map(|_| ())),
             _ => None,
+        }
+    }
+
+    /// `$name = value`: in drover plans, the nearest variable of the name (or
+    /// a new one); in Puppet plans always the current scope's (a lambda's
+    /// variable shadows the plan's, and the checker allows one assignment).
+    fn assign(&self, frame: &mut Frame<'p>, name: &'p Spanned<String>, v: Value) {
+        if self.program.is_puppet(name.span.file) {
+            frame.declare(&name.node, v);
+        } else {
+            frame.assign(&name.node, v);
         }
     }
 
@@ -63,7 +74,7 @@ impl<'p> Interpreter<'p> {
             match &stmt.node {
                 StmtKind::Assign { name, value } => {
                     let v = self.expr(frame, value).await?;
-                    frame.assign(&name.node, v);
+                    self.assign(frame, name, v);
                 }
                 StmtKind::Expr(e) => {
                     self.expr(frame, e).await?;

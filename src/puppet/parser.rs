@@ -71,6 +71,17 @@ fn call(name: String, at: Span, args: Vec<Arg>, lambda: Option<Lambda>, span: Sp
     )
 }
 
+/// Words that start or continue statements: a bare word close to one is a
+/// typo (`elseif`), said with did-you-mean.
+const KEYWORDS: &[&str] = &[
+    "if", "elsif", "else", "unless", "case", "return", "break", "next", "default", "undef", "true",
+    "false",
+];
+
+/// Puppet's functions that a statement may call without parentheses
+/// (`notice $x`, `fail 'why'`).
+const STATEMENT_CALLS: &[&str] = &["debug", "err", "fail", "info", "notice", "warning"];
+
 /// How deep expressions may nest before the parser gives up (no stack overflow).
 const MAX_DEPTH: usize = 200;
 
@@ -420,6 +431,52 @@ impl<'t> Parser<'t> {
                 _ => {}
             }
         }
+        // A bare word followed by more of an expression: a call without
+        // parentheses (`notice $x`), a mistyped keyword, or a resource.
+        if let Tok::Name(w) = self.peek().clone()
+            && !KEYWORDS.contains(&w.as_str())
+        {
+            let next = self.peek_at(1);
+            let operator =
+                matches!(next, Tok::Name(n) if ["and", "or", "in"].contains(&n.as_str()));
+            let ends = matches!(
+                next,
+                Tok::Punct("(" | "=>" | "," | "." | "}" | ")" | "]" | ";" | "=" | "[") | Tok::Eof
+            );
+            if !operator
+                && !ends
+                && !STATEMENT_CALLS.contains(&w.as_str())
+                && let Some(keyword) = crate::diagnostic::did_you_mean(&w, KEYWORDS.iter().copied())
+            {
+                return Err(Box::new(
+                    Diagnostic::error("syntax", start, format!("unknown keyword `{w}`"))
+                        .with_label("not a keyword")
+                        .with_help(format!("did you mean `{keyword}`?")),
+                ));
+            }
+            let expression = matches!(
+                next,
+                Tok::Var(_) | Tok::Name(_) | Tok::SqStr(_) | Tok::DqStr(..) | Tok::Int(_)
+            );
+            if STATEMENT_CALLS.contains(&w.as_str()) && expression && !operator {
+                self.bump();
+                let mut args = vec![Arg::Positional(self.expr()?)];
+                while self.eat(",") {
+                    args.push(Arg::Positional(self.expr()?));
+                }
+                let end = self.prev_span();
+                return Ok(Spanned::new(
+                    StmtKind::Expr(call(w, start, args, None, start.to(end))),
+                    start.to(end),
+                ));
+            }
+            if matches!(next, Tok::Punct("{")) {
+                return self.unsupported(
+                    start,
+                    format!("resource expressions (`{w} {{ ... }}`) are not supported by drover: they need a Puppet agent (`apply`)"),
+                );
+            }
+        }
         // `$x = value`
         if matches!(self.peek(), Tok::Var(_)) && matches!(self.peek_at(1), Tok::Punct("=")) {
             let Token {
@@ -491,6 +548,7 @@ impl<'t> Parser<'t> {
         let op = match self.peek() {
             Tok::Punct("!") => Some(UnaryOp::Not),
             Tok::Punct("-") => Some(UnaryOp::Neg),
+            Tok::Punct("*") => Some(UnaryOp::Splat),
             _ => None,
         };
         if let Some(op) = op {

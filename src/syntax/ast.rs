@@ -358,6 +358,9 @@ pub enum UnaryOp {
     Neg,
     /// `await`
     Await,
+    /// Puppet's splat `*$array`: its elements as arguments of a call, or as
+    /// options of a `case` or selector entry; elsewhere the array itself.
+    Splat,
 }
 
 /// Infix operators.
@@ -435,6 +438,14 @@ impl BinaryOp {
     }
 }
 
+impl Arg {
+    /// Whether it is a splat (`*$array`), which stands for any number of
+    /// positional arguments.
+    pub(crate) fn is_splat(&self) -> bool {
+        matches!(self, Arg::Positional(e) if matches!(e.node, ExprKind::Unary(UnaryOp::Splat, _)))
+    }
+}
+
 impl UnaryOp {
     /// The operator as written.
     pub(crate) fn symbol(self) -> &'static str {
@@ -442,6 +453,7 @@ impl UnaryOp {
             UnaryOp::Not => "!",
             UnaryOp::Neg => "-",
             UnaryOp::Await => "await ",
+            UnaryOp::Splat => "*",
         }
     }
 }
