@@ -600,3 +600,83 @@ fn puppet_logging_functions_log_their_arguments_at_their_levels() {
         .collect();
     assert_eq!(logged, expected);
 }
+
+#[test]
+fn calls_of_a_modules_puppet_functions_are_checked_against_their_parameters() {
+    let dir = common::temp_project(
+        "puppet-functions-check",
+        &common::root().join("tests/modules"),
+        &[(
+            "plans/use.pp",
+            "plan use() {\n  $a = demo::double()\n  $b = demo::label(['x'], ', ', 3)\n  $c = demo::double(2, 'by' => 3)\n  $d = demo::dobule(2)\n  return [$a, $b, $c, $d]\n}\n",
+        )],
+    );
+    let (code, out, err) = common::drover_in(&dir, &["check", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(String, String, u64)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "wrong-arguments",
+            "function `demo::double` takes 1 argument(s), 0 given",
+            2,
+        ),
+        (
+            "wrong-arguments",
+            "function `demo::label` takes 1 to 2 argument(s), 3 given",
+            3,
+        ),
+        (
+            "wrong-arguments",
+            "function `demo::double` takes positional arguments only",
+            4,
+        ),
+        ("unknown-function", "unknown function `demo::dobule`", 5),
+    ];
+    let expected: Vec<(String, String, u64)> = expected
+        .iter()
+        .map(|(c, m, l)| (c.to_string(), m.to_string(), *l))
+        .collect();
+    assert_eq!(found, expected, "{out}");
+    assert!(out.contains("did you mean `demo::double`?"), "{out}");
+}
+
+#[test]
+fn a_function_beside_plans_is_refused_with_where_it_belongs() {
+    let dir = common::temp_project(
+        "puppet-function-misplaced",
+        &common::root().join("tests/modules"),
+        &[(
+            "plans/f.pp",
+            "function f::g() { 1 }\nplan f() { return 1 }\n",
+        )],
+    );
+    let (code, out, err) = common::drover_in(&dir, &["check", "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let d = &report["diagnostics"][0];
+    assert_eq!(d["code"], "unsupported", "{out}");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("belong in a module's `functions/NAME.pp`"),
+        "{out}"
+    );
+}

@@ -649,8 +649,11 @@ fn needed(asts: &[File], diags: Vec<Diagnostic>, calls: &CallGraph, name: &str) 
     let Some(runs) = reachable(calls, name) else {
         return diags;
     };
+    // Any plan may call any Puppet function: theirs count too.
+    let functions = asts.iter().flat_map(|f| &f.functions);
     let used: Vec<Span> = plans()
         .filter(|p| runs.contains(&p.name.node))
+        .chain(functions)
         .map(|p| p.span)
         .collect();
     let needed = |d: &Diagnostic| {

@@ -10,8 +10,21 @@ impl Checker<'_> {
     /// A function or action call.
     pub(super) fn call(&mut self, call: &Call, span: Span) {
         let name = call.name.node.as_str();
+        if self.vocab.function(name).is_none()
+            && let Some(f) = self.known.functions.get(name).copied()
+        {
+            return self.function_call(f, call);
+        }
         let Some(builtin) = self.vocab.function(name) else {
-            let hint = did_you_mean(name, self.vocab.functions().iter().map(|b| b.name));
+            let functions = self.known.functions.keys().copied();
+            let hint = did_you_mean(
+                name,
+                self.vocab
+                    .functions()
+                    .iter()
+                    .map(|b| b.name)
+                    .chain(functions),
+            );
             self.diags.push(
                 Diagnostic::error(
                     "unknown-function",
@@ -42,6 +55,61 @@ impl Checker<'_> {
         let builtin = *builtin;
         self.signature(&builtin, &call.args, call.name.span, "");
         self.lambda_presence(&builtin, call.lambda.is_some(), span, call.name.span, "");
+    }
+
+    /// A call of a Puppet-language function: positional arguments, as many
+    /// as it has parameters and at least as many as have no default.
+    fn function_call(&mut self, f: &Plan, call: &Call) {
+        let name = &f.name.node;
+        for arg in &call.args {
+            if let Arg::Named(n, _) = arg {
+                self.diags.push(
+                    Diagnostic::error(
+                        "wrong-arguments",
+                        n.span,
+                        format!("function `{name}` takes positional arguments only"),
+                    )
+                    .with_label("named")
+                    .with_secondary(f.name.span, "defined here"),
+                );
+            }
+        }
+        if call.args.iter().any(Arg::is_splat) {
+            return;
+        }
+        let given = call
+            .args
+            .iter()
+            .filter(|a| matches!(a, Arg::Positional(_)))
+            .count();
+        let max = f.params.len();
+        let min = f.params.iter().filter(|p| p.default.is_none()).count();
+        if given < min || given > max {
+            let wants = if min == max {
+                format!("{max}")
+            } else {
+                format!("{min} to {max}")
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    "wrong-arguments",
+                    call.name.span,
+                    format!("function `{name}` takes {wants} argument(s), {given} given"),
+                )
+                .with_label("this call")
+                .with_secondary(f.name.span, "defined here"),
+            );
+        }
+        if let Some(l) = &call.lambda {
+            self.diags.push(
+                Diagnostic::error(
+                    "unexpected-lambda",
+                    l.span,
+                    format!("function `{name}` takes no lambda"),
+                )
+                .with_label("a lambda"),
+            );
+        }
     }
 
     /// A method call: a known name, its argument counts and its lambda.
@@ -171,8 +239,8 @@ impl Checker<'_> {
             return;
         };
         self.callees.names.push(target.clone());
-        let Some(plan) = self.plans.get(target.as_str()).copied() else {
-            let hint = did_you_mean(target, self.plans.keys().copied());
+        let Some(plan) = self.known.plans.get(target.as_str()).copied() else {
+            let hint = did_you_mean(target, self.known.plans.keys().copied());
             self.diags.push(
                 Diagnostic::warning(
                     "unknown-plan",

@@ -30,32 +30,40 @@ pub(crate) fn check_in(
 ) -> (Vec<Diagnostic>, CallGraph) {
     let mut diags = Vec::new();
     let mut calls = CallGraph::new();
-    let mut plans: HashMap<&str, Span> = HashMap::new();
-    let signatures: HashMap<&str, &Plan> = files
-        .iter()
-        .flat_map(|f| &f.plans)
-        .map(|p| (p.name.node.as_str(), p))
-        .collect();
-    for plan in files.iter().flat_map(|f| &f.plans) {
-        if let Some(first) = plans.get(plan.name.node.as_str()) {
+    let signatures = Signatures {
+        plans: by_name(files.iter().flat_map(|f| &f.plans)),
+        functions: by_name(files.iter().flat_map(|f| &f.functions)),
+    };
+    let mut seen: HashMap<(&str, bool), Span> = HashMap::new();
+    let plans = files.iter().flat_map(|f| &f.plans).map(|p| (p, false));
+    let functions = files.iter().flat_map(|f| &f.functions).map(|p| (p, true));
+    for (plan, function) in plans.chain(functions) {
+        let what = if function { "function" } else { "plan" };
+        if let Some(first) = seen.get(&(plan.name.node.as_str(), function)) {
             diags.push(
                 Diagnostic::error(
-                    "duplicate-plan",
+                    if function {
+                        "duplicate-function"
+                    } else {
+                        "duplicate-plan"
+                    },
                     plan.name.span,
-                    format!("plan `{}` is defined twice", plan.name.node),
+                    format!("{what} `{}` is defined twice", plan.name.node),
                 )
                 .with_label("second definition")
                 .with_secondary(*first, "first defined here")
                 .with_help("rename one of them, or delete the copy"),
             );
         } else {
-            plans.insert(&plan.name.node, plan.name.span);
+            seen.insert((&plan.name.node, function), plan.name.span);
         }
         let mut checker = Checker::new(&mut diags, &signatures, tasks, vocab);
         checker.plan(plan);
-        calls
-            .entry(plan.name.node.clone())
-            .or_insert(checker.callees);
+        if !function {
+            calls
+                .entry(plan.name.node.clone())
+                .or_insert(checker.callees);
+        }
     }
     // Tests are checked like plan bodies, with the test functions known.
     let mut tests = files.iter().flat_map(|f| &f.tests).peekable();
@@ -65,6 +73,10 @@ pub(crate) fn check_in(
         Checker::new(&mut diags, &signatures, tasks, testing).test(test);
     }
     (diags, calls)
+}
+
+fn by_name<'a>(defs: impl Iterator<Item = &'a Plan>) -> HashMap<&'a str, &'a Plan> {
+    defs.map(|p| (p.name.node.as_str(), p)).collect()
 }
 
 /// Where `break`/`continue` would go, and what a scope is.
@@ -93,10 +105,18 @@ struct Scope {
     vars: FxHashMap<String, Var>,
 }
 
+/// The plans and Puppet functions checked together, by name.
+struct Signatures<'d> {
+    /// For `run_plan` calls.
+    plans: HashMap<&'d str, &'d Plan>,
+    /// For calls of a module's Puppet-language functions.
+    functions: HashMap<&'d str, &'d Plan>,
+}
+
 struct Checker<'d> {
     diags: &'d mut Vec<Diagnostic>,
-    /// Every plan checked together, for `run_plan` calls.
-    plans: &'d HashMap<&'d str, &'d Plan>,
+    /// Every plan and function checked together.
+    known: &'d Signatures<'d>,
     /// The project's tasks, for `run_task` calls.
     tasks: Option<&'d Catalog>,
     /// The built-in functions and methods.
@@ -146,7 +166,7 @@ pub fn reachable(calls: &CallGraph, root: &str) -> Option<std::collections::Hash
 impl<'d> Checker<'d> {
     fn new(
         diags: &'d mut Vec<Diagnostic>,
-        plans: &'d HashMap<&'d str, &'d Plan>,
+        known: &'d Signatures<'d>,
         tasks: Option<&'d Catalog>,
         vocab: &'d Vocabulary,
     ) -> Checker<'d> {
@@ -154,7 +174,7 @@ impl<'d> Checker<'d> {
             diags,
             scopes: Vec::new(),
             gone: Vec::new(),
-            plans,
+            known,
             tasks,
             vocab,
             callees: Callees::default(),
@@ -266,6 +286,9 @@ impl Checker<'_> {
             }
             seen.insert(&p.name.node, p.name.span);
             self.declare(&p.name, true);
+        }
+        if let Some(t) = &plan.returns {
+            self.ty(t);
         }
         self.block_in(&plan.body, Frame::Block);
         self.pop();

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use super::args::Args;
 use super::testing::{Answer, StubKind};
 use super::{BAD_PARAMETERS, BoxFuture, Branches, Eval, Flow, Frame, Interpreter, MAX_PLAN_DEPTH};
-use crate::syntax::ast::{Block, Lambda, Span, StmtKind, Type, TypeArg};
+use crate::syntax::ast::{Block, Lambda, Plan, Span, StmtKind, Type, TypeArg};
 use crate::value::{ErrorValue, FutureSlot, Value, types};
 
 impl<'p> Interpreter<'p> {
@@ -103,6 +103,94 @@ impl<'p> Interpreter<'p> {
                 Err(Flow::Error(e)) => return Err(e),
             };
             waited.map(|()| value).map_err(Box::new)
+        })
+    }
+
+    /// Call a module's Puppet-language function: a frame of its own, the
+    /// arguments bound to its parameters in order (defaults for the rest),
+    /// its value the last expression's or `return`'s, checked against its
+    /// return type.
+    pub(crate) fn call_function<'a>(
+        &'a self,
+        f: &'p Plan,
+        args: Args,
+        span: Span,
+    ) -> BoxFuture<'a, Eval<Value>> {
+        Box::pin(async move {
+            let name = &f.name.node;
+            if self.depth.get() >= MAX_PLAN_DEPTH {
+                return Err(self.error(
+                    "drover/too-deep",
+                    format!("plans and functions nest deeper than {MAX_PLAN_DEPTH} calls"),
+                    span,
+                ));
+            }
+            if let Some((n, (_, at))) = args.named.first() {
+                return Err(self.type_error(
+                    format!("function `{name}` takes positional arguments only, not `{n}`"),
+                    *at,
+                ));
+            }
+            if args.positional.len() > f.params.len() {
+                return Err(self.type_error(
+                    format!(
+                        "function `{name}` takes {} argument(s), {} given",
+                        f.params.len(),
+                        args.positional.len()
+                    ),
+                    span,
+                ));
+            }
+            let branches = Rc::new(Branches::default());
+            let mut frame = Frame {
+                branches: Some(branches.clone()),
+                ..Frame::default()
+            };
+            frame.push();
+            let mut given = args.positional.into_iter();
+            for p in &f.params {
+                let (value, at) = match given.next() {
+                    Some(arg) => arg,
+                    None => match &p.default {
+                        Some(d) => (self.expr(&mut frame, d).await?, d.span),
+                        None if p.ty.node.name.node == "Optional" => (Value::Undef, span),
+                        None => {
+                            return Err(self.type_error(
+                                format!("function `{name}` needs argument `${}`", p.name.node),
+                                span,
+                            ));
+                        }
+                    },
+                };
+                let value = types::coerce(value, &p.ty.node).map_err(|why| {
+                    self.type_error(
+                        format!("argument `${}` of function `{name}`: {why}", p.name.node),
+                        at,
+                    )
+                })?;
+                frame.declare(&p.name.node, value);
+            }
+            self.depth.set(self.depth.get() + 1);
+            let result = branches.drive(self.block_value(&mut frame, &f.body)).await;
+            let waited = branches.drive(branches.await_all()).await;
+            self.depth.set(self.depth.get() - 1);
+            let value = match result {
+                Ok(v) | Err(Flow::Return(v)) => v,
+                Err(Flow::Break | Flow::Continue) => Value::Undef,
+                Err(e) => return Err(e),
+            };
+            waited.map_err(|e| Flow::Error(Box::new(e)))?;
+            match &f.returns {
+                Some(t) if !types::is_instance(&value, &t.node) => Err(self.type_error(
+                    format!(
+                        "function `{name}` returned {}, not {}",
+                        types::describe(&value),
+                        types::type_text(&t.node)
+                    ),
+                    span,
+                )),
+                _ => Ok(value),
+            }
         })
     }
 

@@ -343,7 +343,7 @@ impl<'p> Interpreter<'p> {
 
     /// The statements of `block` in the current scope (Puppet's `if` opens
     /// none); the value of the last if it is an expression statement.
-    fn block_value<'a>(
+    pub(super) fn block_value<'a>(
         &'a self,
         frame: &'a mut Frame<'p>,
         block: &'p crate::syntax::ast::Block,

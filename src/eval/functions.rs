@@ -215,6 +215,12 @@ pub(crate) async fn call<'p>(
     call: &'p Call,
     span: Span,
 ) -> Eval<Value> {
+    if table().get(call.name.node.as_str()).is_none()
+        && let Some(f) = it.program.function(&call.name.node)
+    {
+        let args = it.args(frame, &call.args).await?;
+        return it.call_function(f, args, span).await;
+    }
     let (builtin, imp) = resolve(it, &call.name)?;
     if let Function::ExpectError = imp {
         return testing::expect_error(it, frame, call, span).await;

@@ -112,6 +112,14 @@ impl Program {
             .find(|p| p.name.node == name)
     }
 
+    /// The Puppet-language function with this name.
+    pub(crate) fn function(&self, name: &str) -> Option<&Plan> {
+        self.files
+            .iter()
+            .flat_map(|f| &f.functions)
+            .find(|p| p.name.node == name)
+    }
+
     /// Every plan name, for did-you-mean.
     pub(crate) fn plan_names(&self) -> impl Iterator<Item = &str> {
         self.files

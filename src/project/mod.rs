@@ -332,14 +332,16 @@ impl Project {
         found
     }
 
-    /// Directories of plan files: the project's `plans/`, then each module's
-    /// (the standard library's too when `stdlib`).
+    /// Directories of plan files: the project's `plans/` and `functions/`
+    /// (Puppet-language functions), then each module's (the standard
+    /// library's too when `stdlib`).
     pub(crate) fn plan_dirs(&self, stdlib: bool) -> Vec<PathBuf> {
         let bundled = stdlib_dir();
-        let mut dirs = vec![self.root.join("plans")];
+        let mut dirs = vec![self.root.join("plans"), self.root.join("functions")];
         for (name, dir) in self.modules() {
             if (name != self.name || dir != self.root) && (stdlib || !dir.starts_with(&bundled)) {
                 dirs.push(dir.join("plans"));
+                dirs.push(dir.join("functions"));
             }
         }
         dirs.retain(|d| d.is_dir());

@@ -17,6 +17,15 @@ pub fn is_puppet(name: &str) -> bool {
     name.ends_with(".pp") || is_yaml(name)
 }
 
+/// Whether a file holds Puppet-language functions: a `.pp` file in a
+/// `functions` directory.
+pub fn is_functions_file(name: &str) -> bool {
+    name.ends_with(".pp")
+        && std::path::Path::new(name)
+            .components()
+            .any(|c| c.as_os_str() == "functions")
+}
+
 /// Whether a file is a YAML plan, by its name.
 pub fn is_yaml(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml")
@@ -37,7 +46,7 @@ pub(crate) fn parse(sources: &SourceMap, id: FileId) -> Parsed {
     let parsed = if is_yaml(&file.name) {
         yaml::parse(id, &file.name, &file.text)
     } else {
-        parser::parse(id, &file.text)
+        parser::parse(id, &file.text, is_functions_file(&file.name))
     };
     match parsed {
         Ok(file) => Parsed {

@@ -11,7 +11,9 @@ use crate::source::{FileId, Span, Spanned};
 use crate::syntax::ast::*;
 
 /// What parsing a `.pp` file gives: its plans, or the first error.
-pub fn parse(file: FileId, text: &str) -> Result<File, Box<Diagnostic>> {
+/// `functions_file`: a module's `functions/*.pp`, where `function`
+/// definitions belong.
+pub fn parse(file: FileId, text: &str, functions_file: bool) -> Result<File, Box<Diagnostic>> {
     let tokens = lex(file, text)?;
     let mut p = Parser {
         file,
@@ -19,6 +21,7 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Box<Diagnostic>> {
         tokens,
         at: 0,
         depth: 0,
+        functions_file,
     };
     p.file()
 }
@@ -91,6 +94,8 @@ struct Parser<'t> {
     tokens: Vec<Token>,
     at: usize,
     depth: usize,
+    /// A `functions/*.pp` file: `function` definitions are welcome.
+    functions_file: bool,
 }
 
 /// Diagnostics are large: boxed, so that every `Result` stays small.
@@ -201,11 +206,21 @@ impl<'t> Parser<'t> {
 
     fn file(&mut self) -> PResult<File> {
         let mut plans = Vec::new();
+        let mut functions = Vec::new();
         loop {
             match self.peek().clone() {
                 Tok::Eof => break,
                 Tok::Name(w) if w == "plan" => plans.push(self.plan()?),
-                Tok::Name(w) if w == "function" || w == "class" || w == "define" || w == "node" => {
+                Tok::Name(w) if w == "function" && self.functions_file => {
+                    functions.push(self.plan()?);
+                }
+                Tok::Name(w) if w == "function" => {
+                    return self.unsupported(
+                        self.span(),
+                        "a `function` beside plans is not supported by drover: Puppet functions belong in a module's `functions/NAME.pp`",
+                    );
+                }
+                Tok::Name(w) if w == "class" || w == "define" || w == "node" => {
                     return self.unsupported(
                         self.span(),
                         format!("a `{w}` in a plan file is not supported by drover: only `plan` definitions run"),
@@ -217,6 +232,7 @@ impl<'t> Parser<'t> {
         Ok(File {
             id: self.file,
             plans,
+            functions,
             tests: Vec::new(),
         })
     }
@@ -266,6 +282,12 @@ impl<'t> Parser<'t> {
             }
             self.expect(")")?;
         }
+        // A function's return type: `>> Integer`.
+        let returns = if self.eat(">>") {
+            Some(self.ty()?)
+        } else {
+            None
+        };
         let body = self.block()?;
         Ok(Plan {
             name,
@@ -274,6 +296,7 @@ impl<'t> Parser<'t> {
             span: start.to(body.span),
             body,
             puppet: true,
+            returns,
         })
     }
 
@@ -1096,6 +1119,7 @@ impl<'t> Parser<'t> {
             tokens,
             at: 0,
             depth: self.depth,
+            functions_file: false,
         };
         let e = sub.expr()?;
         if *sub.peek() != Tok::Eof {

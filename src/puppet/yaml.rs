@@ -125,7 +125,9 @@ pub fn parse(file: FileId, path: &str, text: &str) -> Result<File, Box<Diagnosti
             },
             span: Span::new(file, 0, text.len()),
             puppet: true,
+            returns: None,
         }],
+        functions: Vec::new(),
         tests: Vec::new(),
     })
 }
@@ -157,7 +159,7 @@ impl Builder<'_> {
     /// A Puppet type written as text (`Optional[String[1]]`).
     fn ty(&mut self, text: &str, span: Span) -> Result<Type, Box<Diagnostic>> {
         let source = format!("plan t({text} $x) {{}}");
-        let file = super::parser::parse(self.file, &source).map_err(|_| {
+        let file = super::parser::parse(self.file, &source, false).map_err(|_| {
             Box::new(Diagnostic::error(
                 "syntax",
                 span,
@@ -173,7 +175,7 @@ impl Builder<'_> {
     fn code(&mut self, code: &str, span: Span) -> Result<Vec<Stmt>, Box<Diagnostic>> {
         // The code is parsed as a plan body, then moved to where it is.
         let source = format!("plan t() {{\n{code}\n}}");
-        let file = super::parser::parse(self.file, &source).map_err(|d| {
+        let file = super::parser::parse(self.file, &source, false).map_err(|d| {
             Box::new(
                 Diagnostic::error(
                     "syntax",

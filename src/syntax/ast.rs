@@ -12,6 +12,10 @@ pub struct File {
     pub id: FileId,
     /// The plans it defines, in source order.
     pub plans: Vec<Plan>,
+    /// Puppet-language functions (a module's `functions/*.pp`): called by
+    /// name with positional arguments; the value is the body's last
+    /// expression's (or `return`'s).
+    pub functions: Vec<Plan>,
     /// Its `test` blocks, in source order (`drover test`).
     pub tests: Vec<Test>,
 }
@@ -43,6 +47,8 @@ pub struct Plan {
     /// Written in the Puppet language (a Bolt `.pp` plan): lambdas may
     /// `break()` and `next()`, and operators mean what Puppet's do.
     pub puppet: bool,
+    /// A Puppet function's declared return type (`>> Integer`).
+    pub returns: Option<Spanned<Type>>,
 }
 
 /// `Type $name` or `Type $name = default`.

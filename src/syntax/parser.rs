@@ -176,6 +176,7 @@ impl<'s> Builder<'s> {
         let mut file = File {
             id: self.file,
             plans: Vec::new(),
+            functions: Vec::new(),
             tests: Vec::new(),
         };
         for p in pair.into_inner() {
@@ -240,6 +241,7 @@ impl<'s> Builder<'s> {
             body: body.expect("plan body"),
             span,
             puppet: false,
+            returns: None,
         }
     }
 
