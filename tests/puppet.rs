@@ -72,26 +72,52 @@ fn the_forge_facts_plan_stores_the_facts_in_the_inventory() {
 #[test]
 fn every_forge_plan_parses_and_facts_and_reboot_check_cleanly() {
     let dir = forge_project("puppet-check");
-    for (plan, clean) in [
-        ("facts/plans/init.pp", true),
-        ("facts/plans/info.pp", true),
-        ("reboot/plans/init.pp", true),
-        ("facts/plans/external.pp", false),
+    for plan in [
+        "facts/plans/init.pp",
+        "facts/plans/info.pp",
+        "facts/plans/external.pp",
+        "reboot/plans/init.pp",
     ] {
         let path = common::root().join("tests/forge/modules").join(plan);
         let text = std::fs::read_to_string(&path).unwrap();
         let (_, parsed) = drover::puppet::parse_str(plan, &text);
         assert!(parsed.file.is_some(), "{plan}: {:?}", parsed.diagnostics);
         let (code, _, err) = common::drover_in(&dir, &["check", path.to_str().unwrap()]);
-        if clean {
-            assert_eq!(code, 0, "{plan}: {err}");
-        } else {
-            // Not yet: functions it calls (catch_errors, parseyaml, type,
-            // Hash.new, String.match).
-            assert!(err.contains("unknown-function"), "{plan}: {err}");
-            assert!(!err.contains("syntax"), "{plan}: {err}");
-        }
+        assert_eq!(code, 0, "{plan}: {err}");
     }
+}
+
+#[test]
+fn the_forge_facts_external_plan_adds_the_facts_its_scripts_print() {
+    let dir = common::temp_project(
+        "puppet-facts-external",
+        &common::root().join("tests/forge/modules"),
+        &[
+            (
+                "facts.d/data.sh",
+                "#!/bin/sh\necho '{\"role\": \"web\", \"rack\": 4}'\n",
+            ),
+            (
+                "facts.d/pairs.sh",
+                "#!/bin/sh\nprintf 'zone=eu\\nsize=large\\n'\n",
+            ),
+            ("facts.d/.hidden", "#!/bin/sh\nexit 1\n"),
+            (
+                "plans/gather.pp",
+                "plan gather(String $path) {\n  $t = run_plan('facts::external', path => $path, targets => 'localhost')\n  return $t.map |$x| { $x.facts }\n}\n",
+            ),
+        ],
+    );
+    let path = dir.join("facts.d");
+    let arg = format!("path={}", path.display());
+    let (code, out, err) = common::drover_in(&dir, &["run", "gather", &arg, "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let result = common::plan_result(&out);
+    assert_eq!(
+        result["value"],
+        serde_json::json!([{"role": "web", "rack": 4, "zone": "eu", "size": "large"}]),
+        "{result}"
+    );
 }
 
 #[test]

@@ -654,12 +654,57 @@ pub(crate) fn pick(it: &Interpreter, _: &Spanned<String>, args: Args, span: Span
         })
 }
 
-/// `type(value)`: its type (`Integer`, `String`, ...), as a Type value.
-pub(crate) fn type_of(_: &Interpreter, _: &Spanned<String>, args: Args, span: Span) -> Eval<Value> {
+/// `type(value, mode?)`: its type (`Integer`, `String`, ...), as a Type
+/// value; Puppet's modes (`detailed`, `reduced`, `generalized`) all give
+/// the generalized type here.
+pub(crate) fn type_of(
+    it: &Interpreter,
+    _: &Spanned<String>,
+    args: Args,
+    span: Span,
+) -> Eval<Value> {
+    if let Some((mode, at)) = args.positional.get(1)
+        && !matches!(mode, Value::Str(m) if ["detailed", "reduced", "generalized"].contains(&m.as_ref()))
+    {
+        return Err(it.type_error(
+            format!(
+                "`type`'s mode is `detailed`, `reduced` or `generalized`, not {}",
+                describe(mode)
+            ),
+            *at,
+        ));
+    }
     Ok(Value::Type(Arc::new(Type {
         name: Spanned::new(args.positional[0].0.type_name().to_string(), span),
         args: Vec::new(),
     })))
+}
+
+/// `parsejson(text, default?)` and `parseyaml(text, default?)` (Puppet's
+/// stdlib): the data the text holds, or `default`, when given, if it does
+/// not parse.
+pub(crate) fn parse_data(
+    it: &Interpreter,
+    name: &Spanned<String>,
+    args: Args,
+    _: Span,
+) -> Eval<Value> {
+    let what = format!("`{}`", name.node);
+    let text = args.string(it, 0, &what)?;
+    let parsed = if name.node == "parsejson" {
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+    } else {
+        serde_saphyr::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+    };
+    match (parsed, args.positional.get(1)) {
+        (Ok(data), _) => Ok(Value::from_json(&data)),
+        (Err(_), Some((default, _))) => Ok(default.clone()),
+        (Err(e), None) => Err(it.error(
+            "drover/parse-error",
+            format!("{what}: {}", e.lines().next().unwrap_or_default()),
+            args.positional[0].1,
+        )),
+    }
 }
 
 /// `assert_type(type, value)`: the value when it is an instance of the type.

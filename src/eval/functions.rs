@@ -109,6 +109,8 @@ pub(crate) const FUNCTIONS: &[(&str, Function)] = &[
     ("out::message", Sync(message)),
     ("out::verbose", Sync(bolt::verbose)),
     ("parallelize", Function::Parallelize),
+    ("parsejson", Sync(bolt::parse_data)),
+    ("parseyaml", Sync(bolt::parse_data)),
     ("pick", Sync(bolt::pick)),
     ("prompt", Sync(bolt::prompt)),
     ("range", Sync(range)),

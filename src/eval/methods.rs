@@ -627,6 +627,16 @@ fn split(c: &Call, recv: &Value) -> Eval<Value> {
         return Err(c.wrong(recv));
     };
     let sep = c.string(0)?;
+    // Puppet splits by a regular expression and, as Ruby does, drops the
+    // empty fields at the end (`"a\nb\n"` is two lines).
+    if c.it.program.is_puppet(c.span.file) && !sep.is_empty() {
+        let re = super::operators::regex(c.it, &sep, c.span)?;
+        let mut fields: Vec<&str> = re.split(s).collect();
+        while fields.last().is_some_and(|f| f.is_empty()) {
+            fields.pop();
+        }
+        return Ok(Value::array(fields.into_iter().map(Value::str).collect()));
+    }
     Ok(if sep.is_empty() {
         Value::array(s.chars().map(|c| Value::str(c.to_string())).collect())
     } else {
