@@ -32,6 +32,21 @@ pub(crate) fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> 
         (Value::ResultSet(rs), Value::Int(i)) => {
             at(rs.len(), *i).map_or(Value::Undef, |i| Value::Result(rs[i].clone()))
         }
+        // Puppet's `$x[start, count]` (the parser makes the pair an Array).
+        (Value::Array(_) | Value::Str(_), Value::Array(pair))
+            if it.program.is_puppet(span.file) =>
+        {
+            let [Value::Int(start), Value::Int(count)] = pair.as_slice() else {
+                return Err(it.type_error(
+                    format!(
+                        "a slice `[start, count]` needs two Integers, got {}",
+                        describe(&index)
+                    ),
+                    span,
+                ));
+            };
+            return Ok(puppet_slice(recv, *start, *count));
+        }
         _ => {
             return Err(it.type_error(
                 format!("cannot index {} with {}", describe(&recv), describe(&index)),
@@ -39,6 +54,30 @@ pub(crate) fn index(it: &Interpreter, recv: Value, index: Value, span: Span) -> 
             ));
         }
     })
+}
+
+/// Puppet's `$x[start, count]` of an Array or a String: `count` elements
+/// from `start` (negative: from the end); a negative `count` ends that far
+/// from the end (`-1` at the last); what is out of range is left out.
+fn puppet_slice(recv: Value, start: i64, count: i64) -> Value {
+    let take = |len: usize| -> std::ops::Range<usize> {
+        let len = len as i64;
+        let from = if start < 0 { len + start } else { start }.clamp(0, len);
+        let to = if count < 0 {
+            len + count + 1
+        } else {
+            from.saturating_add(count)
+        };
+        from as usize..to.clamp(from, len) as usize
+    };
+    match recv {
+        Value::Array(a) => Value::array(a[take(a.len())].to_vec()),
+        Value::Str(s) => {
+            let chars: Vec<char> = s.chars().collect();
+            Value::str(chars[take(chars.len())].iter().collect::<String>())
+        }
+        other => other,
+    }
 }
 
 /// The binary operators other than `&&` and `||`.
@@ -69,10 +108,17 @@ pub(crate) fn binary(
             span,
         )
     };
-    if it.program.is_puppet(span.file)
-        && let Some(v) = puppet(op, &l, &r)
-    {
-        return Ok(v);
+    if it.program.is_puppet(span.file) {
+        if let Some(v) = puppet(op, &l, &r) {
+            return Ok(v);
+        }
+        // Puppet's arithmetic reads numbers out of strings (`'10' + 1`).
+        if matches!(op, Add | Sub | Mul | Div | Mod)
+            && (matches!(l, Str(_)) || matches!(r, Str(_)))
+            && let (Some(a), Some(b)) = (puppet_number(&l), puppet_number(&r))
+        {
+            return binary(it, op, a, b, span);
+        }
     }
     Ok(match op {
         Eq => Bool(l == r),
@@ -199,6 +245,48 @@ fn puppet(op: BinaryOp, l: &Value, r: &Value) -> Option<Value> {
         ),
         _ => return None,
     })
+}
+
+/// A number, or a String that is one as Puppet reads it (`42`, `-1.5`,
+/// `0x1F`, `1e3`); else `None`.
+fn puppet_number(v: &Value) -> Option<Value> {
+    let Value::Str(s) = v else {
+        return matches!(v, Value::Int(_) | Value::Float(_)).then(|| v.clone());
+    };
+    let t = s.trim();
+    let (negative, digits) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let sign = if negative { -1 } else { 1 };
+    if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        return i64::from_str_radix(hex, 16)
+            .ok()
+            .map(|n| Value::Int(sign * n));
+    }
+    if digits.len() > 1
+        && digits.starts_with('0')
+        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        return i64::from_str_radix(digits, 8)
+            .ok()
+            .map(|n| Value::Int(sign * n));
+    }
+    if let Ok(n) = digits.parse::<i64>() {
+        return Some(Value::Int(sign * n));
+    }
+    let float = digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"eE.-+".contains(&b));
+    float
+        .then(|| digits.parse::<f64>().ok())
+        .flatten()
+        .filter(|f| f.is_finite())
+        .map(|f| Value::Float(sign as f64 * f))
 }
 
 /// Puppet's `==`: strings without regard to case, numbers by value, arrays

@@ -646,12 +646,12 @@ impl<'t> Parser<'t> {
             } else if self.is("[") && self.tokens[self.at].span.start == e.span.end {
                 // `$x[1]` (no space before `[`: with one it is an array).
                 self.bump();
-                let index = self.expr()?;
+                let mut index = self.expr()?;
+                // `$x[start, count]`: a slice, the pair an Array.
                 if self.eat(",") {
-                    return self.unsupported(
-                        index.span,
-                        "slices (`$x[a, b]`) are not supported by drover yet",
-                    );
+                    let count = self.expr()?;
+                    let span = index.span.to(count.span);
+                    index = Spanned::new(ExprKind::Array(vec![index, count]), span);
                 }
                 let end = self.expect("]")?;
                 let span = e.span.to(end);
