@@ -46,6 +46,20 @@ fn the_forge_facts_info_plan_runs_on_the_local_transport_and_returns_the_os_line
         "{result}"
     );
     assert!(line.contains(&field("VERSION_ID")), "{line}");
+    // Its run is in the history as any plan's.
+    let (code, out, err) = common::drover_in(&dir, &["runs", "list", "--format", "json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let runs: Value = serde_json::from_str(&out).unwrap();
+    let run = &runs["runs"][0];
+    assert_eq!(
+        (&run["plan"], &run["status"], &run["targets"][0]["target"]),
+        (
+            &Value::from("facts::info"),
+            &Value::from("success"),
+            &Value::from("localhost")
+        ),
+        "{out}"
+    );
 }
 
 #[test]
