@@ -3,7 +3,8 @@
 //! at once), host keys checked against `known_hosts`.
 //!
 //! Every command starts with `echo $$`: sshd makes the shell a session
-//! leader, so that number is the process group of everything the command
+//! leader (the persistent shell, `shell.rs`, runs each command under
+//! `setsid`), so that number is the process group of everything the command
 //! starts, and a timeout or a cancellation kills the group through a second
 //! channel (closing a channel alone leaves `sleep 60` running).
 
@@ -24,6 +25,7 @@ use crate::value::Target;
 
 mod config;
 mod settings;
+mod shell;
 
 use settings::{Agent, HostKeyCheck, Jump, KeySource, Settings};
 
@@ -170,6 +172,7 @@ impl Transport for Ssh {
                 link: Arc::new(Link::new(settings, via)),
                 kills: Mutex::new(Vec::new()),
                 open: self.open.clone(),
+                shell: tokio::sync::Mutex::new(ShellSlot::None),
             };
             self.open.add(&conn.link, cap);
             conn.handle().await?;
@@ -392,6 +395,8 @@ struct Link {
     /// Actions using it now, and when it was last used (`now_ms`).
     in_use: AtomicUsize,
     last_used: AtomicU64,
+    /// The target cannot keep a persistent shell (no `setsid`).
+    no_shell: AtomicBool,
 }
 
 impl Link {
@@ -405,6 +410,7 @@ impl Link {
             rtt_us: AtomicU64::new(u64::MAX),
             in_use: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
+            no_shell: AtomicBool::new(false),
         }
     }
 
@@ -774,6 +780,21 @@ struct SshConnection {
     warm: Mutex<Warm>,
     /// Kills sent for cancelled commands, awaited before closing.
     kills: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The persistent shell (`shell.rs`).
+    shell: tokio::sync::Mutex<ShellSlot>,
+}
+
+/// A connection's persistent shell: none yet, its channel opening (on that
+/// connection), or ready.
+#[derive(Default)]
+enum ShellSlot {
+    #[default]
+    None,
+    Starting(
+        Arc<Handle<Client>>,
+        tokio::task::JoinHandle<Option<Session>>,
+    ),
+    Ready(shell::Shell),
 }
 
 /// Marks a connection in use while an action runs on it.
@@ -811,6 +832,19 @@ impl SshConnection {
     ) -> Result<ExecOutput, TransportError> {
         let _busy = self.busy();
         let handle = self.handle().await?;
+        // Plain commands go to the persistent shell; when another command
+        // has it, or the target cannot keep one, to a channel of their own.
+        if file.is_none()
+            && exec.stdin.is_none()
+            && run_as.is_none()
+            && self.link.settings.persistent_shell
+            && self.link.settings.max_sessions >= 2
+            && !self.link.no_shell.load(Ordering::Relaxed)
+            && let Ok(mut slot) = self.shell.try_lock()
+            && let Some(done) = self.in_shell(&handle, &mut slot, &exec).await
+        {
+            return done;
+        }
         self.warm_up(&handle);
         let (channel, warm, _permit) = self.channel(&handle).await?;
         self.warm_up(&handle);
@@ -825,6 +859,82 @@ impl SshConnection {
                 Some(&self.kills),
             )
             .await
+    }
+
+    /// Run `exec` in the persistent shell in `slot`; `None` when there is
+    /// none ready (it is started in the background, as a warm channel is:
+    /// this command takes a channel of its own) or the target cannot keep
+    /// one.
+    async fn in_shell(
+        &self,
+        handle: &Arc<Handle<Client>>,
+        slot: &mut ShellSlot,
+        exec: &Exec,
+    ) -> Option<Result<ExecOutput, TransportError>> {
+        // One on a connection that is gone, or left mid-command, is closed.
+        let stale = match &*slot {
+            ShellSlot::Starting(on, _) => !Arc::ptr_eq(on, handle),
+            ShellSlot::Ready(s) => s.dirty || !Arc::ptr_eq(&s.on, handle),
+            ShellSlot::None => false,
+        };
+        if stale {
+            match std::mem::take(slot) {
+                ShellSlot::Starting(_, task) => task.abort(),
+                ShellSlot::Ready(old) => old.close().await,
+                ShellSlot::None => {}
+            }
+        }
+        if let ShellSlot::Starting(_, task) = &*slot
+            && task.is_finished()
+            && let ShellSlot::Starting(_, task) = std::mem::take(slot)
+            && let Ok(Some((channel, permit))) = task.await
+        {
+            *slot = ShellSlot::Ready(shell::Shell::new(handle.clone(), channel, permit));
+        }
+        let shell = match slot {
+            ShellSlot::Ready(shell) => shell,
+            ShellSlot::Starting(..) => return None,
+            ShellSlot::None => {
+                if let Ok(permit) = self.sessions.clone().try_acquire_owned() {
+                    *slot =
+                        ShellSlot::Starting(handle.clone(), warm_channel(handle.clone(), permit));
+                }
+                return None;
+            }
+        };
+        let script = match shell_script(exec) {
+            Ok(s) => s,
+            Err(e) => return Some(Err(TransportError::Io(e))),
+        };
+        let mut guard = KillGuard {
+            handle: handle.clone(),
+            pgid: None,
+            kills: Some(&self.kills),
+        };
+        let run = shell.run(&script, exec.on_output.as_ref(), &mut guard);
+        let outcome = match exec.timeout {
+            None => run.await,
+            Some(limit) => match tokio::time::timeout(limit, run).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    guard.kill_now().await;
+                    return Some(Err(TransportError::Timeout(limit)));
+                }
+            },
+        };
+        guard.kills = None;
+        match outcome {
+            shell::Outcome::Done(out) => Some(Ok(out)),
+            shell::Outcome::Unavailable => {
+                self.link.no_shell.store(true, Ordering::Relaxed);
+                *slot = ShellSlot::None;
+                None
+            }
+            shell::Outcome::Lost(what) => {
+                *slot = ShellSlot::None;
+                Some(Err(self.link.lost(handle, what)))
+            }
+        }
     }
 
     /// A session channel on `handle`, whether it is a warm one (running
@@ -896,8 +1006,9 @@ impl SshConnection {
     /// out at once: one round trip each instead of two (three with input).
     /// A channel takes two round trips to be ready (open, then sshd runs
     /// `BOOTSTRAP` and opens the window), so `WARM` of them are kept coming
-    /// for one exec a round trip. Only with permits to spare and nobody
-    /// waiting for one, so they never hold a session another exec needs.
+    /// for one exec a round trip (commands in the persistent shell need
+    /// none). Only with permits to spare and nobody waiting for one, so
+    /// they never hold a session another exec needs.
     fn warm_up(&self, handle: &Arc<Handle<Client>>) {
         let mut warm = self.warm.lock().unwrap_or_else(|e| e.into_inner());
         while warm.next.len() < WARM && warm.waiting == 0 {
@@ -1314,10 +1425,8 @@ fn framed(script: &str) -> String {
     format!("{}\n{script}\n", script.split('\n').count())
 }
 
-/// The remote side of `exec`. A sudo password comes first on stdin, read by
-/// the shell and piped to `sudo -S` only if sudo asks: never on a command
-/// line.
-fn command_line(exec: &Exec, run_as: Option<&str>, password: bool) -> Result<Remote, String> {
+/// `export NAME='value'` lines of the command's environment.
+fn exports(exec: &Exec) -> Result<String, String> {
     let mut exports = String::new();
     for (k, v) in &exec.env {
         let valid = k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -1330,6 +1439,34 @@ fn command_line(exec: &Exec, run_as: Option<&str>, password: bool) -> Result<Rem
         }
         exports.push_str(&format!("export {k}={}\n", quote(v)));
     }
+    Ok(exports)
+}
+
+/// The script of a command in the persistent shell (`setsid /bin/sh -c`
+/// runs it): its process group first, its environment, then a shell
+/// command `eval`ed in that same shell (one program less to start than
+/// `exec /bin/sh -c`), or a program `exec`ed.
+fn shell_script(exec: &Exec) -> Result<String, String> {
+    let exports = exports(exec)?;
+    let run = match &exec.command {
+        Command::Shell(cmd) => format!("eval {}", quote(cmd)),
+        Command::Program(program, args) => format!(
+            "exec {}",
+            std::iter::once(program)
+                .chain(args)
+                .map(|a| quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    };
+    Ok(format!("echo $$; {exports}{run}"))
+}
+
+/// The remote side of `exec`. A sudo password comes first on stdin, read by
+/// the shell and piped to `sudo -S` only if sudo asks: never on a command
+/// line.
+fn command_line(exec: &Exec, run_as: Option<&str>, password: bool) -> Result<Remote, String> {
+    let exports = exports(exec)?;
     let program = match &exec.command {
         Command::Shell(cmd) => format!("/bin/sh -c {}", quote(cmd)),
         Command::Program(program, args) => std::iter::once(program)

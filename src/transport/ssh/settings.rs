@@ -60,6 +60,8 @@ pub(super) struct Settings {
     pub(super) idle_connections: usize,
     /// The OpenSSH config files read (none with `load-config: false`).
     pub(super) config_files: Vec<PathBuf>,
+    /// Plain commands run in one persistent shell per target (`shell.rs`).
+    pub(super) persistent_shell: bool,
 }
 
 /// The SSH agent to ask for keys.
@@ -304,6 +306,11 @@ impl Settings {
             bastion_connections,
             idle_connections,
             config_files,
+            persistent_shell: match c.get("persistent-shell") {
+                None | Some(Json::Null) => true,
+                Some(Json::Bool(b)) => *b,
+                Some(_) => return Err(bad("persistent-shell", "true or false")),
+            },
         })
     }
 
