@@ -641,19 +641,23 @@ fn puppet_logging_functions_log_their_arguments_at_their_levels() {
     assert_eq!(logged, expected);
 }
 
-#[test]
-fn calls_of_a_modules_puppet_functions_are_checked_against_their_parameters() {
-    let dir = common::temp_project(
-        "puppet-functions-check",
-        &common::root().join("tests/modules"),
-        &[(
-            "plans/use.pp",
-            "plan use() {\n  $a = demo::double()\n  $b = demo::label(['x'], ', ', 3)\n  $c = demo::double(2, 'by' => 3)\n  $d = demo::dobule(2)\n  return [$a, $b, $c, $d]\n}\n",
-        )],
-    );
+/// `drover check --format json` of a project holding `text` at `path`, the
+/// `demo` module (its Puppet functions) on its module path: the report
+/// (with errors: exit 1) and the output.
+fn check_beside_demo(name: &str, path: &str, text: &str) -> (Value, String) {
+    let dir = common::temp_project(name, &common::root().join("tests/modules"), &[(path, text)]);
     let (code, out, err) = common::drover_in(&dir, &["check", "--format", "json"]);
     assert_eq!(code, 1, "{out}{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
+    (serde_json::from_str(&out).unwrap(), out)
+}
+
+#[test]
+fn calls_of_a_modules_puppet_functions_are_checked_against_their_parameters() {
+    let (report, out) = check_beside_demo(
+        "puppet-functions-check",
+        "plans/use.pp",
+        "plan use() {\n  $a = demo::double()\n  $b = demo::label(['x'], ', ', 3)\n  $c = demo::double(2, 'by' => 3)\n  $d = demo::dobule(2)\n  return [$a, $b, $c, $d]\n}\n",
+    );
     let found: Vec<(String, String, u64)> = report["diagnostics"]
         .as_array()
         .unwrap()
@@ -695,17 +699,11 @@ fn calls_of_a_modules_puppet_functions_are_checked_against_their_parameters() {
 
 #[test]
 fn a_function_beside_plans_is_refused_with_where_it_belongs() {
-    let dir = common::temp_project(
+    let (report, out) = check_beside_demo(
         "puppet-function-misplaced",
-        &common::root().join("tests/modules"),
-        &[(
-            "plans/f.pp",
-            "function f::g() { 1 }\nplan f() { return 1 }\n",
-        )],
+        "plans/f.pp",
+        "function f::g() { 1 }\nplan f() { return 1 }\n",
     );
-    let (code, out, err) = common::drover_in(&dir, &["check", "--format", "json"]);
-    assert_eq!(code, 1, "{out}{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
     let d = &report["diagnostics"][0];
     assert_eq!(d["code"], "unsupported", "{out}");
     assert_eq!(

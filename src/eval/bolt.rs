@@ -850,16 +850,28 @@ pub(crate) fn target_new(
             span,
         ));
     }
-    let text = |key: &str| match spec.get(key) {
-        Some(Value::Str(s)) if !s.is_empty() => Ok(Some(s.to_string())),
+    // A key's value when it is a `wanted` (String, Hash), or none.
+    let field = |key: &str, wanted: &str| match spec.get(key) {
         None | Some(Value::Undef) => Ok(None),
+        Some(v) if v.type_name() == wanted => Ok(Some(v.clone())),
         Some(other) => Err(it.type_error(
             format!(
-                "`Target.new`'s `{key}` must be a String, got {}",
+                "`Target.new`'s `{key}` must be a {wanted}, got {}",
                 describe(other)
             ),
             span,
         )),
+    };
+    let text = |key: &str| -> Eval<Option<String>> {
+        Ok(field(key, "String")?
+            .map(|v| v.to_display())
+            .filter(|s| !s.is_empty()))
+    };
+    let hash = |key: &str| -> Eval<Option<Arc<Hash>>> {
+        Ok(match field(key, "Hash")? {
+            Some(Value::Hash(h)) => Some(h),
+            _ => None,
+        })
     };
     let (name, uri) = match (text("name")?, text("uri")?) {
         (None, None) => {
@@ -869,17 +881,6 @@ pub(crate) fn target_new(
             name.clone().or(uri.clone()).unwrap_or_default(),
             uri.or(name).unwrap_or_default(),
         ),
-    };
-    let hash = |key: &str| match spec.get(key) {
-        Some(Value::Hash(h)) => Ok(Some(h.clone())),
-        None | Some(Value::Undef) => Ok(None),
-        Some(other) => Err(it.type_error(
-            format!(
-                "`Target.new`'s `{key}` must be a Hash, got {}",
-                describe(other)
-            ),
-            span,
-        )),
     };
     let (config, vars, facts) = (hash("config")?, hash("vars")?, hash("facts")?);
     let features: Vec<String> = match spec.get("features") {

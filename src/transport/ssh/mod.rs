@@ -1153,31 +1153,13 @@ impl Link {
         let sink = exec.on_output.clone();
         let collect = async {
             let mut out = ExecOutput::default();
-            let mut head = Vec::new();
-            let mut started = false;
+            let mut group = GroupLine::default();
             while let Some(msg) = read.wait().await {
                 match msg {
                     ChannelMsg::Data { data } => {
-                        let mut data: &[u8] = &data;
-                        if !started {
-                            // The first line is the process group (`echo $$`).
-                            match data.iter().position(|b| *b == b'\n') {
-                                Some(i) => {
-                                    head.extend_from_slice(&data[..i]);
-                                    guard.pgid = std::str::from_utf8(&head)
-                                        .ok()
-                                        .and_then(|s| s.trim().parse().ok());
-                                    data = &data[i + 1..];
-                                    started = true;
-                                }
-                                None => {
-                                    head.extend_from_slice(data);
-                                    continue;
-                                }
-                            }
-                        }
+                        let data = group.strip(&data, &mut guard.pgid);
                         keep(&mut out.stdout, &mut out.dropped, data);
-                        if let Some(sink) = &sink {
+                        if let (Some(sink), false) = (&sink, data.is_empty()) {
                             sink(Stream::Stdout, data);
                         }
                     }
@@ -1254,6 +1236,34 @@ async fn open_channel(
             }
             other => return other,
         }
+    }
+}
+
+/// The first line of a command's standard output, its process group (`echo
+/// $$`), taken off the front of the data.
+#[derive(Default)]
+struct GroupLine {
+    head: Vec<u8>,
+    read: bool,
+}
+
+impl GroupLine {
+    /// The output in `data` (all of it once the line is read); the group
+    /// into `pgid` when the line ends in it.
+    fn strip<'d>(&mut self, data: &'d [u8], pgid: &mut Option<u32>) -> &'d [u8] {
+        if self.read {
+            return data;
+        }
+        let Some(end) = data.iter().position(|b| *b == b'\n') else {
+            self.head.extend_from_slice(data);
+            return &[];
+        };
+        self.head.extend_from_slice(&data[..end]);
+        *pgid = std::str::from_utf8(&self.head)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        self.read = true;
+        &data[end + 1..]
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use russh::ChannelMsg;
 use russh::client::{self, Handle};
 
-use super::{Client, KillGuard, framed, keep, random_name};
+use super::{Client, GroupLine, KillGuard, framed, keep, random_name};
 use crate::transport::{ExecOutput, OutputSink, Stream};
 
 /// What the shell runs: `BOOTSTRAP` reads it as its script. A target
@@ -113,8 +113,7 @@ impl Shell {
         let mut out = ExecOutput::default();
         let mut stdout = Scan::new(format!("{nonce} "));
         let mut stderr = Scan::new(format!("{nonce}\n"));
-        // The first line is the process group (`echo $$`).
-        let mut head = Some(Vec::new());
+        let mut group = GroupLine::default();
         let status = loop {
             if let (Some(line), true) = (stdout.line(), stderr.found()) {
                 break String::from_utf8_lossy(line).trim().to_string();
@@ -124,24 +123,7 @@ impl Shell {
             };
             match msg {
                 ChannelMsg::Data { data } => {
-                    let mut data: &[u8] = &data;
-                    if let Some(h) = &mut head {
-                        match data.iter().position(|b| *b == b'\n') {
-                            Some(i) => {
-                                h.extend_from_slice(&data[..i]);
-                                guard.pgid = std::str::from_utf8(h)
-                                    .ok()
-                                    .and_then(|s| s.trim().parse().ok());
-                                data = &data[i + 1..];
-                                head = None;
-                            }
-                            None => {
-                                h.extend_from_slice(data);
-                                continue;
-                            }
-                        }
-                    }
-                    let passed = stdout.feed(data);
+                    let passed = stdout.feed(group.strip(&data, &mut guard.pgid));
                     keep(&mut out.stdout, &mut out.dropped, &passed);
                     if let (Some(sink), false) = (sink, passed.is_empty()) {
                         sink(Stream::Stdout, &passed);
