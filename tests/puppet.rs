@@ -7,6 +7,18 @@ mod common;
 
 use serde_json::Value;
 
+/// `drover run ARGS --format json` in `dir`, which must succeed: its events.
+fn run_events(dir: &std::path::Path, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    let (code, out, err) = common::drover_in(dir, &all);
+    assert_eq!(code, 0, "{out}{err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// A project whose module path is the Forge modules of `tests/forge`.
 fn forge_project(name: &str) -> std::path::PathBuf {
     common::temp_project(name, &common::root().join("tests/forge/modules"), &[])
@@ -142,22 +154,7 @@ fn the_forge_reboot_plan_dry_run_predicts_the_disconnect_wait_the_downtime_and_t
         "config:\n  transport: sim\n  sim:\n    latency: 1s\n    reboot_downtime: 45s\ngroups:\n  - name: web\n    targets: [web1, web2]\n",
     )
     .unwrap();
-    let (code, out, err) = common::drover_in(
-        &dir,
-        &[
-            "run",
-            "reboot",
-            "targets=web",
-            "--dry-run",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(code, 0, "{out}{err}");
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = run_events(&dir, &["reboot", "targets=web", "--dry-run"]);
     let result = events.last().unwrap();
     // last_boot_time 1s, the reboot task 1s (the target goes down as it
     // ends, at 2s, for 45s), ctrl::sleep(3 + 10) to 15s; last_boot_time
@@ -555,24 +552,16 @@ fn the_forge_reboot_plan_waits_for_the_new_boot_time_of_the_ssh_beds_rebooting_t
             bed.dir.join("known_hosts").display()
         ),
     );
-    let (code, out, err) = common::drover_in(
+    let events = run_events(
         &dir,
         &[
-            "run",
             "reboot",
             "targets=bed",
             "disconnect_wait=1",
             "-i",
             inventory.to_str().unwrap(),
-            "--format",
-            "json",
         ],
     );
-    assert_eq!(code, 0, "{out}{err}");
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let result = events.last().unwrap();
     for i in 0..2 {
         assert_eq!(
