@@ -661,43 +661,49 @@ fn secrets_in_the_environment_are_on_no_command_line() {
     assert!(!ran.contains("open-sesame"), "sudo ran:\n{ran}");
 }
 
+/// The bed's inventory with its key and known hosts, and `extra` settings.
+fn keyed_inventory(bed: &Bed, name: &str, extra: &str) -> PathBuf {
+    bed.inventory_with(
+        name,
+        &format!(
+            "    private-key: {}\n    known-hosts: {}\n{extra}",
+            bed.dir.join("keys/id_ed25519").display(),
+            bed.dir.join("known_hosts").display()
+        ),
+    )
+}
+
+/// `ssh/one_shell.plan` on the bed of `inventory`: per command, its parent
+/// and the parent's name, whether it leads its own process group (a timeout
+/// kills it alone), what it read from its standard input.
+fn shell_parents(inventory: &std::path::Path) -> Vec<(String, String, bool, String)> {
+    let (code, out, err) = drover(&[
+        "run",
+        "ssh/one_shell.plan",
+        "-i",
+        inventory.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    plan_result(&out)["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.as_str().unwrap().split(' ').collect();
+            let read = f.get(4).copied().unwrap_or("").to_string();
+            (f[0].to_string(), f[1].to_string(), f[2] == f[3], read)
+        })
+        .collect()
+}
+
 #[test]
 fn plain_commands_share_one_persistent_shell_unless_it_is_turned_off() {
     let bed = Bed::start(33, 1, 1);
-    let keys = format!(
-        "    private-key: {}\n    known-hosts: {}\n",
-        bed.dir.join("keys/id_ed25519").display(),
-        bed.dir.join("known_hosts").display()
-    );
-    let on = bed.inventory_with("on.yaml", &keys);
-    let off = bed.inventory_with("off.yaml", &format!("{keys}    persistent-shell: false\n"));
-    // Per command: its parent and the parent's name, whether it leads its
-    // own process group (a timeout kills it alone), what it read.
-    let run = |inventory: &PathBuf| -> Vec<(String, String, bool, String)> {
-        let (code, out, err) = drover(&[
-            "run",
-            "ssh/one_shell.plan",
-            "-i",
-            inventory.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert_eq!(code, 0, "{out}{err}");
-        let lines = plan_result(&out)["value"].clone();
-        lines
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                let f: Vec<&str> = l.as_str().unwrap().split(' ').collect();
-                let read = f.get(4).copied().unwrap_or("").to_string();
-                (f[0].to_string(), f[1].to_string(), f[2] == f[3], read)
-            })
-            .collect()
-    };
     // The first command takes a channel while the shell starts beside it;
     // from then on one shell runs them all.
-    let on = run(&on);
+    let on = shell_parents(&keyed_inventory(&bed, "on.yaml", ""));
     let later = &on[3..];
     assert!(
         later.iter().all(|c| c.0 == later[0].0 && c.1 == "sh"),
@@ -706,9 +712,24 @@ fn plain_commands_share_one_persistent_shell_unless_it_is_turned_off() {
     assert_eq!(on[0].1, "sshd", "{on:?}");
     assert!(on.iter().all(|c| c.2 && c.3.is_empty()), "{on:?}");
     // Off: sshd starts a session for each.
-    let off = run(&off);
+    let off = shell_parents(&keyed_inventory(
+        &bed,
+        "off.yaml",
+        "    persistent-shell: false\n",
+    ));
     assert!(
         off.iter().all(|c| c.1 == "sshd" && c.2 && c.3.is_empty()),
         "{off:?}"
+    );
+}
+
+#[test]
+fn a_target_without_setsid_runs_every_command_on_a_channel_of_its_own() {
+    let bed = Bed::with_env(34, 1, &[("SSHBED_NO_SETSID", "1")]);
+    let seen = shell_parents(&keyed_inventory(&bed, "plain.yaml", ""));
+    assert_eq!(seen.len(), 8);
+    assert!(
+        seen.iter().all(|c| c.1 == "sshd" && c.2 && c.3.is_empty()),
+        "{seen:?}"
     );
 }

@@ -367,18 +367,31 @@ impl Bed {
     /// `last` and `shutdown` in their own mount namespace), down for
     /// `downtime_s` seconds per reboot; never behind the latency proxy.
     pub fn rebootable(first: u8, n: usize, downtime_s: u32) -> Bed {
+        let downtime = downtime_s.to_string();
+        Bed::with_env(
+            first,
+            n,
+            &[
+                ("SSHBED_REBOOTABLE", "1"),
+                ("SSHBED_REBOOT_DOWNTIME", downtime.as_str()),
+            ],
+        )
+    }
+
+    /// `n` targets, one sshd each, started with the script's `env`
+    /// (`SSHBED_REBOOTABLE`, `SSHBED_NO_SETSID`); never behind the proxy.
+    pub fn with_env(first: u8, n: usize, env: &[(&str, &str)]) -> Bed {
         let bed = Bed::at(first, n);
         let out = std::process::Command::new(root().join("scripts/sshbed.sh"))
             .arg("start")
             .arg(&bed.dir)
             .args([n.to_string(), "1".into(), first.to_string()])
-            .env("SSHBED_REBOOTABLE", "1")
-            .env("SSHBED_REBOOT_DOWNTIME", downtime_s.to_string())
+            .envs(env.iter().copied())
             .output()
             .expect("bash");
         assert!(
             out.status.success(),
-            "sshbed.sh start (rebootable): {}",
+            "sshbed.sh start {env:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         bed

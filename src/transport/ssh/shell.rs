@@ -139,9 +139,10 @@ impl Shell {
                 ChannelMsg::ExitStatus { exit_status } if starting && exit_status == NO_SETSID => {
                     return Outcome::Unavailable;
                 }
+                // The end of its output comes before its exit status.
+                ChannelMsg::Eof => {}
                 ChannelMsg::ExitStatus { .. }
                 | ChannelMsg::ExitSignal { .. }
-                | ChannelMsg::Eof
                 | ChannelMsg::Close => {
                     return Outcome::Lost("the shell ended during the command".into());
                 }
