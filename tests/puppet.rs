@@ -189,80 +189,56 @@ fn the_forge_reboot_plan_dry_run_predicts_the_disconnect_wait_the_downtime_and_t
     assert_eq!(down, 2, "both targets were down at the first check");
 }
 
-fn mutate(rng: &mut fastrand::Rng, seed: &str) -> String {
-    const TOKENS: &[&str] = &[
-        "$",
-        "${",
-        "}",
-        "{",
-        "(",
-        ")",
-        "[",
-        "]",
-        "|",
-        "||",
-        "=>",
-        ",",
-        "'",
-        "\"",
-        "@(END)",
-        "END",
-        "|-",
-        "/",
-        "*",
-        "if",
-        "else",
-        "elsif",
-        "unless",
-        "case",
-        "plan",
-        "$x",
-        "::",
-        "\\",
-        "\n",
-        "#",
-        "/*",
-        "<<",
-        "-",
-        "!",
-        "and",
-        "or",
-        "in",
-        "=~",
-        "Integer[",
-        "apply",
-        "@@",
-        "break()",
-        "return",
-        ".each |$v| {",
-        "0x",
-        "1e",
-        "\u{e9}",
-    ];
-    let mut chars: Vec<char> = seed.chars().collect();
-    for _ in 0..rng.usize(1..=4) {
-        let len = chars.len();
-        let at = rng.usize(0..=len);
-        match rng.u8(0..5) {
-            0 if len > 0 => {
-                let end = (at + rng.usize(1..20)).min(len);
-                chars.drain(at.min(end)..end);
-            }
-            1 => {
-                let token = TOKENS[rng.usize(0..TOKENS.len())];
-                chars.splice(at..at, token.chars());
-            }
-            2 if at < len => chars[at] = char::from_u32(rng.u32(0..0x250)).unwrap_or('x'),
-            3 => chars.truncate(at),
-            _ if at < len => {
-                let other = rng.usize(0..len);
-                chars.swap(at, other);
-            }
-            _ => {}
-        }
-    }
-    chars.into_iter().collect()
-}
+/// What the Puppet fuzz test inserts: the language's pieces.
+const TOKENS: &[&str] = &[
+    "$",
+    "${",
+    "}",
+    "{",
+    "(",
+    ")",
+    "[",
+    "]",
+    "|",
+    "||",
+    "=>",
+    ",",
+    "'",
+    "\"",
+    "@(END)",
+    "END",
+    "|-",
+    "/",
+    "*",
+    "if",
+    "else",
+    "elsif",
+    "unless",
+    "case",
+    "plan",
+    "$x",
+    "::",
+    "\\",
+    "\n",
+    "#",
+    "/*",
+    "<<",
+    "-",
+    "!",
+    "and",
+    "or",
+    "in",
+    "=~",
+    "Integer[",
+    "apply",
+    "@@",
+    "break()",
+    "return",
+    ".each |$v| {",
+    "0x",
+    "1e",
+    "\u{e9}",
+];
 
 #[test]
 fn one_hundred_thousand_mutated_puppet_plans_never_panic_or_hang() {
@@ -290,7 +266,7 @@ fn one_hundred_thousand_mutated_puppet_plans_never_panic_or_hang() {
         let (mut parsed, mut rejected) = (0, 0);
         for i in 0..100_000 {
             let pick = rng.usize(0..seeds.len());
-            let input = mutate(&mut rng, &seeds[pick]);
+            let input = common::mutate(&mut rng, &seeds[pick], TOKENS);
             let (sources, result) = drover::puppet::parse_str("fuzz.pp", &input);
             for d in &result.diagnostics {
                 let (s, e) = (d.primary.span.start as usize, d.primary.span.end as usize);

@@ -122,38 +122,6 @@ fn front_end(text: &str, render: bool) -> Vec<Diagnostic> {
     diags
 }
 
-fn mutate(rng: &mut fastrand::Rng, seed: &str) -> String {
-    let mut chars: Vec<char> = seed.chars().collect();
-    for _ in 0..rng.usize(1..=4) {
-        let len = chars.len();
-        let at = rng.usize(0..=len);
-        match rng.u8(0..6) {
-            0 if len > 0 => {
-                let end = (at + rng.usize(1..20)).min(len);
-                chars.drain(at.min(end)..end);
-            }
-            1 => {
-                let token = TOKENS[rng.usize(0..TOKENS.len())];
-                chars.splice(at..at, token.chars());
-            }
-            2 if len > 0 => {
-                let start = rng.usize(0..len);
-                let end = (start + rng.usize(1..40)).min(len);
-                let copy: Vec<char> = chars[start..end].to_vec();
-                chars.splice(at..at, copy);
-            }
-            3 if at < len => chars[at] = char::from_u32(rng.u32(0..0x250)).unwrap_or('x'),
-            4 => chars.truncate(at),
-            _ if at < len => {
-                let other = rng.usize(0..len);
-                chars.swap(at, other);
-            }
-            _ => {}
-        }
-    }
-    chars.into_iter().collect()
-}
-
 fn random_soup(rng: &mut fastrand::Rng) -> String {
     let mut s = String::from("plan p() {");
     for _ in 0..rng.usize(1..200) {
@@ -189,7 +157,7 @@ fn one_hundred_thousand_mutated_and_random_inputs() {
                 random_soup(&mut rng)
             } else {
                 let seed = rng.usize(0..seeds.len());
-                mutate(&mut rng, &seeds[seed])
+                common::mutate(&mut rng, &seeds[seed], TOKENS)
             };
             let diags = front_end(&input, i % 50 == 0);
             if diags.iter().any(|d| d.is_error()) {

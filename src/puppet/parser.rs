@@ -190,6 +190,14 @@ impl<'t> Parser<'t> {
         ))
     }
 
+    /// A variable (`$name`), or an error expecting `what`.
+    fn var(&mut self, what: &str) -> PResult<Spanned<String>> {
+        match self.peek().clone() {
+            Tok::Var(v) => Ok(Spanned::new(v, self.bump().span)),
+            _ => self.expected(what),
+        }
+    }
+
     fn expected<T>(&self, what: &str) -> PResult<T> {
         let found = Self::describe(self.peek());
         self.error(self.span(), format!("expected {what}, found {found}"))
@@ -313,16 +321,7 @@ impl<'t> Parser<'t> {
                 start,
             )
         };
-        let name = match self.bump() {
-            Token {
-                tok: Tok::Var(v),
-                span,
-            } => Spanned::new(v, span),
-            _ => {
-                self.at -= 1;
-                return self.expected("a parameter (`$name`)");
-            }
-        };
+        let name = self.var("a parameter (`$name`)")?;
         let default = if self.eat("=") {
             Some(self.expr()?)
         } else {
@@ -711,16 +710,7 @@ impl<'t> Parser<'t> {
             } else {
                 None
             };
-            let name = match self.bump() {
-                Token {
-                    tok: Tok::Var(v),
-                    span,
-                } => Spanned::new(v, span),
-                _ => {
-                    self.at -= 1;
-                    return self.expected("a lambda parameter (`$name`)");
-                }
-            };
+            let name = self.var("a lambda parameter (`$name`)")?;
             if self.eat("=") {
                 self.expr()?;
             }

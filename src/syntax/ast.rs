@@ -481,15 +481,7 @@ impl Block {
                 StmtKind::If {
                     branches,
                     otherwise,
-                } => {
-                    for (cond, body) in branches {
-                        cond.each_stmt(f);
-                        body.each_stmt(f);
-                    }
-                    if let Some(b) = otherwise {
-                        b.each_stmt(f);
-                    }
-                }
+                } => each_branch_stmt(branches, otherwise.as_ref(), f),
                 StmtKind::Unless {
                     cond,
                     body,
@@ -527,6 +519,22 @@ impl Block {
                 }
             }
         }
+    }
+}
+
+/// [`Block::each_stmt`] over the conditions and blocks of an `if` (the
+/// statement's or Puppet's expression).
+fn each_branch_stmt<'a>(
+    branches: &'a [(Expr, Block)],
+    otherwise: Option<&'a Block>,
+    f: &mut impl FnMut(&'a Stmt),
+) {
+    for (cond, body) in branches {
+        cond.each_stmt(f);
+        body.each_stmt(f);
+    }
+    if let Some(b) = otherwise {
+        b.each_stmt(f);
     }
 }
 
@@ -577,15 +585,7 @@ impl Expr {
             ExprKind::If {
                 branches,
                 otherwise,
-            } => {
-                for (cond, body) in branches {
-                    cond.each_stmt(f);
-                    body.each_stmt(f);
-                }
-                if let Some(b) = otherwise {
-                    b.each_stmt(f);
-                }
-            }
+            } => each_branch_stmt(branches, otherwise.as_ref(), f),
             ExprKind::Case { subject, arms, .. } => {
                 subject.each_stmt(f);
                 for (options, body) in arms {

@@ -751,3 +751,37 @@ pub fn drover_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, S
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `seed` changed one to four times (cut, insert one of `tokens`, copy a
+/// stretch, replace a char, truncate, swap): input for the parsers' fuzz tests.
+pub fn mutate(rng: &mut fastrand::Rng, seed: &str, tokens: &[&str]) -> String {
+    let mut chars: Vec<char> = seed.chars().collect();
+    for _ in 0..rng.usize(1..=4) {
+        let len = chars.len();
+        let at = rng.usize(0..=len);
+        match rng.u8(0..6) {
+            0 if len > 0 => {
+                let end = (at + rng.usize(1..20)).min(len);
+                chars.drain(at.min(end)..end);
+            }
+            1 => {
+                let token = tokens[rng.usize(0..tokens.len())];
+                chars.splice(at..at, token.chars());
+            }
+            2 if len > 0 => {
+                let start = rng.usize(0..len);
+                let end = (start + rng.usize(1..40)).min(len);
+                let copy: Vec<char> = chars[start..end].to_vec();
+                chars.splice(at..at, copy);
+            }
+            3 if at < len => chars[at] = char::from_u32(rng.u32(0..0x250)).unwrap_or('x'),
+            4 => chars.truncate(at),
+            _ if at < len => {
+                let other = rng.usize(0..len);
+                chars.swap(at, other);
+            }
+            _ => {}
+        }
+    }
+    chars.into_iter().collect()
+}
