@@ -784,14 +784,12 @@ struct SshConnection {
     shell: tokio::sync::Mutex<ShellSlot>,
 }
 
-/// A connection's persistent shell: none yet, none but one plain command
-/// ran (the next starts it: a run of one command per target opens none),
-/// its channel opening (on that connection), or ready.
+/// A connection's persistent shell: none yet, its channel opening (on that
+/// connection), or ready.
 #[derive(Default)]
 enum ShellSlot {
     #[default]
     None,
-    Wanted,
     Starting(
         Arc<Handle<Client>>,
         tokio::task::JoinHandle<Option<Session>>,
@@ -864,9 +862,9 @@ impl SshConnection {
     }
 
     /// Run `exec` in the persistent shell in `slot`; `None` when there is
-    /// none ready (the second plain command starts it in the background, as
-    /// a warm channel is, and takes a channel of its own) or the target
-    /// cannot keep one.
+    /// none ready (it is started in the background, as a warm channel is:
+    /// this command takes a channel of its own) or the target cannot keep
+    /// one.
     async fn in_shell(
         &self,
         handle: &Arc<Handle<Client>>,
@@ -877,13 +875,13 @@ impl SshConnection {
         let stale = match &*slot {
             ShellSlot::Starting(on, _) => !Arc::ptr_eq(on, handle),
             ShellSlot::Ready(s) => s.dirty || !Arc::ptr_eq(&s.on, handle),
-            ShellSlot::None | ShellSlot::Wanted => false,
+            ShellSlot::None => false,
         };
         if stale {
             match std::mem::take(slot) {
                 ShellSlot::Starting(_, task) => task.abort(),
                 ShellSlot::Ready(old) => old.close().await,
-                ShellSlot::None | ShellSlot::Wanted => {}
+                ShellSlot::None => {}
             }
         }
         if let ShellSlot::Starting(_, task) = &*slot
@@ -897,10 +895,6 @@ impl SshConnection {
             ShellSlot::Ready(shell) => shell,
             ShellSlot::Starting(..) => return None,
             ShellSlot::None => {
-                *slot = ShellSlot::Wanted;
-                return None;
-            }
-            ShellSlot::Wanted => {
                 if let Ok(permit) = self.sessions.clone().try_acquire_owned() {
                     *slot =
                         ShellSlot::Starting(handle.clone(), warm_channel(handle.clone(), permit));
