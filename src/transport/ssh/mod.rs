@@ -68,27 +68,46 @@ impl OpenLinks {
 
     /// Close the least recently used idle connections so that, with `me`
     /// open too, at most the cap stay idle once `me`'s action is done.
+    /// Connections another opener is closing count as open until they are
+    /// closed: two openers never count on the same one.
     async fn make_room(&self, me: &Link) {
         let cap = self.cap.load(Ordering::Relaxed).max(1);
-        let mut idle: Vec<Arc<Link>> = self
-            .links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter_map(std::sync::Weak::upgrade)
-            .filter(|l| {
-                !std::ptr::eq(l.as_ref(), me)
-                    && l.in_use.load(Ordering::Relaxed) == 0
-                    && l.is_open()
-            })
-            .collect();
-        if idle.len() < cap {
-            return;
-        }
-        idle.sort_by_key(|l| l.last_used.load(Ordering::Relaxed));
-        let excess = idle.len() + 1 - cap;
-        for link in idle.into_iter().take(excess) {
-            link.close_if_idle().await;
+        loop {
+            let chosen: Vec<Arc<Link>> = {
+                let links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+                let mut idle: Vec<Arc<Link>> = links
+                    .iter()
+                    .filter_map(std::sync::Weak::upgrade)
+                    .filter(|l| {
+                        !std::ptr::eq(l.as_ref(), me)
+                            && l.in_use.load(Ordering::Relaxed) == 0
+                            && l.is_open()
+                    })
+                    .collect();
+                if idle.len() < cap {
+                    return;
+                }
+                // Those others are closing already count towards the excess.
+                let (all, excess) = (idle.len(), idle.len() + 1 - cap);
+                idle.retain(|l| !l.closing.load(Ordering::Relaxed));
+                let need = excess.saturating_sub(all - idle.len());
+                idle.sort_by_key(|l| l.last_used.load(Ordering::Relaxed));
+                idle.truncate(need);
+                for link in &idle {
+                    link.closing.store(true, Ordering::Relaxed);
+                }
+                idle
+            };
+            if chosen.is_empty() {
+                // Others are closing enough of them: wait for that.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+            futures::future::join_all(chosen.iter().map(|link| async move {
+                link.close_if_idle().await;
+                link.closing.store(false, Ordering::Relaxed);
+            }))
+            .await;
         }
     }
 }
@@ -234,6 +253,8 @@ struct Client {
     settings: Arc<Settings>,
     /// Why the key was refused, for the error message.
     refusal: Arc<Mutex<Option<String>>>,
+    /// Dropped with the session's task, after its socket is shut down.
+    _ended: tokio::sync::oneshot::Sender<()>,
 }
 
 impl client::Handler for Client {
@@ -397,7 +418,14 @@ struct Link {
     last_used: AtomicU64,
     /// The target cannot keep a persistent shell (no `setsid`).
     no_shell: AtomicBool,
+    /// Claimed by `make_room` to be closed.
+    closing: AtomicBool,
+    /// When the connection's session task has ended.
+    ended: Mutex<Option<Ended>>,
 }
+
+/// Resolves when a connection's session task has ended.
+type Ended = tokio::sync::oneshot::Receiver<()>;
 
 impl Link {
     fn new(settings: Settings, via: Option<Arc<Link>>) -> Link {
@@ -411,6 +439,8 @@ impl Link {
             in_use: AtomicUsize::new(0),
             last_used: AtomicU64::new(now_ms()),
             no_shell: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            ended: Mutex::new(None),
         }
     }
 
@@ -460,12 +490,11 @@ impl Link {
                 .disconnect(russh::Disconnect::ByApplication, "", "en")
                 .await;
             // Closed before the next one opens, so that the cap holds on the
-            // server's side too (bounded: a dead peer never answers).
-            for _ in 0..200 {
-                if h.is_closed() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            // server's side too: the session's task ends after it shuts the
+            // socket down. Bounded, as a dead peer never answers.
+            let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(ended) = ended {
+                let _ = tokio::time::timeout(Duration::from_secs(5), ended).await;
             }
         }
     }
@@ -495,7 +524,9 @@ impl Link {
             {
                 return Ok(h.clone());
             }
-            let handle = Arc::new(self.open().await?);
+            let (handle, ended) = self.open().await?;
+            let handle = Arc::new(handle);
+            *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(ended);
             self.epoch.fetch_add(1, Ordering::SeqCst);
             *slot = Some(handle.clone());
             Ok(handle)
@@ -504,13 +535,15 @@ impl Link {
 
     /// A TCP connection, or a `direct-tcpip` channel of the jump host
     /// before this one; then the SSH handshake and the login.
-    async fn open(&self) -> Result<Handle<Client>, TransportError> {
+    async fn open(&self) -> Result<(Handle<Client>, Ended), TransportError> {
         let s = &self.settings;
         let config = client_config(s);
         let refusal = Arc::new(Mutex::new(None));
+        let (ended, ended_rx) = tokio::sync::oneshot::channel();
         let client = Client {
             settings: Arc::new(s.clone()),
             refusal: refusal.clone(),
+            _ended: ended,
         };
         let refused =
             |e: russh::Error| match refusal.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -543,7 +576,7 @@ impl Link {
                 }
             };
             self.authenticate(&mut handle).await?;
-            Ok(handle)
+            Ok((handle, ended_rx))
         };
         match tokio::time::timeout(s.connect_timeout, attempt).await {
             Ok(result) => result,
