@@ -594,32 +594,9 @@ fn channels_per_target_stay_under_max_sessions() {
 #[test]
 fn secrets_in_the_environment_are_on_no_command_line() {
     let bed = Bed::start(31, 1, 1);
-    // sshd logs each command it is asked to run (ForceCommand, then the
-    // command as asked), and sudo logs what it runs.
-    let logger = bed.dir.join("log-command");
-    let commands = bed.dir.join("commands.log");
+    // sshd logs each command it is asked to run, and sudo logs what it runs.
+    let commands = log_sessions(&bed);
     let sudo_log = bed.dir.join("sudo.log");
-    std::fs::write(
-        &logger,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n---\\n' \"$SSH_ORIGINAL_COMMAND\" >> {0}\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
-            commands.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(&commands, "").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |path: &PathBuf, m: u32| {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
-    };
-    mode(&logger, 0o755);
-    // Written by the test user's sessions.
-    mode(&commands, 0o666);
-    let conf = bed.dir.join("sshd-0.conf");
-    let mut text = std::fs::read_to_string(&conf).unwrap();
-    text.push_str(&format!("ForceCommand {}\n", logger.display()));
-    std::fs::write(&conf, text).unwrap();
-    bed.script(&["restart", "0"]);
     /// Removes the sudo log setting however the test ends.
     struct SudoLog(PathBuf);
     impl Drop for SudoLog {
@@ -647,7 +624,7 @@ fn secrets_in_the_environment_are_on_no_command_line() {
     assert_eq!(code, 0, "{result}{err}");
     assert_eq!(
         result["value"],
-        json!([true, true, "drover-test\n", "root\n"]),
+        json!([true, true, "drover-test\n", "root\n", "0\n", "0\n"]),
         "{result}"
     );
     let asked = std::fs::read_to_string(&commands).unwrap();
@@ -659,6 +636,94 @@ fn secrets_in_the_environment_are_on_no_command_line() {
     assert!(ran.contains("COMMAND="), "{ran}");
     assert!(!asked.contains("open-sesame"), "sshd ran:\n{asked}");
     assert!(!ran.contains("open-sesame"), "sudo ran:\n{ran}");
+}
+
+/// Make the bed's first sshd log each session's command (ForceCommand, then
+/// the command as asked) to the file returned, separated by `---` lines.
+fn log_sessions(bed: &Bed) -> PathBuf {
+    let logger = bed.dir.join("log-command");
+    let commands = bed.dir.join("commands.log");
+    std::fs::write(
+        &logger,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n---\\n' \"$SSH_ORIGINAL_COMMAND\" >> {0}\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+            commands.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(&commands, "").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &PathBuf, m: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode(&logger, 0o755);
+    // Written by the test user's sessions.
+    mode(&commands, 0o666);
+    let conf = bed.dir.join("sshd-0.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("ForceCommand {}\n", logger.display()));
+    std::fs::write(&conf, text).unwrap();
+    bed.script(&["restart", "0"]);
+    commands
+}
+
+#[test]
+fn a_targets_commands_uploads_tasks_and_scripts_share_one_session() {
+    let bed = Bed::start(35, 1, 1);
+    let commands = log_sessions(&bed);
+    // 5 MB of random bytes: many windows' worth through the shell's stream.
+    let big = bed.dir.join("big.bin");
+    let status = std::process::Command::new("head")
+        .args(["-c", "5000000", "/dev/urandom"])
+        .stdout(std::fs::File::create(&big).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sessions = |inventory: &std::path::Path| {
+        std::fs::write(&commands, "").unwrap();
+        let dest = format!("/tmp/drover-one-session-{}", std::process::id());
+        let (code, out, err) = drover(&[
+            "run",
+            "ssh/one_session.plan",
+            &format!("dest={dest}"),
+            &format!("big={}", big.display()),
+            "-i",
+            inventory.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(
+            plan_result(&out)["value"],
+            json!([
+                "first\n",
+                "hello ann",
+                true,
+                "700",
+                "[a b]\n[c]\n",
+                format!(
+                    "{}\n",
+                    common::sha256(&common::root().join("tests/ssh/args.sh"))
+                ),
+                false,
+                format!("{}\n", common::sha256(&big)),
+                3_000_000
+            ])
+        );
+        let log = std::fs::read_to_string(&commands).unwrap();
+        (log.matches("\n---\n").count(), log)
+    };
+    // The first command starts the shell; the uploads, the task's staging
+    // and run, the script's, the later commands and the removal of the task
+    // files at the end all go down it.
+    let (on, log) = sessions(&keyed_inventory(&bed, "on.yaml", ""));
+    assert_eq!(on, 1, "{log}");
+    let (off, log) = sessions(&keyed_inventory(
+        &bed,
+        "off.yaml",
+        "    persistent-shell: false\n",
+    ));
+    assert!(off >= 10, "{log}");
 }
 
 /// The bed's inventory with its key and known hosts, and `extra` settings.
@@ -701,16 +766,14 @@ fn shell_parents(inventory: &std::path::Path) -> Vec<(String, String, bool, Stri
 #[test]
 fn plain_commands_share_one_persistent_shell_unless_it_is_turned_off() {
     let bed = Bed::start(33, 1, 1);
-    // The first command takes a channel while the shell starts beside it;
-    // from then on one shell runs them all.
+    // The first command's channel becomes the shell: one shell runs them
+    // all, each command leading its own process group.
     let on = shell_parents(&keyed_inventory(&bed, "on.yaml", ""));
-    let later = &on[3..];
     assert!(
-        later.iter().all(|c| c.0 == later[0].0 && c.1 == "sh"),
+        on.iter()
+            .all(|c| c.0 == on[0].0 && c.1 == "sh" && c.2 && c.3.is_empty()),
         "{on:?}"
     );
-    assert_eq!(on[0].1, "sshd", "{on:?}");
-    assert!(on.iter().all(|c| c.2 && c.3.is_empty()), "{on:?}");
     // Off: sshd starts a session for each.
     let off = shell_parents(&keyed_inventory(
         &bed,

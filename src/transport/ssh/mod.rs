@@ -191,7 +191,7 @@ impl Transport for Ssh {
                 link: Arc::new(Link::new(settings, via)),
                 kills: Mutex::new(Vec::new()),
                 open: self.open.clone(),
-                shell: tokio::sync::Mutex::new(ShellSlot::None),
+                shell: tokio::sync::Mutex::new(None),
             };
             self.open.add(&conn.link, cap);
             conn.handle().await?;
@@ -813,21 +813,8 @@ struct SshConnection {
     warm: Mutex<Warm>,
     /// Kills sent for cancelled commands, awaited before closing.
     kills: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    /// The persistent shell (`shell.rs`).
-    shell: tokio::sync::Mutex<ShellSlot>,
-}
-
-/// A connection's persistent shell: none yet, its channel opening (on that
-/// connection), or ready.
-#[derive(Default)]
-enum ShellSlot {
-    #[default]
-    None,
-    Starting(
-        Arc<Handle<Client>>,
-        tokio::task::JoinHandle<Option<Session>>,
-    ),
-    Ready(shell::Shell),
+    /// The persistent shell (`shell.rs`), once a command started it.
+    shell: tokio::sync::Mutex<Option<shell::Shell>>,
 }
 
 /// Marks a connection in use while an action runs on it.
@@ -855,8 +842,9 @@ impl SshConnection {
         InUse(&self.link)
     }
 
-    /// Run one command on a new channel. `file` streams a local file to its
-    /// standard input (uploads); `run_as` is off for uploads.
+    /// Run one command: in the persistent shell when it can, else on a
+    /// channel of its own. `file` streams a local file to its standard
+    /// input (uploads); `run_as` is off for uploads.
     async fn run(
         &self,
         exec: Exec,
@@ -865,16 +853,14 @@ impl SshConnection {
     ) -> Result<ExecOutput, TransportError> {
         let _busy = self.busy();
         let handle = self.handle().await?;
-        // Plain commands go to the persistent shell; when another command
-        // has it, or the target cannot keep one, to a channel of their own.
-        if file.is_none()
-            && exec.stdin.is_none()
-            && run_as.is_none()
+        // Commands go to the persistent shell unless another command has
+        // it, they run as another user, or the target cannot keep one.
+        if run_as.is_none()
             && self.link.settings.persistent_shell
             && self.link.settings.max_sessions >= 2
             && !self.link.no_shell.load(Ordering::Relaxed)
             && let Ok(mut slot) = self.shell.try_lock()
-            && let Some(done) = self.in_shell(&handle, &mut slot, &exec).await
+            && let Some(done) = self.in_shell(&handle, &mut slot, &exec, file).await
         {
             return done;
         }
@@ -894,47 +880,40 @@ impl SshConnection {
             .await
     }
 
-    /// Run `exec` in the persistent shell in `slot`; `None` when there is
-    /// none ready (it is started in the background, as a warm channel is:
-    /// this command takes a channel of its own) or the target cannot keep
-    /// one.
+    /// Run `exec` in the persistent shell in `slot`, starting one with it
+    /// if there is none and it has no input; `None` when it cannot (it
+    /// then takes a channel of its own).
     async fn in_shell(
         &self,
         handle: &Arc<Handle<Client>>,
-        slot: &mut ShellSlot,
+        slot: &mut Option<shell::Shell>,
         exec: &Exec,
+        file: Option<&Path>,
     ) -> Option<Result<ExecOutput, TransportError>> {
         // One on a connection that is gone, or left mid-command, is closed.
-        let stale = match &*slot {
-            ShellSlot::Starting(on, _) => !Arc::ptr_eq(on, handle),
-            ShellSlot::Ready(s) => s.dirty || !Arc::ptr_eq(&s.on, handle),
-            ShellSlot::None => false,
-        };
-        if stale {
-            match std::mem::take(slot) {
-                ShellSlot::Starting(_, task) => task.abort(),
-                ShellSlot::Ready(old) => old.close().await,
-                ShellSlot::None => {}
-            }
-        }
-        if let ShellSlot::Starting(_, task) = &*slot
-            && task.is_finished()
-            && let ShellSlot::Starting(_, task) = std::mem::take(slot)
-            && let Ok(Some((channel, permit))) = task.await
+        if slot
+            .as_ref()
+            .is_some_and(|s| s.dirty || !Arc::ptr_eq(&s.on, handle))
+            && let Some(old) = slot.take()
         {
-            *slot = ShellSlot::Ready(shell::Shell::new(handle.clone(), channel, permit));
+            old.close().await;
         }
-        let shell = match slot {
-            ShellSlot::Ready(shell) => shell,
-            ShellSlot::Starting(..) => return None,
-            ShellSlot::None => {
-                if let Ok(permit) = self.sessions.clone().try_acquire_owned() {
-                    *slot =
-                        ShellSlot::Starting(handle.clone(), warm_channel(handle.clone(), permit));
-                }
+        let input = (exec.stdin.is_some() || file.is_some()).then(|| shell::Input {
+            bytes: exec.stdin.as_deref().unwrap_or_default(),
+            file,
+        });
+        if slot.is_none() {
+            if input.is_some() {
                 return None;
             }
-        };
+            let (channel, warm, permit) = match self.channel(handle).await {
+                Ok(c) => c,
+                Err(e) => return Some(Err(e)),
+            };
+            *slot = Some(shell::Shell::new(handle.clone(), channel, warm, permit));
+        }
+        let shell = slot.as_mut()?;
+        let private = !exec.env.is_empty();
         let script = match shell_script(exec) {
             Ok(s) => s,
             Err(e) => return Some(Err(TransportError::Io(e))),
@@ -944,7 +923,7 @@ impl SshConnection {
             pgid: None,
             kills: Some(&self.kills),
         };
-        let run = shell.run(&script, exec.on_output.as_ref(), &mut guard);
+        let run = shell.run(&script, private, input, exec.on_output.as_ref(), &mut guard);
         let outcome = match exec.timeout {
             None => run.await,
             Some(limit) => match tokio::time::timeout(limit, run).await {
@@ -958,13 +937,13 @@ impl SshConnection {
         guard.kills = None;
         match outcome {
             shell::Outcome::Done(out) => Some(Ok(out)),
-            shell::Outcome::Unavailable => {
+            shell::Outcome::Ran(out) => {
                 self.link.no_shell.store(true, Ordering::Relaxed);
-                *slot = ShellSlot::None;
-                None
+                *slot = None;
+                Some(Ok(out))
             }
             shell::Outcome::Lost(what) => {
-                *slot = ShellSlot::None;
+                *slot = None;
                 Some(Err(self.link.lost(handle, what)))
             }
         }
@@ -1214,9 +1193,17 @@ impl Link {
             }
             out
         };
+        // A command that ends without reading all its input (it failed)
+        // closes the channel: its input is not waited on then.
         let work = async {
-            let (fed, out) = tokio::join!(feed, collect);
-            (fed, out)
+            tokio::pin!(feed, collect);
+            let mut fed = None;
+            loop {
+                tokio::select! {
+                    done = &mut feed, if fed.is_none() => fed = Some(done),
+                    out = &mut collect => break (fed.unwrap_or(Ok(())), out),
+                }
+            }
         };
         let (fed, out) = match exec.timeout {
             None => work.await,

@@ -3,51 +3,84 @@
 //! command then costs the target a fork of that shell instead of sshd's
 //! session set-up (a process, its environment, a login shell: about 3 ms of
 //! CPU per exec here, docs/benchmarks.md), and the controller no channel.
-//! Commands with standard input, a file to stream or `run-as` take a
-//! channel of their own, as before.
+//!
+//! A target's first command without input starts it: its channel runs
+//! `first`'s script, which runs that command and then goes on reading
+//! commands (a target without `setsid` or `head` runs it plainly and ends:
+//! from then on every command takes a channel of its own). Later commands,
+//! with input or not, go down that channel; commands under `run-as`, and
+//! commands while another runs, take channels of their own.
 //!
 //! The protocol, on the channel's standard input: a line with the command's
-//! nonce (128 random bits), then the command framed as `BOOTSTRAP` reads
-//! one (a line count, the lines). The shell runs it in a session of its own
+//! nonce (128 random bits) and the length of its input (`-`: none), then
+//! the command framed as `BOOTSTRAP` reads one (a line count, the lines),
+//! then the input. The shell runs the command in a session of its own
 //! (`setsid`: a timeout kills its whole process group, which it prints
-//! first, `echo $$`, as on a channel), its standard input `/dev/null`. When
-//! it ends the shell writes `NONCE STATUS` on standard output and `NONCE`
-//! on standard error: the command's output is what comes before them.
+//! first, `echo $$`, as on a channel) with the script in its environment,
+//! never on a command line (it may set secrets); its standard input is
+//! exactly its input (`head -c`; what it leaves unread is drained) or
+//! `/dev/null`. When it ends the shell writes `NONCE STATUS` on standard
+//! output and `NONCE` on standard error: the command's output is what
+//! comes before them.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use russh::ChannelMsg;
 use russh::client::{self, Handle};
 
-use super::{Client, GroupLine, KillGuard, framed, keep, random_name};
+use super::{BOOTSTRAP, Client, GroupLine, KillGuard, framed, keep, quote, random_name};
 use crate::transport::{ExecOutput, OutputSink, Stream};
 
-/// What the shell runs: `BOOTSTRAP` reads it as its script. A target
-/// without `setsid` ends it at once with status 97 (then every command
-/// takes a channel of its own).
-pub(super) const SHELL: &str = "command -v setsid >/dev/null 2>&1 || exit 97
-while IFS= read -r drover_k; do
+/// Whether the target can keep a shell.
+const CAN: &str = "command -v setsid >/dev/null 2>&1 && command -v head >/dev/null 2>&1";
+
+/// Run the command in `$drover_s` with `$drover_i` bytes of input (`-`:
+/// none), then write the markers.
+const RUN: &str = "if [ \"$drover_i\" = - ]; then
+drover_s=$drover_s setsid /bin/sh -c 'drover_x=$drover_s; unset drover_s; eval \"$drover_x\"' </dev/null
+else
+head -c \"$drover_i\" | { drover_s=$drover_s setsid /bin/sh -c 'drover_x=$drover_s; unset drover_s; eval \"$drover_x\"'; drover_e=$?; cat >/dev/null; exit $drover_e; }
+fi
+drover_e=$?
+printf '%s %s\\n' \"$drover_k\" \"$drover_e\"
+printf '%s\\n' \"$drover_k\" >&2";
+
+/// Read and run commands until the input ends.
+const LOOP: &str = "while IFS=' ' read -r drover_k drover_i; do
 IFS= read -r drover_n || exit 0
 drover_s=
 while [ \"$drover_n\" -gt 0 ]; do IFS= read -r drover_l || exit 0; drover_s=\"$drover_s$drover_l
-\"; drover_n=$((drover_n - 1)); done
-setsid /bin/sh -c \"$drover_s\" </dev/null
-drover_e=$?
-printf '%s %s\\n' \"$drover_k\" \"$drover_e\"
-printf '%s\\n' \"$drover_k\" >&2
-done";
+\"; drover_n=$((drover_n - 1)); done";
 
-/// The status a target without `setsid` ends the shell with.
-const NO_SETSID: u32 = 97;
+/// The script that starts a shell with `script` (no input) as its first
+/// command; without `setsid` or `head` it runs that command as a channel
+/// would and ends.
+fn first(nonce: &str, script: &str) -> String {
+    format!(
+        "drover_k={nonce}\ndrover_i=-\ndrover_s={}\nif {CAN}; then\n{RUN}\n{LOOP}\n{RUN}\ndone\n\
+         else\ndrover_x=$drover_s; unset drover_s drover_k drover_i; eval \"$drover_x\" </dev/null\nfi",
+        quote(script)
+    )
+}
+
+/// A command's input in the shell's stream.
+pub(super) struct Input<'a> {
+    pub(super) bytes: &'a [u8],
+    /// A local file streamed after `bytes`.
+    pub(super) file: Option<&'a Path>,
+}
 
 /// A target's persistent shell.
 pub(super) struct Shell {
     /// The connection it runs on.
     pub(super) on: Arc<Handle<Client>>,
-    channel: russh::Channel<client::Msg>,
+    read: russh::ChannelReadHalf,
+    write: russh::ChannelWriteHalf<client::Msg>,
     _permit: tokio::sync::OwnedSemaphorePermit,
-    /// Whether it has been sent its script (`SHELL`).
-    started: bool,
+    /// Not started yet: its channel runs `BOOTSTRAP` (a warm one), or
+    /// nothing yet.
+    fresh: Option<bool>,
     /// A command went out and its end was not read (it was cancelled or
     /// timed out): the stream is not at a command's boundary any more.
     pub(super) dirty: bool,
@@ -57,39 +90,50 @@ pub(super) struct Shell {
 pub(super) enum Outcome {
     /// It ran to its end.
     Done(ExecOutput),
-    /// The target cannot keep a shell (no `setsid`): the command did not run.
-    Unavailable,
-    /// The shell or its connection went away.
+    /// The target cannot keep a shell (no `setsid` or `head`): the command
+    /// ran on the channel as any other would.
+    Ran(ExecOutput),
+    /// The shell or its connection went away, or its input could not be
+    /// sent.
     Lost(String),
 }
 
 impl Shell {
-    /// A shell on `channel`, which runs `BOOTSTRAP`.
+    /// A shell to start on `channel` (running `BOOTSTRAP` if `warm`, else
+    /// nothing yet).
     pub(super) fn new(
         on: Arc<Handle<Client>>,
         channel: russh::Channel<client::Msg>,
+        warm: bool,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Shell {
+        let (read, write) = channel.split();
         Shell {
             on,
-            channel,
+            read,
+            write,
             _permit: permit,
-            started: false,
+            fresh: Some(warm),
             dirty: false,
         }
     }
 
     /// End it: the shell's `read` sees the end of its input and exits.
     pub(super) async fn close(self) {
-        let _ = self.channel.eof().await;
-        let _ = self.channel.close().await;
+        let _ = self.write.eof().await;
+        let _ = self.write.close().await;
     }
 
-    /// Run `script` (a `command_line`) to its end: its output, passed to
-    /// `sink` as it arrives, and its status; its process group in `guard`.
+    /// Run `script` (a `shell_script`; `private` if it sets the
+    /// environment) to its end: its output, passed to `sink` as it
+    /// arrives, and its status; its process group in `guard`. A fresh
+    /// shell starts with it, and it must have no input. The input goes
+    /// out as the output comes back (a command may write before it reads).
     pub(super) async fn run(
         &mut self,
         script: &str,
+        private: bool,
+        input: Option<Input<'_>>,
         sink: Option<&OutputSink>,
         guard: &mut KillGuard<'_>,
     ) -> Outcome {
@@ -97,67 +141,164 @@ impl Shell {
             Ok(n) => n,
             Err(e) => return Outcome::Lost(e),
         };
-        let mut input = String::new();
-        if !self.started {
-            input.push_str(&framed(SHELL));
-        }
-        input.push_str(&nonce);
-        input.push('\n');
-        input.push_str(&framed(script));
         self.dirty = true;
-        if let Err(e) = self.channel.data(input.as_bytes()).await {
-            return Outcome::Lost(format!("cannot send the command: {e}"));
-        }
-        let starting = !self.started;
-        self.started = true;
-        let mut out = ExecOutput::default();
-        let mut stdout = Scan::new(format!("{nonce} "));
-        let mut stderr = Scan::new(format!("{nonce}\n"));
-        let mut group = GroupLine::default();
-        let status = loop {
-            if let (Some(line), true) = (stdout.line(), stderr.found()) {
-                break String::from_utf8_lossy(line).trim().to_string();
-            }
-            let Some(msg) = self.channel.wait().await else {
-                return Outcome::Lost("the shell's channel closed".into());
-            };
-            match msg {
-                ChannelMsg::Data { data } => {
-                    let passed = stdout.feed(group.strip(&data, &mut guard.pgid));
-                    keep(&mut out.stdout, &mut out.dropped, &passed);
-                    if let (Some(sink), false) = (sink, passed.is_empty()) {
-                        sink(Stream::Stdout, &passed);
-                    }
-                }
-                ChannelMsg::ExtendedData { data, ext: 1 } => {
-                    let passed = stderr.feed(&data);
-                    keep(&mut out.stderr, &mut out.dropped, &passed);
-                    if let (Some(sink), false) = (sink, passed.is_empty()) {
-                        sink(Stream::Stderr, &passed);
-                    }
-                }
-                ChannelMsg::ExitStatus { exit_status } if starting && exit_status == NO_SETSID => {
-                    return Outcome::Unavailable;
-                }
-                // The end of its output comes before its exit status.
-                ChannelMsg::Eof => {}
-                ChannelMsg::ExitStatus { .. }
-                | ChannelMsg::ExitSignal { .. }
-                | ChannelMsg::Close => {
-                    return Outcome::Lost("the shell ended during the command".into());
-                }
-                _ => {}
+        let fresh = self.fresh.take();
+        let send = send(&self.write, fresh, &nonce, script, private, input);
+        let collect = collect(&mut self.read, fresh.is_some(), &nonce, sink, guard);
+        tokio::pin!(send, collect);
+        let mut sent = false;
+        let outcome = loop {
+            tokio::select! {
+                done = &mut send, if !sent => match done {
+                    Ok(()) => sent = true,
+                    Err(e) => break Outcome::Lost(e),
+                },
+                // Its end marker comes only once all its input was read.
+                outcome = &mut collect => break outcome,
             }
         };
-        self.dirty = false;
-        // A shell says 128 + N for a command that signal N ended.
-        match status.parse::<i32>() {
-            Ok(code) if (129..=159).contains(&code) => out.signal = Some(code - 128),
-            Ok(code) => out.exit_code = Some(code),
-            Err(_) => return Outcome::Lost(format!("the shell said {status:?}")),
+        if !matches!(outcome, Outcome::Lost(_)) {
+            self.dirty = false;
         }
-        Outcome::Done(out)
+        outcome
     }
+}
+
+/// Send the command (starting the shell with it if it is `fresh`) and its
+/// input.
+async fn send(
+    write: &russh::ChannelWriteHalf<client::Msg>,
+    fresh: Option<bool>,
+    nonce: &str,
+    script: &str,
+    private: bool,
+    input: Option<Input<'_>>,
+) -> Result<(), String> {
+    let cannot = |e: russh::Error| format!("cannot send the command: {e}");
+    if let Some(warm) = fresh {
+        // The first command has no input; a script that sets the
+        // environment goes on standard input (`BOOTSTRAP`), never as
+        // sshd's command.
+        let start = first(nonce, script);
+        if !(warm || private) {
+            return write.exec(true, start).await.map_err(cannot);
+        }
+        if !warm {
+            write.exec(true, BOOTSTRAP).await.map_err(cannot)?;
+        }
+        return write.data(framed(&start).as_bytes()).await.map_err(cannot);
+    }
+    let Some(input) = input else {
+        let head = format!("{nonce} -\n{}", framed(script));
+        return write.data(head.as_bytes()).await.map_err(cannot);
+    };
+    let file = match input.file {
+        None => None,
+        Some(path) => {
+            let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+            let f = tokio::fs::File::open(path).await.map_err(unreadable)?;
+            let len = f.metadata().await.map_err(unreadable)?.len();
+            Some((f, len, path))
+        }
+    };
+    let len = input.bytes.len() as u64 + file.as_ref().map_or(0, |f| f.1);
+    let mut head = format!("{nonce} {len}\n{}", framed(script)).into_bytes();
+    head.extend_from_slice(input.bytes);
+    write.data(&head[..]).await.map_err(cannot)?;
+    if let Some((mut f, mut left, path)) = file {
+        // Exactly the length announced: a file that shrinks as it is read
+        // fails the command (and the shell is closed).
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 1 << 20];
+        while left > 0 {
+            let want = buf.len().min(left as usize);
+            let n = f
+                .read(&mut buf[..want])
+                .await
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if n == 0 {
+                return Err(format!("{} shrank as it was sent", path.display()));
+            }
+            // Big chunks: russh cuts them into packets.
+            write.data_bytes(buf[..n].to_vec()).await.map_err(cannot)?;
+            left -= n as u64;
+        }
+    }
+    Ok(())
+}
+
+/// Read a command's output up to its markers; a `fresh` shell's channel
+/// that ends before them ran the command plainly.
+async fn collect(
+    read: &mut russh::ChannelReadHalf,
+    fresh: bool,
+    nonce: &str,
+    sink: Option<&OutputSink>,
+    guard: &mut KillGuard<'_>,
+) -> Outcome {
+    let mut out = ExecOutput::default();
+    let mut stdout = Scan::new(format!("{nonce} "));
+    let mut stderr = Scan::new(format!("{nonce}\n"));
+    let mut group = GroupLine::default();
+    let mut ended = false;
+    let pass = |out: &mut ExecOutput, stream: Stream, data: &[u8]| {
+        let buf = match stream {
+            Stream::Stdout => &mut out.stdout,
+            Stream::Stderr => &mut out.stderr,
+        };
+        keep(buf, &mut out.dropped, data);
+        if let (Some(sink), false) = (sink, data.is_empty()) {
+            sink(stream, data);
+        }
+    };
+    let status = loop {
+        if let (Some(line), true) = (stdout.line(), stderr.found()) {
+            break String::from_utf8_lossy(line).trim().to_string();
+        }
+        let Some(msg) = read.wait().await else {
+            if !ended {
+                return Outcome::Lost("the shell's channel closed".into());
+            }
+            // It ran without a shell: all it wrote is output.
+            pass(&mut out, Stream::Stdout, &stdout.rest());
+            pass(&mut out, Stream::Stderr, &stderr.rest());
+            return Outcome::Ran(out);
+        };
+        match msg {
+            ChannelMsg::Data { data } => {
+                let passed = stdout.feed(group.strip(&data, &mut guard.pgid));
+                pass(&mut out, Stream::Stdout, &passed);
+            }
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                let passed = stderr.feed(&data);
+                pass(&mut out, Stream::Stderr, &passed);
+            }
+            // A fresh one that ends before its markers ran the command
+            // plainly (no `setsid`): its status is the command's.
+            ChannelMsg::ExitStatus { exit_status } if fresh && !stderr.found() => {
+                out.exit_code = Some(exit_status as i32);
+                ended = true;
+            }
+            ChannelMsg::ExitSignal { signal_name, .. } if fresh && !stderr.found() => {
+                out.signal = Some(super::signal_number(&signal_name));
+                ended = true;
+            }
+            // The end of its output comes before its exit status.
+            ChannelMsg::Eof => {}
+            ChannelMsg::Close if ended => {}
+            ChannelMsg::ExitStatus { .. } | ChannelMsg::ExitSignal { .. } | ChannelMsg::Close => {
+                return Outcome::Lost("the shell ended during the command".into());
+            }
+            _ => {}
+        }
+    };
+    // A shell says 128 + N for a command that signal N ended.
+    match status.parse::<i32>() {
+        Ok(code) if (129..=159).contains(&code) => out.signal = Some(code - 128),
+        Ok(code) => out.exit_code = Some(code),
+        Err(_) => return Outcome::Lost(format!("the shell said {status:?}")),
+    }
+    Outcome::Done(out)
 }
 
 /// One output stream of a command, up to its end marker.
@@ -198,6 +339,11 @@ impl Scan {
 
     fn found(&self) -> bool {
         self.after.is_some()
+    }
+
+    /// What is held back, when no marker is coming.
+    fn rest(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
     }
 
     /// The line after the marker, once it is whole.
