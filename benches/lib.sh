@@ -1,6 +1,18 @@
 # Shared by the shell benchmarks (source it): the OpenSSH client config for a
 # test bed, and the median of repeated runs. Needs `runs` set.
 
+# Under sudo, PATH is sudo's secure_path: find the invoking user's cargo (and
+# their rustup toolchains).
+if ! command -v cargo >/dev/null 2>&1; then
+  for home in "$HOME" ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)"}; do
+    if [ -x "$home/.cargo/bin/cargo" ]; then
+      PATH="$PATH:$home/.cargo/bin"
+      [ -d "$home/.rustup" ] && export RUSTUP_HOME="${RUSTUP_HOME:-$home/.rustup}"
+      break
+    fi
+  done
+fi
+
 # ssh_config FILE BED [EXTRA LINES]: OpenSSH with the bed's user, key and
 # known hosts (port 2222, where the bed's inventory points), plus EXTRA.
 ssh_config() {
