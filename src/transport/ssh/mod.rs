@@ -1472,8 +1472,8 @@ fn exports(exec: &Exec) -> Result<String, String> {
     Ok(exports)
 }
 
-/// The script of a command in the persistent shell (`setsid /bin/sh -c`
-/// runs it): its process group first, its environment, then a shell
+/// The script of a command in the persistent shell (`setsid /bin/sh`
+/// `eval`s it): its process group first, its environment, then a shell
 /// command `eval`ed in that same shell (one program less to start than
 /// `exec /bin/sh -c`), or a program `exec`ed.
 fn shell_script(exec: &Exec) -> Result<String, String> {

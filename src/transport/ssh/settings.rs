@@ -60,7 +60,8 @@ pub(super) struct Settings {
     pub(super) idle_connections: usize,
     /// The OpenSSH config files read (none with `load-config: false`).
     pub(super) config_files: Vec<PathBuf>,
-    /// Plain commands run in one persistent shell per target (`shell.rs`).
+    /// Commands (not under `run-as`) run in one persistent shell per target
+    /// (`shell.rs`).
     pub(super) persistent_shell: bool,
 }
 
