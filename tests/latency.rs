@@ -81,8 +81,19 @@ fn run(bed: &Bed, tag: &str) -> (Vec<(String, f64)>, f64) {
 #[test]
 fn each_step_costs_its_round_trips_and_no_more_at_50_ms() {
     let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
-    let (base, base_end) = run(&Bed::start_at(70, 10, 16, Some(Duration::ZERO)), "base");
-    let (slow, slow_end) = run(&Bed::start_at(71, 10, 16, Some(RTT)), "slow");
+    // Each bed twice, each step's better median kept: a round trip is a
+    // floor that noise (two cores shared by ten sshd) only adds to.
+    let best = |bed: &Bed, tag: &str| {
+        let (mut steps, mut end) = run(bed, tag);
+        let (again, again_end) = run(bed, tag);
+        for ((_, ms), (_, other)) in steps.iter_mut().zip(again) {
+            *ms = ms.min(other);
+        }
+        end = end.min(again_end);
+        (steps, end)
+    };
+    let (base, base_end) = best(&Bed::start_at(70, 10, 16, Some(Duration::ZERO)), "base");
+    let (slow, slow_end) = best(&Bed::start_at(71, 10, 16, Some(RTT)), "slow");
     assert_eq!(base.len(), slow.len());
     let rtt = RTT.as_millis() as f64;
     // The round trips each step may cost beyond its own run time: the

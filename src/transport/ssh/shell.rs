@@ -176,9 +176,12 @@ async fn send(
 ) -> Result<(), String> {
     let cannot = |e: russh::Error| format!("cannot send the command: {e}");
     if let Some(warm) = fresh {
-        // The first command has no input; a script that sets the
-        // environment goes on standard input (`BOOTSTRAP`), never as
-        // sshd's command.
+        // The first command has no input (`in_shell` sends one with input
+        // to a channel of its own); a script that sets the environment goes
+        // on standard input (`BOOTSTRAP`), never as sshd's command.
+        if input.is_some() {
+            return Err("a shell cannot start with a command that has input".into());
+        }
         let start = first(nonce, script);
         if !(warm || private) {
             return write.exec(true, start).await.map_err(cannot);
