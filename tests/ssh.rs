@@ -483,17 +483,10 @@ fn a_server_that_never_speaks_ssh_times_out_at_connect_timeout() {
 #[test]
 fn a_timeout_leaves_no_process_on_the_target() {
     let bed = Bed::start(26, 1, 1);
-    let (code, out, err) = drover(&[
-        "run",
-        "ssh/timeout.plan",
-        "-i",
-        bed.inventory().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
+    let (code, result, err) = common::run_plan("ssh/timeout.plan", &[], &bed.inventory());
+    assert_eq!(code, 0, "{result}{err}");
     assert_eq!(
-        plan_result(&out)["value"],
+        result["value"],
         json!([
             "drover/timeout",
             "drover/timeout",
@@ -574,16 +567,7 @@ fn channels_per_target_stay_under_max_sessions() {
                 known.display()
             ),
         );
-        let (_, out, err) = drover(&[
-            "run",
-            "ssh/sessions.plan",
-            "-i",
-            inv.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert!(!out.is_empty(), "{err}");
-        plan_result(&out)["value"].clone()
+        common::run_plan("ssh/sessions.plan", &[], &inv).1["value"].clone()
     };
     // The default (8) stays under the bed's MaxSessions 10: every command runs.
     assert_eq!(run(8), json!([true]));
@@ -612,15 +596,7 @@ fn secrets_in_the_environment_are_on_no_command_line() {
     .unwrap();
     let _rule = SudoLog(rule);
     let inv = sudo_inventory(&bed);
-    let (code, result, err) = common::drover_json(&[
-        "run",
-        "ssh/secret_env.plan",
-        "token=open-sesame",
-        "-i",
-        inv.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let (code, result, err) = common::run_plan("ssh/secret_env.plan", &["token=open-sesame"], &inv);
     assert_eq!(code, 0, "{result}{err}");
     assert_eq!(
         result["value"],
@@ -682,19 +658,14 @@ fn a_targets_commands_uploads_tasks_and_scripts_share_one_session() {
     let sessions = |inventory: &std::path::Path| {
         std::fs::write(&commands, "").unwrap();
         let dest = format!("/tmp/drover-one-session-{}", std::process::id());
-        let (code, out, err) = drover(&[
-            "run",
+        let (code, result, err) = common::run_plan(
             "ssh/one_session.plan",
-            &format!("dest={dest}"),
-            &format!("big={}", big.display()),
-            "-i",
-            inventory.to_str().unwrap(),
-            "--format",
-            "json",
-        ]);
-        assert_eq!(code, 0, "{out}{err}");
+            &[&format!("dest={dest}"), &format!("big={}", big.display())],
+            inventory,
+        );
+        assert_eq!(code, 0, "{result}{err}");
         assert_eq!(
-            plan_result(&out)["value"],
+            result["value"],
             json!([
                 "first\n",
                 "hello ann",
@@ -742,16 +713,9 @@ fn keyed_inventory(bed: &Bed, name: &str, extra: &str) -> PathBuf {
 /// and the parent's name, whether it leads its own process group (a timeout
 /// kills it alone), what it read from its standard input.
 fn shell_parents(inventory: &std::path::Path) -> Vec<(String, String, bool, String)> {
-    let (code, out, err) = drover(&[
-        "run",
-        "ssh/one_shell.plan",
-        "-i",
-        inventory.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    plan_result(&out)["value"]
+    let (code, result, err) = common::run_plan("ssh/one_shell.plan", &[], inventory);
+    assert_eq!(code, 0, "{result}{err}");
+    result["value"]
         .as_array()
         .unwrap()
         .iter()

@@ -679,6 +679,15 @@ pub fn command_run(cmd: &str, spec: &str, inventory: &Path) -> (i32, serde_json:
     ])
 }
 
+/// `drover run PLAN PARAMS -i INVENTORY --format json` in `tests/`: (exit
+/// code, the run's `plan_result`, stderr).
+pub fn run_plan(plan: &str, params: &[&str], inventory: &Path) -> (i32, serde_json::Value, String) {
+    let mut args = vec!["run", plan];
+    args.extend_from_slice(params);
+    args.extend(["-i", inventory.to_str().unwrap(), "--format", "json"]);
+    drover_json(&args)
+}
+
 /// `drover ARGS` started in the test project `tests/`, its output piped.
 pub fn spawn_in_tests(args: &[&str]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_drover"))

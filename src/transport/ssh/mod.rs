@@ -416,7 +416,7 @@ struct Link {
     /// Actions using it now, and when it was last used (`now_ms`).
     in_use: AtomicUsize,
     last_used: AtomicU64,
-    /// The target cannot keep a persistent shell (no `setsid`).
+    /// The target cannot keep a persistent shell (no `setsid` or `head`).
     no_shell: AtomicBool,
     /// Claimed by `make_room` to be closed.
     closing: AtomicBool,
