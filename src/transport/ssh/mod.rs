@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +52,8 @@ struct OpenLinks {
     links: Mutex<Vec<std::sync::Weak<Link>>>,
     /// The smallest `idle-connections` of any target (0: not yet known).
     cap: AtomicUsize,
+    /// Wakes openers waiting for others' closes (`make_room`).
+    closed: tokio::sync::Notify,
 }
 
 impl OpenLinks {
@@ -73,6 +75,10 @@ impl OpenLinks {
     async fn make_room(&self, me: &Link) {
         let cap = self.cap.load(Ordering::Relaxed).max(1);
         loop {
+            // Listening before looking: a close that ends in between wakes it.
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
             let chosen: Vec<Arc<Link>> = {
                 let links = self.links.lock().unwrap_or_else(|e| e.into_inner());
                 let mut idle: Vec<Arc<Link>> = links
@@ -100,15 +106,26 @@ impl OpenLinks {
             };
             if chosen.is_empty() {
                 // Others are closing enough of them: wait for that.
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                closed.await;
                 continue;
             }
             futures::future::join_all(chosen.iter().map(|link| async move {
+                let _claim = Claim(link, &self.closed);
                 link.close_if_idle().await;
-                link.closing.store(false, Ordering::Relaxed);
             }))
             .await;
         }
+    }
+}
+
+/// A link claimed by `make_room`: released when it is closed, or when the
+/// opener's action is dropped mid-close, waking openers that wait on it.
+struct Claim<'a>(&'a Link, &'a tokio::sync::Notify);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.closing.store(false, Ordering::Relaxed);
+        self.1.notify_waiters();
     }
 }
 
@@ -404,7 +421,8 @@ fn host_port(s: &Settings) -> String {
 struct Link {
     settings: Settings,
     via: Option<Arc<Link>>,
-    handle: tokio::sync::Mutex<Option<Arc<Handle<Client>>>>,
+    /// The connection, and what resolves when its session task has ended.
+    open: tokio::sync::Mutex<Option<(Arc<Handle<Client>>, Ended)>>,
     /// Bumped at every new connection, and when the idle cap removes the
     /// task files: a reconnected target may have lost them (a reboot).
     epoch: AtomicU64,
@@ -420,8 +438,6 @@ struct Link {
     no_shell: AtomicBool,
     /// Claimed by `make_room` to be closed.
     closing: AtomicBool,
-    /// When the connection's session task has ended.
-    ended: Mutex<Option<Ended>>,
 }
 
 /// Resolves when a connection's session task has ended.
@@ -432,7 +448,7 @@ impl Link {
         Link {
             settings,
             via,
-            handle: tokio::sync::Mutex::new(None),
+            open: tokio::sync::Mutex::new(None),
             epoch: AtomicU64::new(0),
             temp_dir: Mutex::new(None),
             rtt_us: AtomicU64::new(u64::MAX),
@@ -440,14 +456,13 @@ impl Link {
             last_used: AtomicU64::new(now_ms()),
             no_shell: AtomicBool::new(false),
             closing: AtomicBool::new(false),
-            ended: Mutex::new(None),
         }
     }
 
     /// Connected, or connecting now.
     fn is_open(&self) -> bool {
-        match self.handle.try_lock() {
-            Ok(slot) => slot.as_ref().is_some_and(|h| !h.is_closed()),
+        match self.open.try_lock() {
+            Ok(slot) => slot.as_ref().is_some_and(|(h, _)| !h.is_closed()),
             Err(_) => true,
         }
     }
@@ -456,7 +471,7 @@ impl Link {
     /// run's task files first: one exec now instead of a new login at the
     /// end of the run (most closed connections are of targets done with).
     async fn close_if_idle(&self) {
-        let Ok(mut slot) = self.handle.try_lock() else {
+        let Ok(mut slot) = self.open.try_lock() else {
             return;
         };
         // SeqCst with `busy`: either an action about to stage sees the new
@@ -464,7 +479,7 @@ impl Link {
         if self.in_use.load(Ordering::SeqCst) > 0 {
             return;
         }
-        if let Some(h) = slot.take() {
+        if let Some((h, ended)) = slot.take() {
             let dir = self
                 .temp_dir
                 .lock()
@@ -492,15 +507,12 @@ impl Link {
             // Closed before the next one opens, so that the cap holds on the
             // server's side too: the session's task ends after it shuts the
             // socket down. Bounded, as a dead peer never answers.
-            let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(ended) = ended {
-                let _ = tokio::time::timeout(Duration::from_secs(5), ended).await;
-            }
+            let _ = tokio::time::timeout(Duration::from_secs(5), ended).await;
         }
     }
 
     async fn disconnect(&self) {
-        if let Some(h) = self.handle.lock().await.take() {
+        if let Some((h, _)) = self.open.lock().await.take() {
             let _ = h
                 .disconnect(russh::Disconnect::ByApplication, "", "en")
                 .await;
@@ -518,24 +530,23 @@ impl Link {
     /// hosts before it likewise.
     fn handle(&self) -> BoxFuture<'_, Result<Arc<Handle<Client>>, TransportError>> {
         Box::pin(async move {
-            let mut slot = self.handle.lock().await;
-            if let Some(h) = slot.as_ref()
+            let mut slot = self.open.lock().await;
+            if let Some((h, _)) = slot.as_ref()
                 && !h.is_closed()
             {
                 return Ok(h.clone());
             }
-            let (handle, ended) = self.open().await?;
+            let (handle, ended) = self.connect().await?;
             let handle = Arc::new(handle);
-            *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(ended);
             self.epoch.fetch_add(1, Ordering::SeqCst);
-            *slot = Some(handle.clone());
+            *slot = Some((handle.clone(), ended));
             Ok(handle)
         })
     }
 
     /// A TCP connection, or a `direct-tcpip` channel of the jump host
     /// before this one; then the SSH handshake and the login.
-    async fn open(&self) -> Result<(Handle<Client>, Ended), TransportError> {
+    async fn connect(&self) -> Result<(Handle<Client>, Ended), TransportError> {
         let s = &self.settings;
         let config = client_config(s);
         let refusal = Arc::new(Mutex::new(None));
@@ -918,23 +929,13 @@ impl SshConnection {
             Ok(s) => s,
             Err(e) => return Some(Err(TransportError::Io(e))),
         };
-        let mut guard = KillGuard {
-            handle: handle.clone(),
-            pgid: None,
-            kills: Some(&self.kills),
+        let mut guard = KillGuard::new(handle.clone(), Some(&self.kills));
+        let pgid = guard.pgid.clone();
+        let run = shell.run(&script, private, input, exec.on_output.as_ref(), &pgid);
+        let outcome = match guard.bound(exec.timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(timeout) => return Some(Err(timeout)),
         };
-        let run = shell.run(&script, private, input, exec.on_output.as_ref(), &mut guard);
-        let outcome = match exec.timeout {
-            None => run.await,
-            Some(limit) => match tokio::time::timeout(limit, run).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    guard.kill_now().await;
-                    return Some(Err(TransportError::Timeout(limit)));
-                }
-            },
-        };
-        guard.kills = None;
         match outcome {
             shell::Outcome::Done(out) => Some(Ok(out)),
             shell::Outcome::Ran(out) => {
@@ -1124,11 +1125,8 @@ impl Link {
                 .map_err(|e| lost("cannot start the command", e))?;
         }
         let (mut read, write) = channel.split();
-        let mut guard = KillGuard {
-            handle: handle.clone(),
-            pgid: None,
-            kills,
-        };
+        let mut guard = KillGuard::new(handle.clone(), kills);
+        let pgid = guard.pgid.clone();
         if let Some(pw) = sudo_password {
             input.extend_from_slice(pw.as_bytes());
             input.push(b'\n');
@@ -1169,7 +1167,7 @@ impl Link {
             while let Some(msg) = read.wait().await {
                 match msg {
                     ChannelMsg::Data { data } => {
-                        let data = group.strip(&data, &mut guard.pgid);
+                        let data = group.strip(&data, &pgid);
                         keep(&mut out.stdout, &mut out.dropped, data);
                         if let (Some(sink), false) = (&sink, data.is_empty()) {
                             sink(Stream::Stdout, data);
@@ -1205,17 +1203,7 @@ impl Link {
                 }
             }
         };
-        let (fed, out) = match exec.timeout {
-            None => work.await,
-            Some(limit) => match tokio::time::timeout(limit, work).await {
-                Ok(done) => done,
-                Err(_) => {
-                    guard.kill_now().await;
-                    return Err(TransportError::Timeout(limit));
-                }
-            },
-        };
-        guard.kills = None;
+        let (fed, out) = guard.bound(exec.timeout, work).await?;
         if out.exit_code.is_none() && out.signal.is_none() {
             return Err(self.lost(handle, "the command ended without an exit status".into()));
         }
@@ -1270,7 +1258,7 @@ struct GroupLine {
 impl GroupLine {
     /// The output in `data` (all of it once the line is read); the group
     /// into `pgid` when the line ends in it.
-    fn strip<'d>(&mut self, data: &'d [u8], pgid: &mut Option<u32>) -> &'d [u8] {
+    fn strip<'d>(&mut self, data: &'d [u8], pgid: &AtomicU32) -> &'d [u8] {
         if self.read {
             return data;
         }
@@ -1279,9 +1267,12 @@ impl GroupLine {
             return &[];
         };
         self.head.extend_from_slice(&data[..end]);
-        *pgid = std::str::from_utf8(&self.head)
+        if let Some(group) = std::str::from_utf8(&self.head)
             .ok()
-            .and_then(|s| s.trim().parse().ok());
+            .and_then(|s| s.trim().parse().ok())
+        {
+            pgid.store(group, Ordering::SeqCst);
+        }
         self.read = true;
         &data[end + 1..]
     }
@@ -1363,23 +1354,56 @@ fn certificates(
 /// future dropped) or timed out.
 struct KillGuard<'a> {
     handle: Arc<Handle<Client>>,
-    pgid: Option<u32>,
+    /// The group, once the command's first line said it (0 before).
+    pgid: Arc<AtomicU32>,
     /// Where a kill sent from `drop` is registered; `None` once finished.
     kills: Option<&'a Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
-impl KillGuard<'_> {
-    async fn kill_now(&mut self) {
-        if let Some(pgid) = self.pgid.take() {
-            kill_group(self.handle.clone(), pgid).await;
+impl<'a> KillGuard<'a> {
+    fn new(
+        handle: Arc<Handle<Client>>,
+        kills: Option<&'a Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    ) -> Self {
+        KillGuard {
+            handle,
+            pgid: Arc::default(),
+            kills,
         }
+    }
+
+    fn group(&self) -> Option<u32> {
+        Some(self.pgid.load(Ordering::SeqCst)).filter(|g| *g != 0)
+    }
+
+    /// `work` (the command, which fills in `pgid`) to its end, when the
+    /// guard stands down; or stopped at `limit`, its group killed.
+    async fn bound<T>(
+        &mut self,
+        limit: Option<Duration>,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, TransportError> {
+        let done = match limit {
+            None => work.await,
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(done) => done,
+                Err(_) => {
+                    if let Some(pgid) = self.group() {
+                        kill_group(self.handle.clone(), pgid).await;
+                    }
+                    self.kills = None;
+                    return Err(TransportError::Timeout(limit));
+                }
+            },
+        };
         self.kills = None;
+        Ok(done)
     }
 }
 
 impl Drop for KillGuard<'_> {
     fn drop(&mut self) {
-        if let (Some(kills), Some(pgid)) = (self.kills, self.pgid) {
+        if let (Some(kills), Some(pgid)) = (self.kills, self.group()) {
             let handle = self.handle.clone();
             let task = tokio::spawn(kill_group(handle, pgid));
             kills.lock().unwrap_or_else(|e| e.into_inner()).push(task);

@@ -25,11 +25,12 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 use russh::ChannelMsg;
 use russh::client::{self, Handle};
 
-use super::{BOOTSTRAP, Client, GroupLine, KillGuard, framed, keep, quote, random_name};
+use super::{BOOTSTRAP, Client, GroupLine, framed, keep, quote, random_name};
 use crate::transport::{ExecOutput, OutputSink, Stream};
 
 /// Whether the target can keep a shell.
@@ -126,7 +127,7 @@ impl Shell {
 
     /// Run `script` (a `shell_script`; `private` if it sets the
     /// environment) to its end: its output, passed to `sink` as it
-    /// arrives, and its status; its process group in `guard`. A fresh
+    /// arrives, and its status; its process group into `pgid`. A fresh
     /// shell starts with it, and it must have no input. The input goes
     /// out as the output comes back (a command may write before it reads).
     pub(super) async fn run(
@@ -135,7 +136,7 @@ impl Shell {
         private: bool,
         input: Option<Input<'_>>,
         sink: Option<&OutputSink>,
-        guard: &mut KillGuard<'_>,
+        pgid: &AtomicU32,
     ) -> Outcome {
         let nonce = match random_name() {
             Ok(n) => n,
@@ -144,7 +145,7 @@ impl Shell {
         self.dirty = true;
         let fresh = self.fresh.take();
         let send = send(&self.write, fresh, &nonce, script, private, input);
-        let collect = collect(&mut self.read, fresh.is_some(), &nonce, sink, guard);
+        let collect = collect(&mut self.read, fresh.is_some(), &nonce, sink, pgid);
         tokio::pin!(send, collect);
         let mut sent = false;
         let outcome = loop {
@@ -237,7 +238,7 @@ async fn collect(
     fresh: bool,
     nonce: &str,
     sink: Option<&OutputSink>,
-    guard: &mut KillGuard<'_>,
+    pgid: &AtomicU32,
 ) -> Outcome {
     let mut out = ExecOutput::default();
     let mut stdout = Scan::new(format!("{nonce} "));
@@ -269,7 +270,7 @@ async fn collect(
         };
         match msg {
             ChannelMsg::Data { data } => {
-                let passed = stdout.feed(group.strip(&data, &mut guard.pgid));
+                let passed = stdout.feed(group.strip(&data, pgid));
                 pass(&mut out, Stream::Stdout, &passed);
             }
             ChannelMsg::ExtendedData { data, ext: 1 } => {
