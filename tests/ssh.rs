@@ -530,6 +530,9 @@ fn wait_up_sees_a_restarted_target_only_once_it_is_back() {
 fn run_as_through_sudo_with_a_password_that_shows_nowhere() {
     let bed = Bed::start(28, 1, 1);
     let inv = sudo_inventory(&bed);
+    let size = std::fs::metadata(common::root().join("tests/ssh/args.sh"))
+        .unwrap()
+        .len();
     for format in ["json", "human"] {
         let (code, out, err) = drover(&[
             "run",
@@ -547,7 +550,7 @@ fn run_as_through_sudo_with_a_password_that_shows_nowhere() {
         if format == "json" {
             assert_eq!(
                 plan_result(&out)["value"],
-                json!({"user": "root\n", "as_login": "drover-test\n", "task_stdin": true, "task_user": "root"})
+                json!({"user": "root\n", "as_login": format!("drover-test\n{size}\n"), "task_stdin": true, "task_user": "root"})
             );
         }
     }
@@ -695,6 +698,41 @@ fn a_targets_commands_uploads_tasks_and_scripts_share_one_session() {
         "    persistent-shell: false\n",
     ));
     assert!(off >= 10, "{log}");
+}
+
+/// Run `ssh/input_first.plan` on `bed` (whose sessions `commands` logs),
+/// check its result: how many sessions sshd started.
+fn input_first(bed: &Bed, commands: &std::path::Path) -> usize {
+    std::fs::write(commands, "").unwrap();
+    let dest = format!("/tmp/drover-input-first-{}", std::process::id());
+    let inventory = keyed_inventory(bed, "input_first.yaml", "");
+    let (code, result, err) = common::run_plan(
+        "ssh/input_first.plan",
+        &[&format!("dest={dest}")],
+        &inventory,
+    );
+    assert_eq!(code, 0, "{result}{err}");
+    let sum = common::sha256(&common::root().join("tests/ssh/args.sh"));
+    assert_eq!(
+        result["value"],
+        json!(["hello ann", true, format!("{sum}\n")])
+    );
+    let log = std::fs::read_to_string(commands).unwrap();
+    log.matches("\n---\n").count()
+}
+
+#[test]
+fn a_first_step_with_input_starts_the_shell_unless_the_target_cannot_keep_one() {
+    // The task's staging starts the shell with its files as input.
+    let bed = Bed::start(36, 1, 1);
+    let commands = log_sessions(&bed);
+    assert_eq!(input_first(&bed, &commands), 1);
+    // Without `setsid` the shell refuses it unrun: it goes to a channel of
+    // its own, as everything after it.
+    let plain = Bed::with_env(37, 1, &[("SSHBED_NO_SETSID", "1")]);
+    let commands = log_sessions(&plain);
+    let sessions = input_first(&plain, &commands);
+    assert!(sessions >= 5, "{sessions}");
 }
 
 /// The bed's inventory with its key and known hosts, and `extra` settings.

@@ -892,8 +892,8 @@ impl SshConnection {
     }
 
     /// Run `exec` in the persistent shell in `slot`, starting one with it
-    /// if there is none and it has no input; `None` when it cannot (it
-    /// then takes a channel of its own).
+    /// if there is none; `None` when it cannot (it then takes a channel of
+    /// its own).
     async fn in_shell(
         &self,
         handle: &Arc<Handle<Client>>,
@@ -914,9 +914,6 @@ impl SshConnection {
             file,
         });
         if slot.is_none() {
-            if input.is_some() {
-                return None;
-            }
             let (channel, warm, permit) = match self.channel(handle).await {
                 Ok(c) => c,
                 Err(e) => return Some(Err(e)),
@@ -942,6 +939,11 @@ impl SshConnection {
                 self.link.no_shell.store(true, Ordering::Relaxed);
                 *slot = None;
                 Some(Ok(out))
+            }
+            shell::Outcome::Refused => {
+                self.link.no_shell.store(true, Ordering::Relaxed);
+                *slot = None;
+                None
             }
             shell::Outcome::Lost(what) => {
                 *slot = None;

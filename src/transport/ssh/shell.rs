@@ -4,12 +4,13 @@
 //! session set-up (a process, its environment, a login shell: about 3 ms of
 //! CPU per exec here, docs/benchmarks.md), and the controller no channel.
 //!
-//! A target's first command without input starts it: its channel runs
-//! `first`'s script, which runs that command and then goes on reading
-//! commands (a target without `setsid` or `head` runs it plainly and ends:
-//! from then on every command takes a channel of its own). Later commands,
-//! with input or not, go down that channel; commands under `run-as`, and
-//! commands while another runs, take channels of their own.
+//! A target's first command starts it: its channel runs `first`'s script,
+//! which runs that command (with its input, which follows on the stream)
+//! and then goes on reading commands. A target without `setsid` or `head`
+//! runs a first command without input plainly and refuses one with input;
+//! either way the channel ends, and from then on every command takes a
+//! channel of its own. Later commands go down that channel; commands under
+//! `run-as`, and commands while another runs, take channels of their own.
 //!
 //! The protocol, on the channel's standard input: a line with the command's
 //! nonce (128 random bits) and the length of its input (`-`: none), then
@@ -54,13 +55,26 @@ drover_s=
 while [ \"$drover_n\" -gt 0 ]; do IFS= read -r drover_l || exit 0; drover_s=\"$drover_s$drover_l
 \"; drover_n=$((drover_n - 1)); done";
 
-/// The script that starts a shell with `script` (no input) as its first
-/// command; without `setsid` or `head` it runs that command as a channel
-/// would and ends.
-fn first(nonce: &str, script: &str) -> String {
+/// The script that starts a shell with `script` as its first command,
+/// with `input` bytes of input (which follow it on the stream). Without
+/// `setsid` or `head` it runs a command without input as a channel would;
+/// one with input it refuses (`NONCE -`: its input cannot be cut from the
+/// stream), and it ends.
+fn first(nonce: &str, script: &str, input: Option<u64>) -> String {
+    let (length, plainly) = match input {
+        None => (
+            "-".to_string(),
+            "drover_x=$drover_s; unset drover_s drover_k drover_i; eval \"$drover_x\" </dev/null",
+        ),
+        Some(n) => (
+            n.to_string(),
+            // No process group (`-`) for the line a command starts with.
+            "echo -; printf '%s -\\n' \"$drover_k\"; printf '%s\\n' \"$drover_k\" >&2",
+        ),
+    };
     format!(
-        "drover_k={nonce}\ndrover_i=-\ndrover_s={}\nif {CAN}; then\n{RUN}\n{LOOP}\n{RUN}\ndone\n\
-         else\ndrover_x=$drover_s; unset drover_s drover_k drover_i; eval \"$drover_x\" </dev/null\nfi",
+        "drover_k={nonce}\ndrover_i={length}\ndrover_s={}\nif {CAN}; then\n{RUN}\n{LOOP}\n{RUN}\ndone\n\
+         else\n{plainly}\nfi",
         quote(script)
     )
 }
@@ -94,6 +108,9 @@ pub(super) enum Outcome {
     /// The target cannot keep a shell (no `setsid` or `head`): the command
     /// ran on the channel as any other would.
     Ran(ExecOutput),
+    /// The target cannot keep a shell, and the command did not run: it has
+    /// input, which only a shell can take off the stream.
+    Refused,
     /// The shell or its connection went away, or its input could not be
     /// sent.
     Lost(String),
@@ -128,8 +145,8 @@ impl Shell {
     /// Run `script` (a `shell_script`; `private` if it sets the
     /// environment) to its end: its output, passed to `sink` as it
     /// arrives, and its status; its process group into `pgid`. A fresh
-    /// shell starts with it, and it must have no input. The input goes
-    /// out as the output comes back (a command may write before it reads).
+    /// shell starts with it. The input goes out as the output comes back
+    /// (a command may write before it reads).
     pub(super) async fn run(
         &mut self,
         script: &str,
@@ -176,27 +193,7 @@ async fn send(
     input: Option<Input<'_>>,
 ) -> Result<(), String> {
     let cannot = |e: russh::Error| format!("cannot send the command: {e}");
-    if let Some(warm) = fresh {
-        // The first command has no input (`in_shell` sends one with input
-        // to a channel of its own); a script that sets the environment goes
-        // on standard input (`BOOTSTRAP`), never as sshd's command.
-        if input.is_some() {
-            return Err("a shell cannot start with a command that has input".into());
-        }
-        let start = first(nonce, script);
-        if !(warm || private) {
-            return write.exec(true, start).await.map_err(cannot);
-        }
-        if !warm {
-            write.exec(true, BOOTSTRAP).await.map_err(cannot)?;
-        }
-        return write.data(framed(&start).as_bytes()).await.map_err(cannot);
-    }
-    let Some(input) = input else {
-        let head = format!("{nonce} -\n{}", framed(script));
-        return write.data(head.as_bytes()).await.map_err(cannot);
-    };
-    let file = match input.file {
+    let file = match input.as_ref().and_then(|i| i.file) {
         None => None,
         Some(path) => {
             let unreadable = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
@@ -205,10 +202,33 @@ async fn send(
             Some((f, len, path))
         }
     };
-    let len = input.bytes.len() as u64 + file.as_ref().map_or(0, |f| f.1);
-    let mut head = format!("{nonce} {len}\n{}", framed(script)).into_bytes();
-    head.extend_from_slice(input.bytes);
-    write.data(&head[..]).await.map_err(cannot)?;
+    // The length of the input: the shell gives the command exactly that.
+    let len = input
+        .as_ref()
+        .map(|i| i.bytes.len() as u64 + file.as_ref().map_or(0, |f| f.1));
+    let mut head = Vec::new();
+    match fresh {
+        // A script that sets the environment goes on standard input
+        // (`BOOTSTRAP`), never as sshd's command.
+        Some(warm) if warm || private => {
+            if !warm {
+                write.exec(true, BOOTSTRAP).await.map_err(cannot)?;
+            }
+            head.extend_from_slice(framed(&first(nonce, script, len)).as_bytes());
+        }
+        Some(_) => {
+            let start = first(nonce, script, len);
+            write.exec(true, start).await.map_err(cannot)?;
+        }
+        None => {
+            let len = len.map_or("-".to_string(), |l| l.to_string());
+            head.extend_from_slice(format!("{nonce} {len}\n{}", framed(script)).as_bytes());
+        }
+    }
+    head.extend_from_slice(input.as_ref().map_or(&[][..], |i| i.bytes));
+    if !head.is_empty() {
+        write.data(&head[..]).await.map_err(cannot)?;
+    }
     if let Some((mut f, mut left, path)) = file {
         // Exactly the length announced: a file that shrinks as it is read
         // fails the command (and the shell is closed).
@@ -296,6 +316,9 @@ async fn collect(
             _ => {}
         }
     };
+    if fresh && status == "-" {
+        return Outcome::Refused;
+    }
     // A shell says 128 + N for a command that signal N ended.
     match status.parse::<i32>() {
         Ok(code) if (129..=159).contains(&code) => out.signal = Some(code - 128),
