@@ -1139,28 +1139,15 @@ impl Link {
         input.extend(exec.stdin.iter().flatten());
         let feed = async {
             if !input.is_empty() {
-                write.data(&input[..]).await?;
+                write.data(&input[..]).await.map_err(|e| e.to_string())?;
             }
             if let Some(path) = file {
-                // Big chunks: russh cuts them into packets; tokio's copy would
-                // send 8 KiB at a time, several times slower.
-                use tokio::io::AsyncReadExt;
-                let mut f = tokio::fs::File::open(path)
+                let f = tokio::fs::File::open(path)
                     .await
-                    .map_err(|_| russh::Error::SendError)?;
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = f
-                        .read(&mut buf)
-                        .await
-                        .map_err(|_| russh::Error::SendError)?;
-                    if n == 0 {
-                        break;
-                    }
-                    write.data_bytes(buf[..n].to_vec()).await?;
-                }
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                send_file(&write, f, path, None).await?;
             }
-            write.eof().await
+            write.eof().await.map_err(|e| e.to_string())
         };
         let sink = exec.on_output.clone();
         let collect = async {
@@ -1278,6 +1265,40 @@ impl GroupLine {
         self.read = true;
         &data[end + 1..]
     }
+}
+
+/// Send the open file `f` (read from `path`) down `write`: exactly `len`
+/// bytes when given (a file that shrinks as it is read is an error), else
+/// to its end. In big chunks: russh cuts them into packets, where tokio's
+/// copy would send 8 KiB at a time, several times slower.
+async fn send_file(
+    write: &russh::ChannelWriteHalf<client::Msg>,
+    mut f: tokio::fs::File,
+    path: &Path,
+    len: Option<u64>,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = len.unwrap_or(u64::MAX);
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = f
+            .read(&mut buf[..want])
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            return match len {
+                Some(_) => Err(format!("{} shrank as it was sent", path.display())),
+                None => Ok(()),
+            };
+        }
+        write
+            .data_bytes(buf[..n].to_vec())
+            .await
+            .map_err(|e| format!("cannot send the command's input: {e}"))?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 /// Keep output up to the cap, count the rest.

@@ -229,26 +229,12 @@ async fn send(
     if !head.is_empty() {
         write.data(&head[..]).await.map_err(cannot)?;
     }
-    if let Some((mut f, mut left, path)) = file {
+    match file {
         // Exactly the length announced: a file that shrinks as it is read
         // fails the command (and the shell is closed).
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 1 << 20];
-        while left > 0 {
-            let want = buf.len().min(left as usize);
-            let n = f
-                .read(&mut buf[..want])
-                .await
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            if n == 0 {
-                return Err(format!("{} shrank as it was sent", path.display()));
-            }
-            // Big chunks: russh cuts them into packets.
-            write.data_bytes(buf[..n].to_vec()).await.map_err(cannot)?;
-            left -= n as u64;
-        }
+        Some((f, len, path)) => super::send_file(write, f, path, Some(len)).await,
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Read a command's output up to its markers; a `fresh` shell's channel
