@@ -35,10 +35,11 @@
 #       boots: a new boot time, sshd starts again; `-P` only stops it).
 #       Nothing outside the namespace changes.
 #
-#   SSHBED_NO_SETSID=1 scripts/sshbed.sh start DIR N ...
-#       Targets without `setsid` (each sshd in a mount namespace where
-#       /dev/null covers /usr/bin/setsid): drover's persistent shell cannot
-#       start there.
+#   SSHBED_HIDE="setsid head" scripts/sshbed.sh start DIR N ...
+#       Targets without these programs (each sshd in a mount namespace where
+#       /dev/null covers them): without `setsid` or `head` drover's
+#       persistent shell cannot start; without `head` a task's files cannot
+#       go in the same exec as its first run.
 set -euo pipefail
 
 USER_NAME=drover-test
@@ -104,10 +105,11 @@ start_process() { # dir k, or dir NAME
     unshare --mount --propagation private sh -c \
       'mount --bind "$1" /usr/local/bin && mount --bind "$1" /usr/local/sbin && exec "$2" -f "$3" -E "$4"' \
       sh "$dir/boot-$name" "$SSHD" "$dir/$name.conf" "$dir/$name.log"
-  elif [ -e "$dir/no-setsid" ]; then
+  elif [ -s "$dir/hide" ]; then
     unshare --mount --propagation private sh -c \
-      'mount --bind /dev/null "$(command -v setsid)" && exec "$1" -f "$2" -E "$3"' \
-      sh "$SSHD" "$dir/$name.conf" "$dir/$name.log"
+      'for p in $(cat "$4"); do mount --bind /dev/null "$(command -v "$p")" || exit 1; done
+       exec "$1" -f "$2" -E "$3"' \
+      sh "$SSHD" "$dir/$name.conf" "$dir/$name.log" "$dir/hide"
   else
     in_bed "$dir" "$SSHD" -f "$dir/$name.conf" -E "$dir/$name.log"
   fi
@@ -168,7 +170,7 @@ EOF
     echo "[$a]:$PORT $hostkey" >> "$dir/known_hosts"
     echo "      - $a" >> "$dir/inventory.yaml"
   done
-  if [ -n "${SSHBED_NO_SETSID:-}" ]; then : > "$dir/no-setsid"; fi
+  if [ -n "${SSHBED_HIDE:-}" ]; then echo "$SSHBED_HIDE" > "$dir/hide"; fi
   if [ -n "${SSHBED_REBOOTABLE:-}" ]; then
     [ "$per" -eq 1 ] || die "rebootable targets have one sshd each (PER_PROCESS 1)"
     for ((j = 0; j <= k; j++)); do rebootable "$dir" "$j"; done

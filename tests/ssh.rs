@@ -729,10 +729,73 @@ fn a_first_step_with_input_starts_the_shell_unless_the_target_cannot_keep_one() 
     assert_eq!(input_first(&bed, &commands), 1);
     // Without `setsid` the shell refuses it unrun: it goes to a channel of
     // its own, as everything after it.
-    let plain = Bed::with_env(37, 1, &[("SSHBED_NO_SETSID", "1")]);
+    let plain = Bed::with_env(37, 1, &[("SSHBED_HIDE", "setsid")]);
     let commands = log_sessions(&plain);
     let sessions = input_first(&plain, &commands);
     assert!(sessions >= 5, "{sessions}");
+}
+
+#[test]
+fn a_first_call_waits_for_nothing_but_files_and_works_without_head() {
+    // A script's first call stages and runs in one exec; an action staging
+    // files on the target meanwhile (another bundle, then the same one)
+    // waits for its files, not its end: the first waits for the last.
+    let bed = Bed::start(38, 1, 1);
+    let flag = format!("/tmp/drover-meet-{}", std::process::id());
+    let (code, result, err) = common::run_plan(
+        "ssh/meet.plan",
+        &[&format!("flag={flag}")],
+        &bed.inventory(),
+    );
+    assert_eq!(code, 0, "{result}{err}");
+    assert_eq!(
+        result["value"],
+        json!(["met\n", "[other bundle]\n", "made\n"])
+    );
+    // Without `head` the files cannot be cut from the stream: they are
+    // staged in an exec of their own, and the task runs as it would;
+    // without `tar` (the task has a helper file) they go one by one.
+    for (first, hide) in [(39, "head"), (41, "tar")] {
+        let bed = Bed::with_env(first, 1, &[("SSHBED_HIDE", hide)]);
+        // Its results are checked.
+        input_first(&bed, &log_sessions(&bed));
+    }
+}
+
+#[test]
+fn task_files_go_under_tmpdir_and_leave_nothing_behind() {
+    let bed = Bed::start(40, 1, 1);
+    let tmp = bed.dir.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let inventory = keyed_inventory(
+        &bed,
+        "tmpdir.yaml",
+        &format!("    tmpdir: {}/\n", tmp.display()),
+    );
+    let (code, result, err) = common::run_plan("ssh/where.plan", &[], &inventory);
+    assert_eq!(code, 0, "{result}{err}");
+    let path = result["value"].as_str().unwrap();
+    let name = path.strip_prefix(&format!("{}/drover.", tmp.display()));
+    assert!(name.is_some_and(|n| n.len() > 32), "{path}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "left behind");
+    // Bolt's default is /tmp.
+    let (code, result, err) = common::run_plan("ssh/where.plan", &[], &bed.inventory());
+    assert_eq!(code, 0, "{result}{err}");
+    assert!(
+        result["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("/tmp/drover.")
+    );
+    let bad = keyed_inventory(&bed, "bad.yaml", "    tmpdir: ''\n");
+    let (code, result, err) = common::run_plan("ssh/where.plan", &[], &bad);
+    assert_ne!(code, 0);
+    assert!(
+        format!("{result}{err}").contains("config.ssh.tmpdir must be a directory on the target"),
+        "{result}{err}"
+    );
 }
 
 /// The bed's inventory with its key and known hosts, and `extra` settings.
@@ -790,7 +853,7 @@ fn plain_commands_share_one_persistent_shell_unless_it_is_turned_off() {
 
 #[test]
 fn a_target_without_setsid_runs_every_command_on_a_channel_of_its_own() {
-    let bed = Bed::with_env(34, 1, &[("SSHBED_NO_SETSID", "1")]);
+    let bed = Bed::with_env(34, 1, &[("SSHBED_HIDE", "setsid")]);
     let seen = shell_parents(&keyed_inventory(&bed, "plain.yaml", ""));
     assert_eq!(seen.len(), 8);
     assert!(

@@ -736,11 +736,18 @@ async fn on_target(
             // Staged like a task's files: once per target per run.
             let bundle = it.connections.staging.script(path)?;
             let _hold = conn.hold();
-            let dir = it.connections.staging.stage(target, &conn, &bundle).await?;
-            let file = format!("{dir}/{}", bundle.files[0].1);
-            let mut e = exec(Command::Program(file, arguments.clone()));
+            let name = bundle.files[0].1.clone();
+            let mut e = exec(Command::default());
             e.timeout = opts.timeout;
-            Ok(command_result(conn.exec(e).await?))
+            let arguments = arguments.clone();
+            let run = move |dir: &str| Exec {
+                command: Command::Program(format!("{dir}/{name}"), arguments),
+                ..e
+            };
+            let staging = &it.connections.staging;
+            Ok(command_result(
+                staging.run(target, &conn, &bundle, run).await?,
+            ))
         }
         Work::Task { task, params, noop } => {
             if let Some(simulated) = conn.task(&task.name) {
@@ -917,9 +924,6 @@ async fn run_task(
         Ok(b) => b,
         Err(why) => return failed("drover/task-files", unusable(why)),
     };
-    // Held to the task's end: the idle cap would remove the files under it.
-    let _hold = conn.hold();
-    let dir = it.connections.staging.stage(target, conn, bundle).await?;
     let mut input: serde_json::Map<String, serde_json::Value> = params
         .iter()
         .map(|(k, v)| (k.clone(), revealed_json(v)))
@@ -928,27 +932,38 @@ async fn run_task(
     if noop {
         input.insert("_noop".into(), json!(true));
     }
-    if !implementation.files.is_empty() {
-        input.insert("_installdir".into(), json!(dir));
-    }
+    let installdir = !implementation.files.is_empty();
     let method = implementation.input_method;
-    if method != InputMethod::Stdin {
-        for (k, v) in &input {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            exec.env.push((format!("PT_{k}"), text));
+    let executable = implementation.executable(&task.module);
+    // The directory is known once the transport has chosen it: staging and
+    // the run may go out as one exec.
+    let run = move |dir: &str| {
+        if installdir {
+            input.insert("_installdir".into(), json!(dir));
         }
-    }
-    if method != InputMethod::Environment {
-        exec.stdin = Some(serde_json::to_vec(&input).unwrap_or_default());
-    }
-    exec.command = Command::Program(
-        format!("{dir}/{}", implementation.executable(&task.module)),
-        Vec::new(),
-    );
-    Ok(task_result(&task.name, conn.exec(exec).await?))
+        if method != InputMethod::Stdin {
+            for (k, v) in &input {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                exec.env.push((format!("PT_{k}"), text));
+            }
+        }
+        if method != InputMethod::Environment {
+            exec.stdin = Some(serde_json::to_vec(&input).unwrap_or_default());
+        }
+        exec.command = Command::Program(format!("{dir}/{executable}"), Vec::new());
+        exec
+    };
+    // Held to the task's end: the idle cap would remove the files under it.
+    let _hold = conn.hold();
+    let out = it
+        .connections
+        .staging
+        .run(target, conn, bundle, run)
+        .await?;
+    Ok(task_result(&task.name, out))
 }
 
 /// Bolt's reading of task output: a JSON object is the value; other output

@@ -12,8 +12,9 @@ use crate::value::Target;
 /// Task and script files on the targets: one private directory per target
 /// per run (mode 0700, an unpredictable name) holding each bundle once, by
 /// content hash, removed when the run ends (or, over SSH, when the idle cap
-/// closes the connection). The transport puts the files there
-/// (`Connection::stage`: one exec over SSH).
+/// closes the connection). The transport puts the files there, over SSH in
+/// the same exec as the first command that needs them
+/// (`Connection::stage_and_exec`).
 #[derive(Default)]
 pub struct Staging {
     targets: std::cell::RefCell<HashMap<String, Rc<tokio::sync::Mutex<Staged>>>>,
@@ -60,20 +61,24 @@ impl Staging {
         Ok(bundle)
     }
 
-    /// The bundle's directory on `target`, uploading it if this run has not.
-    pub(crate) async fn stage(
+    /// Run the exec that `then` makes of the bundle's directory on `target`,
+    /// staging the bundle first if this run has not (in the same exec where
+    /// the transport can: `Connection::stage_and_exec`). Other actions on
+    /// the target wait for the files to be in place, not for the command.
+    pub(crate) async fn run(
         &self,
         target: &Target,
         conn: &Arc<dyn Connection>,
         bundle: &Bundle,
-    ) -> Result<String, TransportError> {
+        then: impl FnOnce(&str) -> Exec + Send + 'static,
+    ) -> Result<ExecOutput, TransportError> {
         let slot = self
             .targets
             .borrow_mut()
             .entry(target.name.clone())
             .or_default()
             .clone();
-        let mut staged = slot.lock().await;
+        let staged = slot.lock().await;
         let current = staged
             .conn
             .as_ref()
@@ -86,20 +91,40 @@ impl Staging {
         }
         let sub = format!("{:016x}", bundle.hash);
         if current && staged.bundles.contains(&bundle.hash) {
-            return Ok(format!("{}/{sub}", staged.dir));
+            let dir = format!("{}/{sub}", staged.dir);
+            drop(staged);
+            return conn.exec(then(&dir)).await;
         }
         let existing = current.then(|| staged.dir.clone());
-        let dir = conn.stage(existing.as_deref(), &sub, &bundle.files).await?;
-        if !current {
-            *staged = Staged {
-                conn: Some((conn.clone(), conn.epoch())),
-                adopted: conn.adopt_temp_dir(&dir),
-                dir,
-                bundles: HashSet::new(),
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let run = conn.stage_and_exec(existing.as_deref(), &sub, &bundle.files, Box::new(then), tx);
+        tokio::pin!(run);
+        // Held until the files are in place.
+        let mut lock = Some(staged);
+        let record = |lock: &mut Option<tokio::sync::MutexGuard<'_, Staged>>, dir: String| {
+            let Some(mut staged) = lock.take() else {
+                return;
             };
+            if !current {
+                *staged = Staged {
+                    conn: Some((conn.clone(), conn.epoch())),
+                    adopted: conn.adopt_temp_dir(&dir),
+                    dir,
+                    bundles: HashSet::new(),
+                };
+            }
+            staged.bundles.insert(bundle.hash);
+        };
+        loop {
+            tokio::select! {
+                out = &mut run => {
+                    let (dir, out) = out?;
+                    record(&mut lock, dir);
+                    return Ok(out);
+                }
+                Ok(dir) = &mut rx, if lock.is_some() => record(&mut lock, dir),
+            }
         }
-        staged.bundles.insert(bundle.hash);
-        Ok(format!("{}/{sub}", staged.dir))
     }
 
     /// Remove every target's directory that its connection has not adopted

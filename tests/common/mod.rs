@@ -379,7 +379,7 @@ impl Bed {
     }
 
     /// `n` targets, one sshd each, started with the script's `env`
-    /// (`SSHBED_REBOOTABLE`, `SSHBED_NO_SETSID`); never behind the proxy.
+    /// (`SSHBED_REBOOTABLE`, `SSHBED_HIDE`); never behind the proxy.
     pub fn with_env(first: u8, n: usize, env: &[(&str, &str)]) -> Bed {
         let bed = Bed::at(first, n);
         let out = std::process::Command::new(root().join("scripts/sshbed.sh"))

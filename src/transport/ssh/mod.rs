@@ -26,6 +26,7 @@ use crate::value::Target;
 mod config;
 mod settings;
 mod shell;
+mod stage;
 
 use settings::{Agent, HostKeyCheck, Jump, KeySource, Settings};
 
@@ -1464,20 +1465,18 @@ fn random_name() -> Result<String, String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// `files` as a tar stream, each under its path, with its mode.
-fn tar_of(files: &[(std::path::PathBuf, String)]) -> Result<Vec<u8>, String> {
-    let mut tar = tar::Builder::new(Vec::new());
-    tar.mode(tar::HeaderMode::Deterministic);
-    for (local, remote) in files {
-        tar.append_path_with_name(local, remote)
-            .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
-    }
-    tar.into_inner().map_err(|e| e.to_string())
-}
-
 /// POSIX single quotes: safe for every byte but NUL.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A program and its arguments, each quoted.
+fn words(program: &str, args: &[String]) -> String {
+    std::iter::once(program)
+        .chain(args.iter().map(String::as_str))
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What one exec runs on the target. The environment is set by `export` in a
@@ -1527,14 +1526,7 @@ fn shell_script(exec: &Exec) -> Result<String, String> {
     let exports = exports(exec)?;
     let run = match &exec.command {
         Command::Shell(cmd) => format!("eval {}", quote(cmd)),
-        Command::Program(program, args) => format!(
-            "exec {}",
-            std::iter::once(program)
-                .chain(args)
-                .map(|a| quote(a))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        Command::Program(program, args) => format!("exec {}", words(program, args)),
     };
     Ok(format!("echo $$; {exports}{run}"))
 }
@@ -1546,11 +1538,7 @@ fn command_line(exec: &Exec, run_as: Option<&str>, password: bool) -> Result<Rem
     let exports = exports(exec)?;
     let program = match &exec.command {
         Command::Shell(cmd) => format!("/bin/sh -c {}", quote(cmd)),
-        Command::Program(program, args) => std::iter::once(program)
-            .chain(args)
-            .map(|a| quote(a))
-            .collect::<Vec<_>>()
-            .join(" "),
+        Command::Program(program, args) => words(program, args),
     };
     let Some(user) = run_as else {
         return Ok(Remote {
@@ -1656,82 +1644,18 @@ impl Connection for SshConnection {
         sub: &'a str,
         files: &'a [(std::path::PathBuf, String)],
     ) -> BoxFuture<'a, Result<String, TransportError>> {
-        Box::pin(async move {
-            let Some((first, executable)) = files.first() else {
-                return crate::transport::staging::step_by_step(self, dir, sub, files).await;
-            };
-            // One exec: make the directory (a name as unpredictable as
-            // mktemp's, in the same place), receive the files on standard
-            // input (one file as it is, several as a tar stream) and print
-            // the directory. A target without tar gets them one by one.
-            let mut script = String::from("umask 077 && ");
-            // A new directory replaces the one this connection still holds
-            // (the target was reconnected after a loss): removed in the
-            // same exec.
-            let old = match dir {
-                Some(_) => None,
-                None => self
-                    .link
-                    .temp_dir
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take(),
-            };
-            if let Some(old) = &old {
-                script = format!("rm -rf {}; {script}", quote(old));
-            }
-            match dir {
-                Some(dir) => script.push_str(&format!("d={} && ", quote(dir))),
-                None => script.push_str(&format!(
-                    "d=\"${{TMPDIR:-/tmp}}/drover.{}\" && mkdir -m 700 \"$d\" && ",
-                    random_name().map_err(TransportError::Io)?
-                )),
-            }
-            script.push_str("printf '%s\\n' \"$d\" && ");
-            let base = format!("\"$d\"/{}", quote(sub));
-            let mut mkdir = format!("mkdir -p {base}");
-            for parent in crate::transport::staging::parents("", files) {
-                mkdir.push_str(&format!(" {base}{}", quote(&parent)));
-            }
-            script.push_str(&mkdir);
-            let mut exec = Exec {
-                command: Command::Shell(String::new()),
-                ..Exec::default()
-            };
-            let file = if files.len() == 1 {
-                script.push_str(&format!(" && cat > {base}/{}", quote(executable)));
-                Some(first.as_path())
-            } else {
-                script.push_str(&format!(
-                    " && {{ command -v tar >/dev/null || exit 99; }} && tar -x -f - -C {base}"
-                ));
-                exec.stdin = Some(tar_of(files).map_err(TransportError::Io)?);
-                None
-            };
-            script.push_str(&format!(" && chmod u+x {base}/{}", quote(executable)));
-            exec.command = Command::Shell(script);
-            let run_as = self.link.settings.run_as.clone();
-            let out = self.run(exec, file, run_as.as_deref()).await;
-            if out.is_err() && old.is_some() {
-                // Not removed: left for the end of the run.
-                *self.link.temp_dir.lock().unwrap_or_else(|e| e.into_inner()) = old;
-            }
-            let out = out?;
-            let made = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .next()
-                .map(str::to_string);
-            match (out.exit_code, made) {
-                (Some(0), Some(made)) => Ok(made),
-                (Some(99), Some(made)) => {
-                    crate::transport::staging::step_by_step(self, Some(&made), sub, files).await
-                }
-                _ => Err(TransportError::Io(format!(
-                    "cannot put the task files on the target: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))),
-            }
-        })
+        Box::pin(self.stage_files(dir, sub, files))
+    }
+
+    fn stage_and_exec<'a>(
+        &'a self,
+        dir: Option<&'a str>,
+        sub: &'a str,
+        files: &'a [(std::path::PathBuf, String)],
+        then: Box<dyn FnOnce(&str) -> Exec + Send + 'a>,
+        staged: tokio::sync::oneshot::Sender<String>,
+    ) -> BoxFuture<'a, Result<(String, ExecOutput), TransportError>> {
+        Box::pin(self.stage_and_run(dir, sub, files, then, staged))
     }
 
     fn adopt_temp_dir(&self, dir: &str) -> bool {

@@ -60,6 +60,9 @@ pub(super) struct Settings {
     pub(super) idle_connections: usize,
     /// The OpenSSH config files read (none with `load-config: false`).
     pub(super) config_files: Vec<PathBuf>,
+    /// Where the run's private directory of task files goes (Bolt's
+    /// `tmpdir`, default `/tmp` as Bolt's).
+    pub(super) tmpdir: String,
     /// Commands (not under `run-as`) run in one persistent shell per target
     /// (`shell.rs`).
     pub(super) persistent_shell: bool,
@@ -307,6 +310,14 @@ impl Settings {
             bastion_connections,
             idle_connections,
             config_files,
+            tmpdir: match string("tmpdir")? {
+                None => "/tmp".into(),
+                Some(dir) if dir.is_empty() || dir.contains(['\0', '\n']) => {
+                    return Err(bad("tmpdir", "a directory on the target"));
+                }
+                Some(dir) if dir == "/" => dir,
+                Some(dir) => dir.trim_end_matches('/').to_string(),
+            },
             persistent_shell: match c.get("persistent-shell") {
                 None | Some(Json::Null) => true,
                 Some(Json::Bool(b)) => *b,
