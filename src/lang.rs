@@ -1151,6 +1151,11 @@ pub(crate) const ACTION_OPTIONS: &[ActionOption] = &[
         doc: "environment variables for the command",
     },
     ActionOption {
+        name: "_env_vars",
+        ty: "Hash",
+        doc: "Bolt's name for `_env`",
+    },
+    ActionOption {
         name: "_description",
         ty: "String",
         doc: "shown in the timeline and the report",

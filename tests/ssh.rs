@@ -750,7 +750,7 @@ fn a_first_call_waits_for_nothing_but_files_and_works_without_head() {
     assert_eq!(code, 0, "{result}{err}");
     assert_eq!(
         result["value"],
-        json!(["met\n", "[other bundle]\n", "made\n"])
+        json!(["met\n", "[other bundle]\n", "made\n", "/nowhere hi\n"])
     );
     // Without `head` the files cannot be cut from the stream: they are
     // staged in an exec of their own, and the task runs as it would;

@@ -56,7 +56,7 @@ fn options(it: &Interpreter, named: IndexMap<String, (Value, Span)>) -> Eval<Opt
                 Value::Duration(ms) => o.timeout = Some(Duration::from_millis(ms)),
                 _ => return Err(bad("a Duration")),
             },
-            "_env" => match &value {
+            "_env" | "_env_vars" => match &value {
                 Value::Hash(h) => {
                     for (k, v) in h.iter() {
                         o.env.push((k.clone(), env_text(v)));

@@ -139,7 +139,10 @@ impl SshConnection {
     }
 
     /// `Connection::stage_and_exec`: one exec, unless the command runs as
-    /// another user than staging does (or there is nothing to stage).
+    /// another user than staging does, or sets environment variables other
+    /// than a task's parameters (`_env` may set `PATH` or
+    /// `TAR_OPTIONS`, which staging must not see), or there is nothing to
+    /// stage.
     pub(super) async fn stage_and_run(
         &self,
         dir: Option<&str>,
@@ -158,7 +161,8 @@ impl SshConnection {
         let path = to.path().to_string();
         let exec = then(&format!("{path}/{sub}"));
         let run_as = self.link.settings.run_as.clone();
-        if exec.run_as.is_some() && exec.run_as != run_as {
+        let foreign_env = exec.env.iter().any(|(name, _)| !name.starts_with("PT_"));
+        if foreign_env || (exec.run_as.is_some() && exec.run_as != run_as) {
             let dir = self.stage_in(to, sub, files).await?;
             let _ = staged.send(dir.clone());
             return Ok((dir, self.exec(exec).await?));
@@ -172,15 +176,12 @@ impl SshConnection {
         };
         let mut stdin = script.stdin;
         stdin.extend_from_slice(exec.stdin.as_deref().unwrap_or_default());
-        let line = Arc::new(StagedLine {
-            mark: mark.clone().into_bytes(),
-            state: Mutex::new(Held {
-                bytes: Vec::new(),
-                done: false,
-                report: Some((staged, path.clone())),
-            }),
-            inner: exec.on_output.clone(),
-        });
+        let line = Arc::new(StagedLine::new(
+            &mark,
+            staged,
+            path.clone(),
+            exec.on_output.clone(),
+        ));
         let sink = line.clone();
         let both = Exec {
             command: Command::Shell(format!(
@@ -334,6 +335,24 @@ struct Held {
 }
 
 impl StagedLine {
+    /// Takes `mark` out, and tells `tell` `dir` when it comes.
+    fn new(
+        mark: &str,
+        tell: oneshot::Sender<String>,
+        dir: String,
+        inner: Option<OutputSink>,
+    ) -> StagedLine {
+        StagedLine {
+            mark: mark.as_bytes().to_vec(),
+            state: Mutex::new(Held {
+                bytes: Vec::new(),
+                done: false,
+                report: Some((tell, dir)),
+            }),
+            inner,
+        }
+    }
+
     fn feed(&self, stream: Stream, data: &[u8]) {
         let pass = |data: &[u8]| {
             if let (Some(inner), false) = (&self.inner, data.is_empty()) {
@@ -394,17 +413,9 @@ mod tests {
             let seen = Arc::new(Mutex::new(Vec::new()));
             let into = seen.clone();
             let (tx, mut rx) = oneshot::channel();
-            let line = StagedLine {
-                mark: b"MARK\n".to_vec(),
-                state: Mutex::new(Held {
-                    bytes: Vec::new(),
-                    done: false,
-                    report: Some((tx, "/tmp/d".into())),
-                }),
-                inner: Some(Arc::new(move |_, data: &[u8]| {
-                    into.lock().unwrap().extend_from_slice(data)
-                })),
-            };
+            let inner: OutputSink =
+                Arc::new(move |_, data: &[u8]| into.lock().unwrap().extend_from_slice(data));
+            let line = StagedLine::new("MARK\n", tx, "/tmp/d".into(), Some(inner));
             line.feed(Stream::Stdout, &text[..cut]);
             line.feed(Stream::Stdout, &text[cut..]);
             assert_eq!(&seen.lock().unwrap()[..], b"{\"a\": 1}\n", "cut at {cut}");
@@ -416,15 +427,7 @@ mod tests {
     #[test]
     fn output_without_the_marker_is_output() {
         let (tx, mut rx) = oneshot::channel();
-        let line = StagedLine {
-            mark: b"MARK\n".to_vec(),
-            state: Mutex::new(Held {
-                bytes: Vec::new(),
-                done: false,
-                report: Some((tx, "/tmp/d".into())),
-            }),
-            inner: None,
-        };
+        let line = StagedLine::new("MARK\n", tx, "/tmp/d".into(), None);
         line.feed(Stream::Stdout, b"MA");
         line.feed(Stream::Stdout, b"RX\n");
         assert!(!line.reported());
