@@ -242,7 +242,11 @@ fn not_staged(out: &ExecOutput) -> TransportError {
 /// The script that puts `files` in `to`/`sub`, the first one executable,
 /// making `to` if it is new (and removing `old`). `cut`: the files are cut
 /// from standard input (`head -c`), which goes on after them; else a single
-/// file is read to its end. In a subshell: its `umask` stays there.
+/// file is read to its end. Few programs, as each costs a target about a
+/// millisecond: one `mkdir` (mode 0700 for a new directory: everything in
+/// it is private, whatever the umask), then `cat` or `head` and `chmod` for
+/// one file, or `tar` alone for several (their modes, the first's 0700, are
+/// in the stream).
 fn script(
     to: &Dir,
     old: Option<&str>,
@@ -253,18 +257,23 @@ fn script(
     let Some((first, executable)) = files.first() else {
         return Err(TransportError::Io("no files to stage".into()));
     };
-    let mut text = String::from("(");
+    let mut text = String::new();
     if let Some(old) = old {
         text.push_str(&format!("rm -rf {}; ", quote(old)));
     }
-    text.push_str("umask 077 && ");
-    if let Dir::New(dir) = to {
-        text.push_str(&format!("mkdir -m 700 {} && ", quote(dir)));
+    let dir = quote(to.path());
+    let base = format!("{dir}/{}", quote(sub));
+    // `tar` makes the directories its files go in; one file needs them.
+    let below = match files.len() {
+        1 => ancestors(executable),
+        _ => Vec::new(),
+    };
+    match to {
+        Dir::New(_) => text.push_str(&format!("mkdir -m 700 {dir} {base}")),
+        Dir::Existing(_) => text.push_str(&format!("mkdir -p {base}")),
     }
-    let base = format!("{}/{}", quote(to.path()), quote(sub));
-    text.push_str(&format!("mkdir -p {base}"));
-    for parent in crate::transport::staging::parents("", files) {
-        text.push_str(&format!(" {base}{}", quote(&parent)));
+    for d in &below {
+        text.push_str(&format!(" {base}/{}", quote(d)));
     }
     if cut {
         text.push_str(&format!(
@@ -272,33 +281,46 @@ fn script(
         ));
     }
     let head = |len: usize| match cut {
-        true => format!("head -c {len} "),
-        false => String::new(),
+        true => format!("head -c {len}"),
+        false => "cat".into(),
     };
-    let (stdin, file) = if files.len() == 1 && !cut {
-        text.push_str(&format!(" && cat > {base}/{}", quote(executable)));
-        (Vec::new(), Some(first.clone()))
-    } else if files.len() == 1 {
-        let bytes = read(first)?;
-        text.push_str(&format!(
-            " && {}> {base}/{}",
-            head(bytes.len()),
-            quote(executable)
-        ));
-        (bytes, None)
-    } else {
-        let tar = tar_of(files).map_err(TransportError::Io)?;
-        let pipe = match cut {
-            true => format!("{}| ", head(tar.len())),
-            false => String::new(),
+    let target = format!("{base}/{}", quote(executable));
+    if files.len() == 1 {
+        let (stdin, file) = match cut {
+            true => (read(first)?, None),
+            false => (Vec::new(), Some(first.clone())),
         };
         text.push_str(&format!(
-            " && {{ command -v tar >/dev/null || exit {NO_TAR}; }} && {pipe}tar -x -f - -C {base}"
+            " && {} > {target} && chmod u+x {target}",
+            head(stdin.len())
         ));
-        (tar, None)
+        return Ok(Script { text, stdin, file });
+    }
+    let tar = tar_of(files).map_err(TransportError::Io)?;
+    let pipe = match cut {
+        true => format!("{} | ", head(tar.len())),
+        false => String::new(),
     };
-    text.push_str(&format!(" && chmod u+x {base}/{})", quote(executable)));
-    Ok(Script { text, stdin, file })
+    text.push_str(&format!(
+        " && {{ command -v tar >/dev/null || exit {NO_TAR}; }} && {pipe}tar -x -f - -C {base}"
+    ));
+    Ok(Script {
+        text,
+        stdin: tar,
+        file: None,
+    })
+}
+
+/// The directories a file at `path` is in, outermost first: `a/b/c` is in
+/// `a` and `a/b`.
+fn ancestors(path: &str) -> Vec<String> {
+    let mut dirs = Vec::new();
+    let mut at = 0;
+    while let Some(i) = path[at..].find('/') {
+        dirs.push(path[..at + i].to_string());
+        at += i + 1;
+    }
+    dirs
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TransportError> {
@@ -306,13 +328,23 @@ fn read(path: &Path) -> Result<Vec<u8>, TransportError> {
         .map_err(|e| TransportError::Io(format!("cannot read {}: {e}", path.display())))
 }
 
-/// `files` as a tar stream, each under its path, with its mode.
+/// `files` as a tar stream, each under its path, with its mode; the first,
+/// the executable, mode 0700 (no `chmod` after it).
 fn tar_of(files: &[(PathBuf, String)]) -> Result<Vec<u8>, String> {
     let mut tar = tar::Builder::new(Vec::new());
-    tar.mode(tar::HeaderMode::Deterministic);
-    for (local, remote) in files {
-        tar.append_path_with_name(local, remote)
-            .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
+    for (i, (local, remote)) in files.iter().enumerate() {
+        let cannot = |e: std::io::Error| format!("cannot read {}: {e}", local.display());
+        let mut file = std::fs::File::open(local).map_err(cannot)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata_in_mode(
+            &file.metadata().map_err(cannot)?,
+            tar::HeaderMode::Deterministic,
+        );
+        if i == 0 {
+            header.set_mode(0o700);
+        }
+        tar.append_data(&mut header, remote, &mut file)
+            .map_err(cannot)?;
     }
     tar.into_inner().map_err(|e| e.to_string())
 }
@@ -440,21 +472,61 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let task = dir.join("task.sh");
         std::fs::write(&task, "#!/bin/sh\n").unwrap();
-        let files = vec![(task, "t/task.sh".to_string())];
+        let helper = dir.join("lib.sh");
+        std::fs::write(&helper, "f() { :; }\n").unwrap();
+        let one = vec![(task.clone(), "t/x/task.sh".to_string())];
         let to = Dir::New("/tmp/x'y/drover.1".into());
-        let s = script(&to, Some("/tmp/old"), "sub", &files, true).unwrap();
+        let s = script(&to, Some("/tmp/old"), "sub", &one, true).unwrap();
         assert_eq!(
             s.text,
-            "(rm -rf '/tmp/old'; umask 077 && mkdir -m 700 '/tmp/x'\\''y/drover.1' && \
-             mkdir -p '/tmp/x'\\''y/drover.1'/'sub' '/tmp/x'\\''y/drover.1'/'sub''/t' && \
+            "rm -rf '/tmp/old'; mkdir -m 700 '/tmp/x'\\''y/drover.1' '/tmp/x'\\''y/drover.1'/'sub' \
+             '/tmp/x'\\''y/drover.1'/'sub'/'t' '/tmp/x'\\''y/drover.1'/'sub'/'t/x' && \
              { command -v head >/dev/null || exit 97; } && \
-             head -c 10 > '/tmp/x'\\''y/drover.1'/'sub'/'t/task.sh' && \
-             chmod u+x '/tmp/x'\\''y/drover.1'/'sub'/'t/task.sh')"
+             head -c 10 > '/tmp/x'\\''y/drover.1'/'sub'/'t/x/task.sh' && \
+             chmod u+x '/tmp/x'\\''y/drover.1'/'sub'/'t/x/task.sh'"
         );
         assert_eq!(s.stdin, b"#!/bin/sh\n");
-        let plain = script(&Dir::Existing("/d"), None, "sub", &files, false).unwrap();
-        assert!(plain.text.contains("&& cat > '/d'/'sub'/'t/task.sh'"));
+        let plain = script(&Dir::Existing("/d"), None, "sub", &one, false).unwrap();
+        assert!(
+            plain
+                .text
+                .starts_with("mkdir -p '/d'/'sub' '/d'/'sub'/'t' '/d'/'sub'/'t/x' && cat > "),
+            "{}",
+            plain.text
+        );
         assert!(plain.stdin.is_empty() && plain.file.is_some());
+        // Several files: one tar stream, the executable's mode in it.
+        let two = vec![
+            (task, "t/x/task.sh".to_string()),
+            (helper, "f/lib.sh".to_string()),
+        ];
+        let s = script(&Dir::Existing("/d"), None, "sub", &two, true).unwrap();
+        assert!(
+            s.text.ends_with(&format!(
+                "&& head -c {} | tar -x -f - -C '/d'/'sub'",
+                s.stdin.len()
+            )),
+            "{}",
+            s.text
+        );
+        let mut archive = tar::Archive::new(&s.stdin[..]);
+        let modes: Vec<(String, u32)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            modes,
+            [("t/x/task.sh".into(), 0o700), ("f/lib.sh".into(), 0o644)]
+        );
+        assert_eq!(ancestors("a/b/c"), ["a", "a/b"]);
+        assert!(ancestors("c").is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
