@@ -6,7 +6,8 @@
 //! before it exists), receives the files on standard input (one file as it
 //! is, several as a tar stream) and makes the first executable. Run with the
 //! command (`stage_and_exec`), the files are cut from standard input
-//! (`head -c`), whatever follows is the command's input, and a line with a
+//! (`head -c`) when the command has input of its own, which follows them on
+//! the stream; otherwise they are read to its end. A line with a
 //! random marker says that the files are in place before the command
 //! starts: the marker is taken out of the output, and reported at once so
 //! that other actions may use the files while the command runs.
@@ -168,7 +169,10 @@ impl SshConnection {
             return Ok((dir, self.exec(exec).await?));
         }
         let old = self.take_old(&to);
-        let script = script(&to, old.as_deref(), sub, files, true)?;
+        // Without input of its own the command finds the end of the stream
+        // after the files: nothing to cut (one program less).
+        let cut = exec.stdin.as_ref().is_some_and(|i| !i.is_empty());
+        let script = script(&to, old.as_deref(), sub, files, cut)?;
         let mark = format!("{}\n", random_name().map_err(TransportError::Io)?);
         let run = match &exec.command {
             Command::Program(program, args) => format!("exec {}", words(program, args)),
@@ -195,7 +199,9 @@ impl SshConnection {
             on_output: Some(Arc::new(move |stream, data| sink.feed(stream, data))),
             run_as: None,
         };
-        let out = self.run(both, None, run_as.as_deref()).await;
+        let out = self
+            .run(both, script.file.as_deref(), run_as.as_deref())
+            .await;
         let reported = line.reported();
         let mut out = match out {
             Ok(out) => out,
