@@ -225,8 +225,8 @@ pub(crate) trait Connection: Send + Sync {
     /// `stage`, then run the exec that `then` makes of `DIR/sub`: in one
     /// exec where an exec costs a round trip (a task's first call on a
     /// target is then one round trip, not two). `staged` gets DIR once the
-    /// files are in place, which may be long before the command ends, so
-    /// that other actions may use them meanwhile.
+    /// files are in place (always before an `Ok`), which may be long before
+    /// the command ends, so that other actions may use them meanwhile.
     fn stage_and_exec<'a>(
         &'a self,
         dir: Option<&'a str>,
@@ -234,12 +234,11 @@ pub(crate) trait Connection: Send + Sync {
         files: &'a [(std::path::PathBuf, String)],
         then: Box<dyn FnOnce(&str) -> Exec + Send + 'a>,
         staged: tokio::sync::oneshot::Sender<String>,
-    ) -> BoxFuture<'a, Result<(String, ExecOutput), TransportError>> {
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
         Box::pin(async move {
             let dir = self.stage(dir, sub, files).await?;
             let _ = staged.send(dir.clone());
-            let out = self.exec(then(&format!("{dir}/{sub}"))).await?;
-            Ok((dir, out))
+            self.exec(then(&format!("{dir}/{sub}"))).await
         })
     }
     /// Take over removing `dir`, the run's directory of task files on the

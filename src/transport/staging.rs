@@ -118,8 +118,11 @@ impl Staging {
         loop {
             tokio::select! {
                 out = &mut run => {
-                    let (dir, out) = out?;
-                    record(&mut lock, dir);
+                    let out = out?;
+                    // `staged` came before the end; not yet seen here.
+                    if lock.is_some() && let Ok(dir) = rx.try_recv() {
+                        record(&mut lock, dir);
+                    }
                     return Ok(out);
                 }
                 Ok(dir) = &mut rx, if lock.is_some() => record(&mut lock, dir),

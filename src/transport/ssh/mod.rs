@@ -1654,7 +1654,7 @@ impl Connection for SshConnection {
         files: &'a [(std::path::PathBuf, String)],
         then: Box<dyn FnOnce(&str) -> Exec + Send + 'a>,
         staged: tokio::sync::oneshot::Sender<String>,
-    ) -> BoxFuture<'a, Result<(String, ExecOutput), TransportError>> {
+    ) -> BoxFuture<'a, Result<ExecOutput, TransportError>> {
         Box::pin(self.stage_and_run(dir, sub, files, then, staged))
     }
 

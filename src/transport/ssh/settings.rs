@@ -61,7 +61,8 @@ pub(super) struct Settings {
     /// The OpenSSH config files read (none with `load-config: false`).
     pub(super) config_files: Vec<PathBuf>,
     /// Where the run's private directory of task files goes (Bolt's
-    /// `tmpdir`, default `/tmp` as Bolt's).
+    /// `tmpdir`, default `/tmp` as Bolt's), without its trailing `/` (so
+    /// `/` is empty).
     pub(super) tmpdir: String,
     /// Commands (not under `run-as`) run in one persistent shell per target
     /// (`shell.rs`).
@@ -315,7 +316,6 @@ impl Settings {
                 Some(dir) if dir.is_empty() || dir.contains(['\0', '\n']) => {
                     return Err(bad("tmpdir", "a directory on the target"));
                 }
-                Some(dir) if dir == "/" => dir,
                 Some(dir) => dir.trim_end_matches('/').to_string(),
             },
             persistent_shell: match c.get("persistent-shell") {

@@ -58,7 +58,7 @@ impl SshConnection {
             Some(dir) => Dir::Existing(dir),
             None => Dir::New(format!(
                 "{}/drover.{}",
-                self.link.settings.tmpdir.trim_end_matches('/'),
+                self.link.settings.tmpdir,
                 random_name().map_err(TransportError::Io)?
             )),
         })
@@ -151,12 +151,12 @@ impl SshConnection {
         files: &[(PathBuf, String)],
         then: Box<dyn FnOnce(&str) -> Exec + Send + '_>,
         staged: oneshot::Sender<String>,
-    ) -> Result<(String, ExecOutput), TransportError> {
+    ) -> Result<ExecOutput, TransportError> {
         use crate::transport::Connection;
         if files.is_empty() {
             let dir = self.stage_files(dir, sub, files).await?;
             let _ = staged.send(dir.clone());
-            return Ok((dir.clone(), self.exec(then(&format!("{dir}/{sub}"))).await?));
+            return self.exec(then(&format!("{dir}/{sub}"))).await;
         }
         let to = self.dir(dir)?;
         let path = to.path().to_string();
@@ -165,8 +165,8 @@ impl SshConnection {
         let foreign_env = exec.env.iter().any(|(name, _)| !name.starts_with("PT_"));
         if foreign_env || (exec.run_as.is_some() && exec.run_as != run_as) {
             let dir = self.stage_in(to, sub, files).await?;
-            let _ = staged.send(dir.clone());
-            return Ok((dir, self.exec(exec).await?));
+            let _ = staged.send(dir);
+            return self.exec(exec).await;
         }
         let old = self.take_old(&to);
         // Without input of its own the command finds the end of the stream
@@ -214,7 +214,11 @@ impl SshConnection {
         };
         if let Some(rest) = out.stdout.strip_prefix(mark.as_bytes()) {
             out.stdout = rest.to_vec();
-            return Ok((path, out));
+            // The sink saw the same output and reported it; if not, now.
+            if let Some((tell, dir)) = line.take_report() {
+                let _ = tell.send(dir);
+            }
+            return Ok(out);
         }
         match out.exit_code {
             // The directory is made, nothing else ran: the files go as
@@ -222,10 +226,10 @@ impl SshConnection {
             Some(NO_HEAD | NO_TAR) => {
                 let staged = line.take_report();
                 self.stage_in(Dir::Existing(&path), sub, files).await?;
-                if let Some((staged, _)) = staged {
-                    let _ = staged.send(path.clone());
+                if let Some((tell, dir)) = staged {
+                    let _ = tell.send(dir);
                 }
-                Ok((path, self.exec(exec).await?))
+                self.exec(exec).await
             }
             _ => {
                 self.put_back(old);
